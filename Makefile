@@ -1,0 +1,32 @@
+# Two commands on a fresh machine with Python 3.11+ and make: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "omnisync needs Python 3.11 or newer: run make PYTHON=python3.11 …")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP) ## build the demo catalogue's feeds into feeds/out
+	$(BIN)/omnisync build --config configs/demo.yaml
+
+test: $(STAMP) ## the whole test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff and mypy, as CI runs them
+	$(BIN)/ruff check omnisync tests
+	$(BIN)/ruff format --check omnisync tests
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format omnisync tests
+	$(BIN)/ruff check --fix omnisync tests
+
+clean:
+	rm -rf $(VENV) feeds/out .pytest_cache .mypy_cache .ruff_cache

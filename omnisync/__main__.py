@@ -1,0 +1,3 @@
+from omnisync.cli import main
+
+main()

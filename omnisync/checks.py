@@ -1,0 +1,108 @@
+"""Pure checks that several channels share: GTIN check digits, URLs, simple HTML, prices."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from html.parser import HTMLParser
+from urllib.parse import quote, urlsplit, urlunsplit
+
+GTIN_LENGTHS = frozenset({8, 12, 13, 14})
+
+
+def normalize_gtin(raw: str) -> str:
+    """Google ignores spaces and dashes in a GTIN [GMC 6324461]."""
+    return raw.replace(" ", "").replace("-", "")
+
+
+def gtin_problem(gtin: str) -> str | None:
+    """Why ``gtin`` (normalized) is not a valid GTIN-8/12/13/14, or None when it is."""
+    if not gtin.isdigit() or not gtin.isascii():
+        return "must contain digits only"
+    if len(gtin) not in GTIN_LENGTHS:
+        return f"has {len(gtin)} digits; a GTIN has 8, 12, 13 or 14"
+    if int(gtin[-1]) != gs1_check_digit(gtin[:-1]):
+        return f"check digit should be {gs1_check_digit(gtin[:-1])} (GS1 mod 10)"
+    return None
+
+
+def gs1_check_digit(body: str) -> int:
+    """GS1 mod-10: weights 3,1,3,… from the rightmost digit of the body."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10
+
+
+def url_problem(url: str, max_length: int = 2000) -> str | None:
+    """Why ``url`` is not an absolute http(s) URL Google accepts, or None."""
+    if len(url) > max_length:
+        return f"is {len(url)} characters; at most {max_length} allowed"
+    if any(c.isspace() for c in url):
+        return "contains whitespace; encode spaces as %20"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "must be an absolute http:// or https:// URL"
+    return None
+
+
+def ascii_url(url: str) -> str:
+    """Percent-encode non-ASCII path/query characters and IDNA-encode the host (RFC 3986)."""
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = parts.netloc.replace(host, host.encode("idna").decode("ascii")) if host else ""
+    safe = "/:@!$&'()*+,;=-._~%?#[]"
+    return urlunsplit(
+        (parts.scheme, netloc, quote(parts.path, safe=safe), quote(parts.query, safe=safe),
+         quote(parts.fragment, safe=safe))
+    )
+
+
+def url_extension(url: str) -> str:
+    """Lower-case file extension of the URL's path, '' when it has none."""
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def decimal_places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+class _TagChecker(HTMLParser):
+    def __init__(self, allowed: frozenset[str]) -> None:
+        super().__init__(convert_charrefs=True)
+        self.allowed, self.open, self.problems = allowed, list[str](), list[str]()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.allowed:
+            self.problems.append(f"tag <{tag}> is not allowed")
+        elif attrs:
+            self.problems.append(f"tag <{tag}> must not have attributes")
+        if tag != "br":
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag("br" if tag == "br" else tag, attrs)
+        if tag != "br" and self.open:
+            self.open.pop()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "br":
+            return
+        if not self.open or self.open[-1] != tag:
+            self.problems.append(f"closing </{tag}> does not match an open tag")
+        else:
+            self.open.pop()
+
+
+def html_problems(text: str, allowed: frozenset[str]) -> list[str]:
+    """Disallowed tags, attributes (which covers on*= JavaScript) and unbalanced markup."""
+    if "<" not in text:
+        return []
+    checker = _TagChecker(allowed)
+    checker.feed(text)
+    checker.close()
+    problems = checker.problems
+    if checker.open:
+        problems.append(f"<{checker.open[-1]}> is never closed")
+    return problems

@@ -1,0 +1,161 @@
+"""YAML configuration → validated pydantic models.
+
+Every error carries its key path (``channels.google.format: Input should be 'xml' or 'tsv'``)
+and all of them are reported at once. Paths are relative to the config file. Secrets are written
+as ``env:NAME`` and held as :class:`~pydantic.SecretStr`, so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    SerializeAsAny,
+    ValidationError,
+    ValidationInfo,
+)
+
+from omnisync.channels.base import ChannelConfig
+from omnisync.channels.registry import lookup
+from omnisync.errors import ConfigError
+
+# Channel names become file names: keep them to a safe slug so outputs stay in output_dir.
+CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def _relative_path(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir", Path.cwd())
+    return value if value.is_absolute() else (base / value)
+
+
+def _existing_file(value: Path) -> Path:
+    if not value.is_file():
+        raise ValueError(f"file not found: {value}")
+    return value
+
+
+def _env_secret(value: str) -> SecretStr:
+    if not value.startswith("env:"):
+        raise ValueError("write secrets as env:NAME and set NAME in the environment")
+    name = value[4:]
+    if name not in os.environ:
+        raise ValueError(f"environment variable {name} is not set")
+    return SecretStr(os.environ[name])
+
+
+RelPath = Annotated[Path, AfterValidator(_relative_path)]
+InputFile = Annotated[Path, AfterValidator(_relative_path), AfterValidator(_existing_file)]
+Secret = Annotated[str, AfterValidator(_env_secret)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CatalogConfig(StrictModel):
+    source: Literal["csv"] = "csv"
+    products: InputFile
+    stock: InputFile | None = None
+    locations: InputFile | None = None
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+
+
+class _TopLevel(StrictModel):
+    catalog: CatalogConfig
+    output_dir: RelPath = Path("out")
+    channels: Any = None  # validated per channel type, see _validate_channels
+
+
+class Config(StrictModel):
+    catalog: CatalogConfig
+    output_dir: Path
+    # Each value is the channel type's own config model (a ChannelConfig subclass).
+    channels: dict[str, SerializeAsAny[ChannelConfig]]
+
+
+def load_config(path: Path) -> Config:
+    """Read, validate and resolve one config file, or raise ConfigError listing every problem."""
+    data = _read_yaml(path)
+    base = {"base_dir": path.resolve().parent}
+    issues: list[tuple[str, str]] = []
+    top: _TopLevel | None = None
+    try:
+        top = _TopLevel.model_validate(data, context=base)
+    except ValidationError as exc:
+        issues.extend(_paths(exc, ()))
+    channels = _validate_channels(data.get("channels"), base, issues)
+    if issues or top is None:
+        raise ConfigError(str(path), issues)
+    return Config(catalog=top.catalog, output_dir=top.output_dir, channels=channels)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(str(path), [("", f"cannot read the file: {exc.strerror}")]) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise ConfigError(str(path), [("", f"{where}: invalid YAML ({exc})")]) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), [("", "the file must hold a mapping with catalog: and channels:")])
+    return data
+
+
+def _validate_channels(
+    raw: object, base: dict[str, Path], issues: list[tuple[str, str]]
+) -> dict[str, ChannelConfig]:
+    if not isinstance(raw, dict) or not raw:
+        issues.append(("channels", "define at least one channel, e.g. google: {type: google_merchant}"))
+        return {}
+    channels: dict[str, ChannelConfig] = {}
+    for name, body in raw.items():
+        where = ("channels", str(name))
+        if not CHANNEL_NAME.match(str(name)):
+            issues.append((".".join(where), "use letters, digits, '_' and '-' (max 64)"))
+            continue
+        config = _validate_channel(body, base, where, issues)
+        if config is not None:
+            channels[str(name)] = config
+    return channels
+
+
+def _validate_channel(
+    body: object, base: dict[str, Path], where: tuple[str, ...], issues: list[tuple[str, str]]
+) -> ChannelConfig | None:
+    if not isinstance(body, dict) or "type" not in body:
+        issues.append((".".join((*where, "type")), "every channel needs a type"))
+        return None
+    try:
+        model = lookup(str(body["type"])).config_model
+    except KeyError as exc:
+        issues.append((".".join((*where, "type")), str(exc.args[0])))
+        return None
+    try:
+        return model.model_validate(body, context=base)
+    except ValidationError as exc:
+        issues.extend(_paths(exc, where))
+        return None
+
+
+def _paths(exc: ValidationError, prefix: tuple[str, ...]) -> list[tuple[str, str]]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = [str(p) for p in err["loc"]]
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling against the README)"
+        out.append((".".join((*prefix, *loc)), msg))
+    return out

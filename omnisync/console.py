@@ -1,0 +1,88 @@
+"""Everything a person sees: the summary table, problems grouped by code, progress, errors.
+
+Machine formats (JSON, JUnit) come from :mod:`omnisync.report`; this module only renders.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from omnisync.models import Problem
+from omnisync.report import RunReport
+
+EXAMPLES_PER_CODE = 3
+
+
+def error_line(message: str, stream: TextIO | None = None) -> None:
+    """One line on stderr; plain write so brackets in paths are never taken as markup."""
+    (stream or sys.stderr).write(f"error: {message}\n")
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[object]:
+    """A live product counter on stderr when it is a terminal; a no-op callback otherwise."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.completed:,} products"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("reading", total=None)
+        yield lambda n: bar.update(task, completed=n)
+
+
+def render(report: RunReport, console: Console, building: bool) -> None:
+    console.print(_summary(report, building))
+    if report.problems:
+        console.print(_problems(report))
+    for stats in report.channels:
+        if stats.published:
+            console.print(f"[green]feed[/] {stats.channel}: {escape(str(stats.path))}", highlight=False)
+        elif stats.refused:
+            console.print(f"[red]not published[/] {stats.channel}: {escape(stats.refused)}",
+                          highlight=False)
+
+
+def _summary(report: RunReport, building: bool) -> Table:
+    table = Table(title=f"omnisync — {report.rows_read} products read, "
+                        f"{report.catalogue_errors} catalogue rows rejected")
+    for column in ("channel", "items", "valid", "excluded", "errors", "warnings"):
+        table.add_column(column, justify="left" if column == "channel" else "right")
+    if building:
+        table.add_column("feed")
+    for s in report.channels:
+        row = [s.channel, *(str(n) for n in (s.items_total, s.items_valid, s.excluded,
+                                             s.errors, s.warnings))]
+        if building:
+            row.append("published" if s.published else "[red]kept old file[/]" if s.refused else "-")
+        table.add_row(*row)
+    return table
+
+
+def _problems(report: RunReport) -> Table:
+    table = Table(title="problems by code")
+    for column in ("severity", "code", "count", "examples"):
+        table.add_column(column, justify="right" if column == "count" else "left")
+    examples: dict[tuple[str, str], list[Problem]] = {}
+    for p in report.problems:
+        bucket = examples.setdefault((str(p.severity), p.code), [])
+        if len(bucket) < EXAMPLES_PER_CODE:
+            bucket.append(p)
+    for (severity, code), count in sorted(report.by_code().items()):
+        style = "red" if severity == "error" else "yellow"
+        text = "\n".join(escape(_example(p)) for p in examples[(severity, code)])
+        table.add_row(f"[{style}]{severity}[/]", code, str(count), text)
+    return table
+
+
+def _example(p: Problem) -> str:
+    where = ", ".join(x for x in (p.channel, f"{p.file}:{p.line}" if p.file else None) if x)
+    who = p.sku or "-"
+    return f"{who} ({where}): {p.message}" if where else f"{who}: {p.message}"

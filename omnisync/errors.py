@@ -1,0 +1,69 @@
+"""The one error tree of omnisync.
+
+::
+
+    OmnisyncError              exit code carried by the class
+    ├── ConfigError (2)        bad YAML, unknown keys, wrong values, missing files; lists every key path
+    ├── UsageError (2)         a command-line choice that cannot work (unknown --channel, …)
+    └── SourceError (1)        a catalogue file that cannot be read at all (no header, missing column)
+
+Per-row and per-item problems are *not* exceptions: they are :class:`omnisync.models.Problem`
+values collected in the run report, so one bad row never stops the run. Exceptions are for the
+cases where nothing sensible can be produced. The CLI translates them once, at its edge, into a
+one-line message (see ``omnisync.console``). Later issues add ``ChannelError`` (3) and
+``LockHeld`` (4) here.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit-code contract documented in the README and in ``--help``."""
+
+    OK = 0
+    DATA = 1  # validation errors, rejected rows, publish gate refused a feed
+    USAGE = 2  # command line or configuration
+    CHANNEL = 3  # a channel failed or a push was partial
+    LOCKED = 4  # another run holds the lock
+
+
+class OmnisyncError(Exception):
+    """Root of every error omnisync raises on purpose."""
+
+    exit_code = ExitCode.DATA
+    hint = ""
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return f"{message}; {self.hint}" if self.hint else message
+
+
+class ConfigError(OmnisyncError):
+    """The configuration is invalid. ``issues`` holds every ``(key path, message)`` found."""
+
+    exit_code = ExitCode.USAGE
+    hint = "fix the configuration and run again"
+
+    def __init__(self, source: str, issues: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.issues = issues
+        lines = "; ".join(f"{path}: {msg}" if path else msg for path, msg in issues)
+        super().__init__(f"{source}: {lines}")
+
+
+class UsageError(OmnisyncError):
+    exit_code = ExitCode.USAGE
+    hint = "see --help"
+
+
+class SourceError(OmnisyncError):
+    """A catalogue file cannot be read at all (per-row trouble is a Problem, not this)."""
+
+    hint = "fix the file and run again"
+
+    def __init__(self, file: str, line: int | None, message: str) -> None:
+        self.file, self.line = file, line
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {message}")

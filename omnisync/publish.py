@@ -1,0 +1,70 @@
+"""Atomic feed publication and the publish gate (design.md → Delivery semantics).
+
+A feed is written to a temp file in the target's folder, flushed, fsynced and renamed over the
+old one, then the folder is fsynced: a reader (or a crash) sees the old complete file or the new
+complete file, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+BUFFER = 1 << 20
+
+
+class AtomicFile:
+    """``with AtomicFile(path) as f: …; f.commit()`` — without commit() the old file stays."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.committed = False
+        self._tmp: Path | None = None
+        self.stream: BinaryIO
+
+    def __enter__(self) -> AtomicFile:
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp",
+                                    dir=self.target.parent)
+        self._tmp = Path(name)
+        self.stream = os.fdopen(fd, "wb", buffering=BUFFER)
+        return self
+
+    def commit(self) -> None:
+        assert self._tmp is not None
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+        self.stream.close()
+        os.chmod(self._tmp, 0o644)  # mkstemp makes 0600; feeds are meant to be served
+        os.replace(self._tmp, self.target)
+        _fsync_dir(self.target.parent)
+        self.committed = True
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if not self.committed and self._tmp is not None:
+            self.stream.close()
+            with contextlib.suppress(FileNotFoundError):
+                self._tmp.unlink()
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def gate_refusal(previous: int, new: int, max_drop: float) -> str | None:
+    """Why a feed that shrinks from ``previous`` to ``new`` items must not replace the old one."""
+    if previous == 0 or new >= previous * (1 - max_drop):
+        return None
+    lost = (previous - new) / previous
+    return (f"the feed would shrink from {previous} to {new} items ({lost:.0%} fewer; the gate "
+            f"allows {max_drop:.0%}); the old file is kept — check the catalogue, or re-run with "
+            "--force if the drop is intended")

@@ -1,0 +1,111 @@
+"""What a run found and did, and its machine-readable forms (JSON, JUnit XML).
+
+Formats are documented in the README ("Reports"). Problems are kept in order of discovery.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from omnisync.models import Problem, Severity
+
+
+@dataclass(slots=True)
+class ChannelStats:
+    channel: str
+    items_total: int = 0
+    items_valid: int = 0
+    errors: int = 0
+    warnings: int = 0
+    path: Path | None = None
+    published: bool = False
+    refused: str | None = None
+
+    @property
+    def excluded(self) -> int:
+        return self.items_total - self.items_valid
+
+
+@dataclass(slots=True)
+class RunReport:
+    channels: list[ChannelStats] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rows_read: int = 0  # products the source produced (after its own rejections)
+
+    def add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity is Severity.ERROR for p in self.problems)
+
+    @property
+    def catalogue_errors(self) -> int:
+        return sum(1 for p in self.problems if p.channel is None and p.severity is Severity.ERROR)
+
+    def by_code(self) -> Counter[tuple[str, str]]:
+        return Counter((str(p.severity), p.code) for p in self.problems)
+
+
+def validate_json(report: RunReport) -> str:
+    return _dump({
+        "channels": [
+            {"channel": s.channel, "items_total": s.items_total, "items_valid": s.items_valid,
+             "errors": s.errors, "warnings": s.warnings}
+            for s in report.channels
+        ],
+        "problems": [p.as_dict() for p in report.problems],
+    })
+
+
+def build_json(report: RunReport) -> str:
+    return _dump({
+        "files": [
+            {"channel": s.channel, "path": str(s.path) if s.path else None,
+             "items": s.items_valid, "excluded": s.excluded, "published": s.published,
+             "refused": s.refused}
+            for s in report.channels
+        ],
+        "problems": [p.as_dict() for p in report.problems],
+    })
+
+
+def _dump(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def junit_xml(report: RunReport) -> bytes:
+    """One <testsuite> per channel (plus "catalogue"); each problem a <testcase>: errors fail,
+    warnings are skipped, and a suite without problems holds one passing case."""
+    root = etree.Element("testsuites", name="omnisync validate")
+    suites = ["catalogue", *(s.channel for s in report.channels)]
+    for suite_name in suites:
+        channel = None if suite_name == "catalogue" else suite_name
+        problems = [p for p in report.problems if p.channel == channel]
+        _suite(root, suite_name, problems)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+def _suite(root: etree._Element, name: str, problems: list[Problem]) -> None:
+    failures = sum(1 for p in problems if p.severity is Severity.ERROR)
+    suite = etree.SubElement(root, "testsuite", name=name, tests=str(max(len(problems), 1)),
+                             failures=str(failures), skipped=str(len(problems) - failures))
+    if not problems:
+        etree.SubElement(suite, "testcase", classname=name, name="all items valid")
+    for p in problems:
+        where = p.sku or (f"{p.file}:{p.line}" if p.file else "-")
+        case = etree.SubElement(suite, "testcase", classname=f"{name}.{p.field or 'row'}",
+                                name=f"{where} {p.code}")
+        kind = "failure" if p.severity is Severity.ERROR else "skipped"
+        etree.SubElement(case, kind, message=p.message, type=p.code).text = _location(p)
+
+
+def _location(p: Problem) -> str:
+    parts = [f"sku={p.sku}" if p.sku else "", f"{p.file}:{p.line}" if p.file else "",
+             f"field={p.field}" if p.field else ""]
+    return " ".join(x for x in parts if x) + f"\n{p.message}"

@@ -1,0 +1,27 @@
+"""The source contract.
+
+A source streams :class:`~omnisync.models.Product` values in one pass. A row it cannot turn into
+a product is handed to ``on_problem`` as a :class:`~omnisync.models.Problem` with file, line,
+SKU and reason, and reading goes on; a source raises :class:`~omnisync.errors.SourceError` only
+when nothing can be read at all (a missing header, a required column absent). ``locations()``
+is small and is read whole before the products.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+
+from omnisync.models import Location, Problem, Product
+
+ProblemSink = Callable[[Problem], None]
+
+
+class Source(ABC):
+    @abstractmethod
+    def locations(self, on_problem: ProblemSink) -> list[Location]:
+        """Every stock location (warehouses and stores); empty when the catalogue has none."""
+
+    @abstractmethod
+    def read(self, on_problem: ProblemSink) -> Iterator[Product]:
+        """Yield products one at a time; never hold the whole catalogue."""

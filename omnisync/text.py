@@ -1,0 +1,31 @@
+"""Text clean-up shared by every writer: XML-safe characters, one-line cells, truncation."""
+
+from __future__ import annotations
+
+import re
+
+# XML 1.0 Char production (https://www.w3.org/TR/xml/#charsets): everything else — C0 controls
+# other than tab/LF/CR, lone surrogates, U+FFFE/U+FFFF — makes the document unparseable.
+_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_LINE_BREAKS = re.compile(r"[\t\r\n]+")
+
+
+def xml_safe(text: str) -> str:
+    """Remove the characters XML 1.0 forbids; leave everything else exactly as it was."""
+    if text.isascii() and text.isprintable():
+        return text  # fast path: the common case needs no regex
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def one_line(text: str) -> str:
+    """A delimited-text cell: tabs and line breaks become single spaces."""
+    return _LINE_BREAKS.sub(" ", text)
+
+
+def truncate(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at the last space when one is near the end."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit * 0.8 else cut).rstrip()
