@@ -52,8 +52,13 @@ def ascii_url(url: str) -> str:
     netloc = parts.netloc.replace(host, host.encode("idna").decode("ascii")) if host else ""
     safe = "/:@!$&'()*+,;=-._~%?#[]"
     return urlunsplit(
-        (parts.scheme, netloc, quote(parts.path, safe=safe), quote(parts.query, safe=safe),
-         quote(parts.fragment, safe=safe))
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=safe),
+            quote(parts.query, safe=safe),
+            quote(parts.fragment, safe=safe),
+        )
     )
 
 

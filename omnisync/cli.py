@@ -48,10 +48,15 @@ class BuildFormat(StrEnum):
     json = "json"
 
 
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.",
-                                         dir_okay=False)]
-ChannelOpt = Annotated[list[str] | None, typer.Option(
-    "--channel", help="Only this channel (repeat for several); default: every channel.")]
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", help="The YAML configuration file.", dir_okay=False)
+]
+ChannelOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--channel", help="Only this channel (repeat for several); default: every channel."
+    ),
+]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 
 
@@ -63,8 +68,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """One central catalogue, every sales channel: validated feeds, pushes and orders."""
 
@@ -74,8 +83,9 @@ def validate(
     config: ConfigOpt,
     channel: ChannelOpt = None,
     format: Annotated[ValidateFormat, typer.Option("--format", "-f")] = ValidateFormat.text,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the report here instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Check the catalogue and every channel's rules; write no feed. Exit 1 on any error."""
@@ -92,8 +102,12 @@ def build(
     config: ConfigOpt,
     channel: ChannelOpt = None,
     format: Annotated[BuildFormat, typer.Option("--format", "-f")] = BuildFormat.text,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Publish even when the publish gate would refuse a shrunken feed.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Publish even when the publish gate would refuse a shrunken feed."
+        ),
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Write every channel's feed atomically. Items with errors are left out and reported;

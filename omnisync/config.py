@@ -110,7 +110,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         where = f"line {mark.line + 1}" if mark else "YAML"
         raise ConfigError(str(path), [("", f"{where}: invalid YAML ({exc})")]) from exc
     if not isinstance(data, dict):
-        raise ConfigError(str(path), [("", "the file must hold a mapping with catalog: and channels:")])
+        raise ConfigError(
+            str(path), [("", "the file must hold a mapping with catalog: and channels:")]
+        )
     return data
 
 
@@ -118,7 +120,9 @@ def _validate_channels(
     raw: object, base: dict[str, Path], issues: list[tuple[str, str]]
 ) -> dict[str, ChannelConfig]:
     if not isinstance(raw, dict) or not raw:
-        issues.append(("channels", "define at least one channel, e.g. google: {type: google_merchant}"))
+        issues.append(
+            ("channels", "define at least one channel, e.g. google: {type: google_merchant}")
+        )
         return {}
     channels: dict[str, ChannelConfig] = {}
     for name, body in raw.items():

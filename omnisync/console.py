@@ -44,24 +44,33 @@ def render(report: RunReport, console: Console, building: bool) -> None:
         console.print(_problems(report))
     for stats in report.channels:
         if stats.published:
-            console.print(f"[green]feed[/] {stats.channel}: {escape(str(stats.path))}", highlight=False)
+            console.print(
+                f"[green]feed[/] {stats.channel}: {escape(str(stats.path))}", highlight=False
+            )
         elif stats.refused:
-            console.print(f"[red]not published[/] {stats.channel}: {escape(stats.refused)}",
-                          highlight=False)
+            console.print(
+                f"[red]not published[/] {stats.channel}: {escape(stats.refused)}", highlight=False
+            )
 
 
 def _summary(report: RunReport, building: bool) -> Table:
-    table = Table(title=f"omnisync — {report.rows_read} products read, "
-                        f"{report.catalogue_errors} catalogue rows rejected")
+    table = Table(
+        title=f"omnisync — {report.rows_read} products read, "
+        f"{report.catalogue_errors} catalogue rows rejected"
+    )
     for column in ("channel", "items", "valid", "excluded", "errors", "warnings"):
         table.add_column(column, justify="left" if column == "channel" else "right")
     if building:
         table.add_column("feed")
     for s in report.channels:
-        row = [s.channel, *(str(n) for n in (s.items_total, s.items_valid, s.excluded,
-                                             s.errors, s.warnings))]
+        row = [
+            s.channel,
+            *(str(n) for n in (s.items_total, s.items_valid, s.excluded, s.errors, s.warnings)),
+        ]
         if building:
-            row.append("published" if s.published else "[red]kept old file[/]" if s.refused else "-")
+            row.append(
+                "published" if s.published else "[red]kept old file[/]" if s.refused else "-"
+            )
         table.add_row(*row)
     return table
 

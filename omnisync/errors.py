@@ -3,9 +3,9 @@
 ::
 
     OmnisyncError              exit code carried by the class
-    ├── ConfigError (2)        bad YAML, unknown keys, wrong values, missing files; lists every key path
+    ├── ConfigError (2)        bad YAML, unknown keys, wrong values, missing files (all key paths)
     ├── UsageError (2)         a command-line choice that cannot work (unknown --channel, …)
-    └── SourceError (1)        a catalogue file that cannot be read at all (no header, missing column)
+    └── SourceError (1)        a catalogue file that cannot be read at all (no header, …)
 
 Per-row and per-item problems are *not* exceptions: they are :class:`omnisync.models.Problem`
 values collected in the run report, so one bad row never stops the run. Exceptions are for the

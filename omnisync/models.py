@@ -63,7 +63,6 @@ class Product:
 
     ``quantity`` is the on-hand total when the catalogue has no per-location stock; ``stock``
     maps location code to on-hand quantity when it does. Both None means stock is not tracked.
-    ``origin`` is ``file:line`` for reports.
     """
 
     sku: str
@@ -89,7 +88,8 @@ class Product:
     availability: str = ""
     availability_date: str = ""
     attributes: Mapping[str, str] = field(default_factory=lambda: EMPTY)
-    origin: str = ""
+    file: str | None = None  # where the product came from, for reports
+    line: int | None = None
 
     def on_hand(self, locations: frozenset[str] | None = None) -> int | None:
         """Units on hand over ``locations`` (all when None); None when stock is not tracked."""

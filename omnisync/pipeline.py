@@ -26,16 +26,18 @@ Progress = Callable[[int], None]
 PROGRESS_EVERY = 1000
 
 
-def validate(config: Config, only: Iterable[str] = (), progress: Progress | None = None
-             ) -> RunReport:
+def validate(
+    config: Config, only: Iterable[str] = (), progress: Progress | None = None
+) -> RunReport:
     """Check the catalogue and every selected channel; write nothing."""
     run = _Run(config, only, progress)
     run.stream(writers={})
     return run.report
 
 
-def build(config: Config, only: Iterable[str] = (), force: bool = False,
-          progress: Progress | None = None) -> RunReport:
+def build(
+    config: Config, only: Iterable[str] = (), force: bool = False, progress: Progress | None = None
+) -> RunReport:
     """Write each selected file channel's feed atomically, behind the publish gate."""
     run = _Run(config, only, progress)
     with ExitStack() as stack:
@@ -66,8 +68,14 @@ class _Lane:
         problems = self.channel.validate(record)
         key = self.channel.unique_key(record)
         if key in self.seen:
-            problems.append(self.channel.problem(record, "id", "id_not_unique",
-                            "another item already has this id (ids compare ignoring case)"))
+            problems.append(
+                self.channel.problem(
+                    record,
+                    "id",
+                    "id_not_unique",
+                    "another item already has this id (ids compare ignoring case)",
+                )
+            )
         self.seen.add(key)
         self.stats.items_total += 1
         errors = 0
@@ -94,9 +102,13 @@ class _Run:
     def _check_locations(self) -> None:
         known = {loc.code for loc in self.source.locations(self.report.add)}
         issues = [
-            (f"channels.{lane.channel.name}.locations", f"unknown location {code!r}; "
-             f"known: {', '.join(sorted(known)) or 'none (set catalog.locations)'}")
-            for lane in self.lanes for code in lane.channel.config.locations or ()
+            (
+                f"channels.{lane.channel.name}.locations",
+                f"unknown location {code!r}; "
+                f"known: {', '.join(sorted(known)) or 'none (set catalog.locations)'}",
+            )
+            for lane in self.lanes
+            for code in lane.channel.config.locations or ()
             if code not in known
         ]
         if issues:
@@ -104,8 +116,15 @@ class _Run:
 
     def stream(self, writers: dict[str, FeedWriter]) -> None:
         with ExitStack() as stack:
-            active = [(lane, stack.enter_context(writers[lane.channel.name])
-                       if lane.channel.name in writers else None) for lane in self.lanes]
+            active = [
+                (
+                    lane,
+                    stack.enter_context(writers[lane.channel.name])
+                    if lane.channel.name in writers
+                    else None,
+                )
+                for lane in self.lanes
+            ]
             for count, product in enumerate(self._unique(), 1):
                 for lane, writer in active:
                     lane.accept(product, self.report, writer)
@@ -119,12 +138,16 @@ class _Run:
         seen: set[str] = set()
         for product in self.source.read(self.report.add):
             if product.sku in seen:
-                file, _, line = product.origin.rpartition(":")
-                self.report.add(Problem(
-                    code="duplicate_sku", field="sku", sku=product.sku, file=file or None,
-                    line=int(line) if line.isdigit() else None,
-                    message="the SKU appears on an earlier row; that row is kept, this one skipped",
-                ))
+                self.report.add(
+                    Problem(
+                        code="duplicate_sku",
+                        field="sku",
+                        sku=product.sku,
+                        file=product.file,
+                        line=product.line,
+                        message="an earlier row has this SKU; that row is kept, this one skipped",
+                    )
+                )
                 continue
             seen.add(product.sku)
             self.report.rows_read += 1
@@ -139,8 +162,9 @@ def _channels(config: Config, only: Iterable[str]) -> list[Channel]:
     wanted = list(dict.fromkeys(only)) or list(config.channels)
     unknown = [name for name in wanted if name not in config.channels]
     if unknown:
-        raise UsageError(f"unknown channel {unknown[0]!r}; this config has: "
-                         f"{', '.join(config.channels)}")
+        raise UsageError(
+            f"unknown channel {unknown[0]!r}; this config has: {', '.join(config.channels)}"
+        )
     return [lookup(config.channels[n].type)(n, config.channels[n]) for n in wanted]
 
 

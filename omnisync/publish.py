@@ -28,8 +28,9 @@ class AtomicFile:
 
     def __enter__(self) -> AtomicFile:
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp",
-                                    dir=self.target.parent)
+        fd, name = tempfile.mkstemp(
+            prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent
+        )
         self._tmp = Path(name)
         self.stream = os.fdopen(fd, "wb", buffering=BUFFER)
         return self
@@ -44,8 +45,12 @@ class AtomicFile:
         _fsync_dir(self.target.parent)
         self.committed = True
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if not self.committed and self._tmp is not None:
             self.stream.close()
             with contextlib.suppress(FileNotFoundError):
@@ -65,6 +70,8 @@ def gate_refusal(previous: int, new: int, max_drop: float) -> str | None:
     if previous == 0 or new >= previous * (1 - max_drop):
         return None
     lost = (previous - new) / previous
-    return (f"the feed would shrink from {previous} to {new} items ({lost:.0%} fewer; the gate "
-            f"allows {max_drop:.0%}); the old file is kept — check the catalogue, or re-run with "
-            "--force if the drop is intended")
+    return (
+        f"the feed would shrink from {previous} to {new} items ({lost:.0%} fewer; the gate "
+        f"allows {max_drop:.0%}); the old file is kept — check the catalogue, or re-run with "
+        "--force if the drop is intended"
+    )

@@ -53,26 +53,40 @@ class RunReport:
 
 
 def validate_json(report: RunReport) -> str:
-    return _dump({
-        "channels": [
-            {"channel": s.channel, "items_total": s.items_total, "items_valid": s.items_valid,
-             "errors": s.errors, "warnings": s.warnings}
-            for s in report.channels
-        ],
-        "problems": [p.as_dict() for p in report.problems],
-    })
+    return _dump(
+        {
+            "channels": [
+                {
+                    "channel": s.channel,
+                    "items_total": s.items_total,
+                    "items_valid": s.items_valid,
+                    "errors": s.errors,
+                    "warnings": s.warnings,
+                }
+                for s in report.channels
+            ],
+            "problems": [p.as_dict() for p in report.problems],
+        }
+    )
 
 
 def build_json(report: RunReport) -> str:
-    return _dump({
-        "files": [
-            {"channel": s.channel, "path": str(s.path) if s.path else None,
-             "items": s.items_valid, "excluded": s.excluded, "published": s.published,
-             "refused": s.refused}
-            for s in report.channels
-        ],
-        "problems": [p.as_dict() for p in report.problems],
-    })
+    return _dump(
+        {
+            "files": [
+                {
+                    "channel": s.channel,
+                    "path": str(s.path) if s.path else None,
+                    "items": s.items_valid,
+                    "excluded": s.excluded,
+                    "published": s.published,
+                    "refused": s.refused,
+                }
+                for s in report.channels
+            ],
+            "problems": [p.as_dict() for p in report.problems],
+        }
+    )
 
 
 def _dump(data: object) -> str:
@@ -93,19 +107,29 @@ def junit_xml(report: RunReport) -> bytes:
 
 def _suite(root: etree._Element, name: str, problems: list[Problem]) -> None:
     failures = sum(1 for p in problems if p.severity is Severity.ERROR)
-    suite = etree.SubElement(root, "testsuite", name=name, tests=str(max(len(problems), 1)),
-                             failures=str(failures), skipped=str(len(problems) - failures))
+    suite = etree.SubElement(
+        root,
+        "testsuite",
+        name=name,
+        tests=str(max(len(problems), 1)),
+        failures=str(failures),
+        skipped=str(len(problems) - failures),
+    )
     if not problems:
         etree.SubElement(suite, "testcase", classname=name, name="all items valid")
     for p in problems:
         where = p.sku or (f"{p.file}:{p.line}" if p.file else "-")
-        case = etree.SubElement(suite, "testcase", classname=f"{name}.{p.field or 'row'}",
-                                name=f"{where} {p.code}")
+        case = etree.SubElement(
+            suite, "testcase", classname=f"{name}.{p.field or 'row'}", name=f"{where} {p.code}"
+        )
         kind = "failure" if p.severity is Severity.ERROR else "skipped"
         etree.SubElement(case, kind, message=p.message, type=p.code).text = _location(p)
 
 
 def _location(p: Problem) -> str:
-    parts = [f"sku={p.sku}" if p.sku else "", f"{p.file}:{p.line}" if p.file else "",
-             f"field={p.field}" if p.field else ""]
+    parts = [
+        f"sku={p.sku}" if p.sku else "",
+        f"{p.file}:{p.line}" if p.file else "",
+        f"field={p.field}" if p.field else "",
+    ]
     return " ".join(x for x in parts if x) + f"\n{p.message}"

@@ -69,12 +69,20 @@ class Channel(ABC):
         return record.key
 
     def problem(
-        self, record: Record, field: str, code: str, message: str,
+        self,
+        record: Record,
+        field: str,
+        code: str,
+        message: str,
         severity: Severity = Severity.ERROR,
     ) -> Problem:
         return Problem(
-            code=code, message=message, severity=severity,
-            sku=record.key, channel=self.name, field=field,
+            code=code,
+            message=message,
+            severity=severity,
+            sku=record.key,
+            channel=self.name,
+            field=field,
         )
 
 

@@ -13,21 +13,37 @@ from pathlib import Path
 from omnisync.models import Location, Problem, Product, Severity
 from omnisync.sources.base import ProblemSink, Source
 from omnisync.sources.csvrows import CsvTable
-from omnisync.sources.values import RowError, parse_money, parse_quantity
 from omnisync.sources.stock import StockIndex, read_locations
+from omnisync.sources.values import RowError, parse_money, parse_quantity
 
 REQUIRED = ("sku", "title", "price", "url", "image_url")
 TEXT_COLUMNS = (
-    "description", "brand", "gtin", "mpn", "currency", "google_category", "condition",
-    "item_group_id", "color", "size", "availability", "availability_date",
+    "description",
+    "brand",
+    "gtin",
+    "mpn",
+    "currency",
+    "google_category",
+    "condition",
+    "item_group_id",
+    "color",
+    "size",
+    "availability",
+    "availability_date",
 )
-KNOWN = frozenset((*REQUIRED, *TEXT_COLUMNS, "sale_price", "additional_image_urls",
-                   "category", "quantity"))
+KNOWN = frozenset(
+    (*REQUIRED, *TEXT_COLUMNS, "sale_price", "additional_image_urls", "category", "quantity")
+)
 
 
 class CsvSource(Source):
-    def __init__(self, products: Path, stock: Path | None = None,
-                 locations: Path | None = None, delimiter: str = ",") -> None:
+    def __init__(
+        self,
+        products: Path,
+        stock: Path | None = None,
+        locations: Path | None = None,
+        delimiter: str = ",",
+    ) -> None:
         self.table = CsvTable(products, delimiter, REQUIRED)
         self.stock_path, self.locations_path = stock, locations
         self.delimiter = delimiter
@@ -55,33 +71,47 @@ class CsvSource(Source):
         table = CsvTable(self.stock_path, self.delimiter, ("sku", "location", "quantity"))
         return StockIndex.load(table, self._location_codes, on_problem)
 
-    def _product(self, line: int, cells: list[str], stock: StockIndex | None,
-                 on_problem: ProblemSink) -> Product | None:
+    def _product(
+        self, line: int, cells: list[str], stock: StockIndex | None, on_problem: ProblemSink
+    ) -> Product | None:
         row = {name: cell.strip() for name, cell in zip(self.table.header, cells, strict=True)}
         levels = stock.take(row["sku"]) if stock is not None else None
         try:
             return self._build(row, levels, on_problem, line)
         except RowError as err:
-            on_problem(Problem(code=err.code, message=f"{err.field}: {err}", sku=row["sku"] or None,
-                               field=err.field, file=self.table.name, line=line))
+            on_problem(
+                Problem(
+                    code=err.code,
+                    message=f"{err.field}: {err}",
+                    sku=row["sku"] or None,
+                    field=err.field,
+                    file=self.table.name,
+                    line=line,
+                )
+            )
             return None
 
-    def _build(self, row: dict[str, str], levels: dict[str, int] | None,
-               on_problem: ProblemSink, line: int) -> Product:
+    def _build(
+        self, row: dict[str, str], levels: dict[str, int] | None, on_problem: ProblemSink, line: int
+    ) -> Product:
         for column in ("sku", "title", "price"):
             if not row[column]:
                 raise RowError(column, "missing_value", "is empty; every row needs one")
         sale = row.get("sale_price", "")
         return Product(
-            sku=row["sku"], title=row["title"], price=parse_money(row["price"], "price"),
-            url=row["url"], image_url=row["image_url"],
+            sku=row["sku"],
+            title=row["title"],
+            price=parse_money(row["price"], "price"),
+            url=row["url"],
+            image_url=row["image_url"],
             sale_price=parse_money(sale, "sale_price") if sale else None,
             additional_image_urls=_split(row.get("additional_image_urls", ""), "|"),
             category=_split(row.get("category", ""), ">"),
             quantity=self._quantity(row, on_problem, line),
             stock=levels,
             attributes={k: v for k, v in row.items() if k not in KNOWN and k and v},
-            origin=f"{self.table.name}:{line}",
+            file=self.table.name,
+            line=line,
             **{name: row.get(name, "") for name in TEXT_COLUMNS},
         )
 
@@ -95,12 +125,19 @@ class CsvSource(Source):
             if err.code != "negative":
                 raise
         # ERPs do report negative on-hand after an oversell; a channel can only show zero.
-        on_problem(Problem(code="negative_quantity", severity=Severity.WARNING, sku=row["sku"],
-                           field="quantity", file=self.table.name, line=line,
-                           message=f"quantity {raw} is negative; counted as 0"))
+        on_problem(
+            Problem(
+                code="negative_quantity",
+                severity=Severity.WARNING,
+                sku=row["sku"],
+                field="quantity",
+                file=self.table.name,
+                line=line,
+                message=f"quantity {raw} is negative; counted as 0",
+            )
+        )
         return 0
 
 
 def _split(raw: str, separator: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(separator) if part.strip()) if raw else ()
-

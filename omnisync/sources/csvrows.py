@@ -64,8 +64,9 @@ class CsvTable:
             raise SourceError(self.name, 1, f"column(s) appear twice: {', '.join(duplicated)}")
         return header
 
-    def _body(self, f: TextIO, reader: Any, on_problem: ProblemSink
-              ) -> Iterator[tuple[int, list[str]]]:
+    def _body(
+        self, f: TextIO, reader: Any, on_problem: ProblemSink
+    ) -> Iterator[tuple[int, list[str]]]:
         with f:
             yield from self._cells(reader, on_problem)
 
@@ -87,23 +88,34 @@ class CsvTable:
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue  # a blank line is not a row
             if len(cells) != width:
-                on_problem(self._problem(start, "field_count", self._count_message(len(cells)),
-                                         sku=cells[0].strip() or None))
+                on_problem(
+                    self._problem(
+                        start,
+                        "field_count",
+                        self._count_message(len(cells)),
+                        sku=cells[0].strip() or None,
+                    )
+                )
                 continue
             if _UNDECODABLE.search("\x00".join(cells)):
-                on_problem(self._problem(start, "invalid_utf8",
-                                         "the row has bytes that are not UTF-8; save as UTF-8",
-                                         sku=_printable(cells[0])))
+                on_problem(
+                    self._problem(
+                        start,
+                        "invalid_utf8",
+                        "the row has bytes that are not UTF-8; save as UTF-8",
+                        sku=_printable(cells[0]),
+                    )
+                )
                 continue
             yield start, cells
 
     def _count_message(self, got: int) -> str:
         return f"the row has {got} fields but the header has {len(self.header)}"
 
-    def _problem(self, line: int, code: str, message: str, sku: str | None = None,
-                 field: str | None = None) -> Problem:
-        return Problem(code=code, message=message, sku=sku, field=field,
-                       file=self.name, line=line)
+    def _problem(
+        self, line: int, code: str, message: str, sku: str | None = None, field: str | None = None
+    ) -> Problem:
+        return Problem(code=code, message=message, sku=sku, field=field, file=self.name, line=line)
 
 
 def _printable(cell: str) -> str | None:

@@ -25,12 +25,18 @@ def read_locations(table: CsvTable, on_problem: ProblemSink) -> list[Location]:
         reason = _location_problem(row, found)
         if reason:
             field, message = reason
-            on_problem(Problem(code="bad_location", message=message, field=field,
-                               file=table.name, line=line))
+            on_problem(
+                Problem(
+                    code="bad_location", message=message, field=field, file=table.name, line=line
+                )
+            )
             continue
         found[row["code"]] = Location(
-            code=row["code"], name=row["name"], type=row["type"].lower(),
-            city=row.get("city", ""), address=row.get("address", ""),
+            code=row["code"],
+            name=row["name"],
+            type=row["type"].lower(),
+            city=row.get("city", ""),
+            address=row.get("address", ""),
             pickup=row.get("pickup", "").lower() in YES,
         )
     return list(found.values())
@@ -56,8 +62,9 @@ class StockIndex:
         self.levels: dict[str, dict[str, int]] = {}
 
     @classmethod
-    def load(cls, table: CsvTable, known: frozenset[str] | None,
-             on_problem: ProblemSink) -> StockIndex:
+    def load(
+        cls, table: CsvTable, known: frozenset[str] | None, on_problem: ProblemSink
+    ) -> StockIndex:
         index = cls(table.name)
         rows = table.rows(on_problem)
         sku_at, loc_at, qty_at = (table.index(c) for c in ("sku", "location", "quantity"))
@@ -74,8 +81,13 @@ class StockIndex:
             if not sku or not location:
                 index._reject(on_problem, line, sku, "sku" if not sku else "location", "is empty")
             elif known is not None and location not in known:
-                index._reject(on_problem, line, sku, "location",
-                              f"location {location!r} is not in locations.csv")
+                index._reject(
+                    on_problem,
+                    line,
+                    sku,
+                    "location",
+                    f"location {location!r} is not in locations.csv",
+                )
             else:
                 index.add(sku, location, quantity)
         return index
@@ -90,15 +102,40 @@ class StockIndex:
 
     def report_leftovers(self, on_problem: ProblemSink) -> None:
         for sku in self.levels:
-            on_problem(Problem(code="stock_unknown_sku", severity=Severity.WARNING, sku=sku,
-                               field="sku", file=self.table_name,
-                               message="stock rows for a SKU that is not in the catalogue"))
+            on_problem(
+                Problem(
+                    code="stock_unknown_sku",
+                    severity=Severity.WARNING,
+                    sku=sku,
+                    field="sku",
+                    file=self.table_name,
+                    message="stock rows for a SKU that is not in the catalogue",
+                )
+            )
 
-    def _reject(self, on_problem: ProblemSink, line: int, sku: str, field: str,
-                message: str) -> None:
-        on_problem(Problem(code="bad_stock_row", message=message, sku=sku or None, field=field,
-                           file=self.table_name, line=line))
+    def _reject(
+        self, on_problem: ProblemSink, line: int, sku: str, field: str, message: str
+    ) -> None:
+        on_problem(
+            Problem(
+                code="bad_stock_row",
+                message=message,
+                sku=sku or None,
+                field=field,
+                file=self.table_name,
+                line=line,
+            )
+        )
 
     def _warn(self, on_problem: ProblemSink, line: int, sku: str, message: str) -> None:
-        on_problem(Problem(code="negative_quantity", severity=Severity.WARNING, sku=sku or None,
-                           field="quantity", file=self.table_name, line=line, message=message))
+        on_problem(
+            Problem(
+                code="negative_quantity",
+                severity=Severity.WARNING,
+                sku=sku or None,
+                field="quantity",
+                file=self.table_name,
+                line=line,
+                message=message,
+            )
+        )

@@ -45,7 +45,9 @@ class GoogleMerchant(Channel, FileFeed):
         return feed.RssWriter(stream, self.config.title, self.config.link, self.config.description)
 
     def count_items(self, path: Path) -> int:
-        return feed.count_tsv_rows(path) if self.config.format == "tsv" else feed.count_rss_items(path)
+        return (
+            feed.count_tsv_rows(path) if self.config.format == "tsv" else feed.count_rss_items(path)
+        )
 
     def unique_key(self, record: Record) -> str:
         return record.key.casefold()  # "abc123" and "ABC123" are one id [GMC 7495188]
@@ -57,30 +59,33 @@ class GoogleMerchant(Channel, FileFeed):
         record = Record(key=xml_safe(product.sku), fields={})
         notes = _Notes(record, self.name)
         gtin = normalize_gtin(product.gtin)
-        record.fields.update({
-            "id": record.key,
-            "title": notes.truncated("title", xml_safe(product.title), TITLE_MAX),
-            "description": notes.truncated("description", xml_safe(product.description),
-                                           DESCRIPTION_MAX),
-            "link": notes.url("link", product.url),
-            "image_link": notes.url("image_link", product.image_url),
-            "additional_image_link": self._extra_images(product, notes),
-            "availability": self._availability(product),
-            "availability_date": product.availability_date,
-            "price": product.price,
-            "sale_price": product.sale_price,
-            "currency": product.currency or self.config.currency or "",
-            "brand": xml_safe(product.brand),
-            "gtin": gtin,
-            "mpn": xml_safe(product.mpn),
-            "identifier_exists": _identifier_exists(gtin, product.brand, product.mpn),
-            "condition": product.condition.lower(),
-            "google_product_category": xml_safe(product.google_category),
-            "product_type": xml_safe(" > ".join(product.category)),
-            "item_group_id": xml_safe(product.item_group_id),
-            "color": xml_safe(product.color),
-            "size": xml_safe(product.size),
-        })
+        record.fields.update(
+            {
+                "id": record.key,
+                "title": notes.truncated("title", xml_safe(product.title), TITLE_MAX),
+                "description": notes.truncated(
+                    "description", xml_safe(product.description), DESCRIPTION_MAX
+                ),
+                "link": notes.url("link", product.url),
+                "image_link": notes.url("image_link", product.image_url),
+                "additional_image_link": self._extra_images(product, notes),
+                "availability": self._availability(product),
+                "availability_date": product.availability_date,
+                "price": product.price,
+                "sale_price": product.sale_price,
+                "currency": product.currency or self.config.currency or "",
+                "brand": xml_safe(product.brand),
+                "gtin": gtin,
+                "mpn": xml_safe(product.mpn),
+                "identifier_exists": _identifier_exists(gtin, product.brand, product.mpn),
+                "condition": product.condition.lower(),
+                "google_product_category": xml_safe(product.google_category),
+                "product_type": xml_safe(" > ".join(product.category)),
+                "item_group_id": xml_safe(product.item_group_id),
+                "color": xml_safe(product.color),
+                "size": xml_safe(product.size),
+            }
+        )
         return record
 
     def _availability(self, product: Product) -> str:
@@ -95,13 +100,19 @@ class GoogleMerchant(Channel, FileFeed):
         for url in product.additional_image_urls:
             reason = url_problem(url)
             if reason:
-                notes.warn("additional_image_link", "additional_image_dropped",
-                           f"{url!r} {reason}; left out")
+                notes.warn(
+                    "additional_image_link",
+                    "additional_image_dropped",
+                    f"{url!r} {reason}; left out",
+                )
             else:
                 kept.append(ascii_url(url).replace(",", "%2C"))  # TSV separates with commas
         if len(kept) > ADDITIONAL_IMAGES_MAX:
-            notes.warn("additional_image_link", "too_many_images",
-                       f"{len(kept)} additional images; Google takes the first 10")
+            notes.warn(
+                "additional_image_link",
+                "too_many_images",
+                f"{len(kept)} additional images; Google takes the first 10",
+            )
         return kept[:ADDITIONAL_IMAGES_MAX]
 
 
@@ -117,14 +128,25 @@ class _Notes:
         self.record, self.channel = record, channel
 
     def warn(self, field: str, code: str, message: str) -> None:
-        self.record.notes.append(Problem(code=code, message=message, severity=Severity.WARNING,
-                                         sku=self.record.key, channel=self.channel, field=field))
+        self.record.notes.append(
+            Problem(
+                code=code,
+                message=message,
+                severity=Severity.WARNING,
+                sku=self.record.key,
+                channel=self.channel,
+                field=field,
+            )
+        )
 
     def truncated(self, field: str, text: str, limit: int) -> str:
         if len(text) <= limit:
             return text
-        self.warn(field, f"{field}_truncated",
-                  f"{field} has {len(text)} characters; Google allows {limit}, so it was cut")
+        self.warn(
+            field,
+            f"{field}_truncated",
+            f"{field} has {len(text)} characters; Google allows {limit}, so it was cut",
+        )
         return truncate(text, limit)
 
     def url(self, field: str, url: str) -> str:
@@ -132,4 +154,3 @@ class _Notes:
         if encoded != url:
             self.warn(field, "url_encoded", f"{field} had non-ASCII characters; percent-encoded")
         return encoded
-

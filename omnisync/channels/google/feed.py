@@ -23,9 +23,26 @@ G = "http://base.google.com/ns/1.0"
 CENT = Decimal("0.01")
 # Output order. In Google's RSS example title, link and description carry no prefix [GMC 160589].
 COLUMNS = (
-    "id", "title", "description", "link", "image_link", "additional_image_link", "availability",
-    "availability_date", "price", "sale_price", "brand", "gtin", "mpn", "identifier_exists",
-    "condition", "google_product_category", "product_type", "item_group_id", "color", "size",
+    "id",
+    "title",
+    "description",
+    "link",
+    "image_link",
+    "additional_image_link",
+    "availability",
+    "availability_date",
+    "price",
+    "sale_price",
+    "brand",
+    "gtin",
+    "mpn",
+    "identifier_exists",
+    "condition",
+    "google_product_category",
+    "product_type",
+    "item_group_id",
+    "color",
+    "size",
 )
 UNPREFIXED = frozenset({"title", "link", "description"})
 TAGS = {name: name if name in UNPREFIXED else f"{{{G}}}{name}" for name in COLUMNS}
@@ -47,7 +64,10 @@ def cells(record: Record) -> dict[str, Any]:
 
 class RssWriter:
     def __init__(self, stream: BinaryIO, title: str, link: str | None, description: str) -> None:
-        self.stream, self.header = stream, {"title": title, "link": link, "description": description}
+        self.stream, self.header = (
+            stream,
+            {"title": title, "link": link, "description": description},
+        )
         self._stack = ExitStack()
         self._xf: Any = None
 

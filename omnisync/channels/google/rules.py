@@ -19,7 +19,9 @@ LENGTH_LIMITS = {"brand": 70, "mpn": 70, "product_type": 750, "item_group_id": 5
 DESCRIPTION_TAGS = frozenset(  # [GMC 6324468]
     {"strong", "em", "ul", "ol", "li", "br", "sub", "sup", "div", "span", "dl", "dt", "dd"}
 )
-IMAGE_TYPES = frozenset({"jpg", "jpeg", "webp", "png", "gif", "bmp", "tif", "tiff"})  # [GMC 6324350]
+IMAGE_TYPES = frozenset(
+    {"jpg", "jpeg", "webp", "png", "gif", "bmp", "tif", "tiff"}
+)  # [GMC 6324350]
 AVAILABILITY = frozenset({"in_stock", "out_of_stock", "preorder", "backorder"})  # [GMC 6324448]
 CONDITIONS = frozenset({"new", "refurbished", "used"})
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -30,8 +32,14 @@ _WARNING_CODES = frozenset({"id_characters", "item_group_id_characters"})
 
 def check(record: Record, channel: str) -> list[Problem]:
     return [
-        Problem(code=code, message=message, sku=record.key, channel=channel, field=field,
-                severity=Severity.WARNING if code in _WARNING_CODES else Severity.ERROR)
+        Problem(
+            code=code,
+            message=message,
+            sku=record.key,
+            channel=channel,
+            field=field,
+            severity=Severity.WARNING if code in _WARNING_CODES else Severity.ERROR,
+        )
         for rule in RULES
         for field, code, message in rule(record.fields)
     ]
@@ -58,8 +66,11 @@ def _texts(f: dict[str, object]) -> Iterator[Finding]:
             yield field, f"{field}_too_long", f"{field} is over {limit} characters"
     group = str(f["item_group_id"])
     if group and not ID_CHARS.match(group):
-        yield ("item_group_id", "item_group_id_characters",
-               "item_group_id should use only A-Z, a-z, 0-9, '_', '-'")
+        yield (
+            "item_group_id",
+            "item_group_id_characters",
+            "item_group_id should use only A-Z, a-z, 0-9, '_', '-'",
+        )
 
 
 def _links(f: dict[str, object]) -> Iterator[Finding]:
@@ -70,30 +81,43 @@ def _links(f: dict[str, object]) -> Iterator[Finding]:
             yield field, f"{field}_invalid", f"{field} {reason}"
     extension = url_extension(str(f["image_link"]))
     if extension and extension not in IMAGE_TYPES:
-        yield ("image_link", "image_link_type",
-               f"image_link is a .{extension} file; use JPEG, WebP, PNG, GIF, BMP or TIFF")
+        yield (
+            "image_link",
+            "image_link_type",
+            f"image_link is a .{extension} file; use JPEG, WebP, PNG, GIF, BMP or TIFF",
+        )
 
 
 def _availability(f: dict[str, object]) -> Iterator[Finding]:
     value = str(f["availability"])
     if value not in AVAILABILITY:
-        yield "availability", "availability_invalid", f"availability {value!r} is not one of " \
-            + ", ".join(sorted(AVAILABILITY))
+        yield (
+            "availability",
+            "availability_invalid",
+            f"availability {value!r} is not one of " + ", ".join(sorted(AVAILABILITY)),
+        )
     elif value in ("preorder", "backorder") and not f["availability_date"]:
         yield "availability_date", "availability_date_missing", f"{value} needs availability_date"
 
 
 def _prices(f: dict[str, object]) -> Iterator[Finding]:
     if not CURRENCY.match(str(f["currency"])):
-        yield ("currency", "currency_invalid",
-               f"currency {f['currency']!r} is not an ISO 4217 code; set it per row or on the channel")
+        yield (
+            "currency",
+            "currency_invalid",
+            f"currency {f['currency']!r} is not an ISO 4217 code; set it per row or on the channel",
+        )
     price, sale = f["price"], f["sale_price"]
     assert isinstance(price, Decimal)
     yield from _amount("price", price)
     if isinstance(sale, Decimal):
         yield from _amount("sale_price", sale)
         if sale > price:
-            yield "sale_price", "sale_price_above_price", f"sale_price {sale} is above price {price}"
+            yield (
+                "sale_price",
+                "sale_price_above_price",
+                f"sale_price {sale} is above price {price}",
+            )
 
 
 def _amount(field: str, value: Decimal) -> Iterator[Finding]:
@@ -111,9 +135,18 @@ def _identifiers(f: dict[str, object]) -> Iterator[Finding]:
             yield "gtin", "gtin_invalid", f"GTIN {gtin} {reason}"
     condition = str(f["condition"])
     if condition and condition not in CONDITIONS:
-        yield "condition", "condition_invalid", f"condition {condition!r} is not new, refurbished or used"
+        yield (
+            "condition",
+            "condition_invalid",
+            f"condition {condition!r} is not new, refurbished or used",
+        )
 
 
 RULES: tuple[Callable[[dict[str, object]], Iterator[Finding]], ...] = (
-    _id, _texts, _links, _availability, _prices, _identifiers,
+    _id,
+    _texts,
+    _links,
+    _availability,
+    _prices,
+    _identifiers,
 )
