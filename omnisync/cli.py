@@ -49,12 +49,17 @@ class BuildFormat(StrEnum):
 
 
 ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="The YAML configuration file.", dir_okay=False)
+    Path,
+    typer.Option(
+        "--config", "-c", help="The YAML configuration file.", dir_okay=False, metavar="FILE"
+    ),
 ]
 ChannelOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--channel", help="Only this channel (repeat for several); default: every channel."
+        "--channel",
+        help="Only this channel (repeat for several); default: every channel.",
+        metavar="NAME",
     ),
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]

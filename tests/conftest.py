@@ -1,0 +1,106 @@
+"""Shared fixtures: a tiny catalogue written to a temp folder, with its config."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = ROOT / "configs" / "demo.yaml"
+
+HEADER = (
+    "sku,title,description,brand,gtin,mpn,price,sale_price,currency,url,image_url,"
+    "additional_image_urls,category,google_category,condition,item_group_id,color,size,quantity"
+).split(",")
+
+
+def good_row(**overrides: str) -> dict[str, str]:
+    """A row that passes every Google rule; override fields to break it."""
+    row = {
+        "sku": "KETTLE-1",
+        "title": "Acme Electric Kettle 1.7 L",
+        "description": "2200 W kettle, 1.7 L, auto shut-off.",
+        "brand": "Acme",
+        "gtin": "4006381333931",
+        "mpn": "AK-1700",
+        "price": "15990",
+        "sale_price": "",
+        "currency": "KZT",
+        "url": "https://shop.example.kz/p/kettle-1",
+        "image_url": "https://cdn.example.kz/img/kettle-1.jpg",
+        "additional_image_urls": "",
+        "category": "Бытовая техника > Кухня",
+        "google_category": "",
+        "condition": "new",
+        "item_group_id": "",
+        "color": "",
+        "size": "",
+        "quantity": "5",
+    }
+    row.update(overrides)
+    return row
+
+
+def csv_text(rows: list[dict[str, str]], header: list[str] | None = None) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header or HEADER, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+class Workspace:
+    """A folder with products.csv (+ optional stock/locations) and an omnisync.yaml."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config_path = root / "omnisync.yaml"
+        self.products = root / "products.csv"
+
+    def write_products(self, rows: list[dict[str, str]], header: list[str] | None = None) -> Path:
+        self.products.write_text(csv_text(rows, header), encoding="utf-8")
+        return self.products
+
+    def write_config(self, channels: dict[str, dict[str, object]] | None = None,
+                     **catalog: str) -> Path:
+        data = {
+            "catalog": {"products": "products.csv", **catalog},
+            "output_dir": "out",
+            "channels": channels
+            or {"google": {"type": "google_merchant", "format": "xml", "currency": "KZT"}},
+        }
+        self.config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        return self.config_path
+
+    def setup(self, rows: list[dict[str, str]]) -> Path:
+        """products.csv with ``rows`` and a config with one Google XML channel."""
+        self.write_products(rows)
+        return self.write_config()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path)
+
+
+@pytest.fixture
+def make_rows() -> Callable[..., dict[str, str]]:
+    return good_row
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/* from the current output instead of comparing",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

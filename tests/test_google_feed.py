@@ -1,0 +1,145 @@
+"""The Google primary feed: golden bytes, round-trips, the fields Google reads."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from conftest import DEMO_CONFIG
+from golden import assert_golden
+from omnisync import pipeline
+from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
+from omnisync.channels.google.feed import format_price
+from omnisync.config import load_config
+from omnisync.models import Product
+from omnisync.text import xml_safe
+
+G = "{http://base.google.com/ns/1.0}"
+
+
+def _demo_feeds(tmp_path: Path) -> Path:
+    config = load_config(DEMO_CONFIG).model_copy(update={"output_dir": tmp_path})
+    pipeline.build(config)
+    return tmp_path
+
+
+def test_demo_xml_matches_golden(tmp_path: Path, update_golden: bool) -> None:
+    out = _demo_feeds(tmp_path)
+    assert_golden((out / "google.xml").read_bytes(), "google.xml", update_golden)
+
+
+def test_demo_tsv_matches_golden(tmp_path: Path, update_golden: bool) -> None:
+    out = _demo_feeds(tmp_path)
+    assert_golden((out / "google_tsv.tsv").read_bytes(), "google_tsv.tsv", update_golden)
+
+
+def test_building_twice_gives_identical_bytes(tmp_path: Path) -> None:
+    first = (_demo_feeds(tmp_path / "a") / "google.xml").read_bytes()
+    second = (_demo_feeds(tmp_path / "b") / "google.xml").read_bytes()
+    assert first == second
+
+
+def _channel(fmt: str = "xml") -> GoogleMerchant:
+    config = GoogleMerchantConfig(type="google_merchant", format=fmt, currency="KZT")
+    return GoogleMerchant("google", config)
+
+
+def _product(**kw: object) -> Product:
+    base: dict[str, object] = {
+        "sku": "SKU-1",
+        "title": "Kettle",
+        "description": "A kettle.",
+        "price": Decimal("15990"),
+        "url": "https://shop.example.kz/p/1",
+        "image_url": "https://cdn.example.kz/1.jpg",
+        "brand": "Acme",
+        "gtin": "4006381333931",
+    }
+    base.update(kw)
+    return Product(**base)  # type: ignore[arg-type]
+
+
+def _xml_items(channel: GoogleMerchant, products: list[Product]) -> list[etree._Element]:
+    buffer = io.BytesIO()
+    with channel.open_writer(buffer) as writer:
+        for product in products:
+            writer.write(channel.to_record(product))
+    root = etree.fromstring(buffer.getvalue())
+    assert root.nsmap["g"] == G.strip("{}")
+    return root.findall("channel/item")
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=st.text(max_size=150), description=st.text(max_size=600))
+def test_any_unicode_text_parses_back_equal_to_its_sanitized_form(
+    title: str, description: str
+) -> None:
+    (item,) = _xml_items(_channel(), [_product(title=title, description=description)])
+    assert (item.findtext("title") or "") == xml_safe(title)
+    assert (item.findtext("description") or "") == xml_safe(description)
+
+
+def test_hostile_characters_survive_the_round_trip() -> None:
+    nasty = "Tom & Jerry <b> ]]> \x00\x07 \u200f\u202e קומקום \U0001f600"
+    (item,) = _xml_items(_channel(), [_product(title=nasty)])
+    assert item.findtext("title") == "Tom & Jerry <b> ]]>  \u200f\u202e קומקום \U0001f600"
+
+
+def test_price_format_has_two_decimals_and_currency() -> None:
+    assert format_price(Decimal("15990"), "KZT") == "15990.00 KZT"
+    assert format_price(Decimal("15990.5"), "KZT") == "15990.50 KZT"
+    assert format_price(Decimal("1E+3"), "USD") == "1000.00 USD"
+    assert format_price(None, "KZT") == ""
+
+
+def test_identifier_exists_is_no_only_without_gtin_and_brand_mpn() -> None:
+    channel = _channel()
+
+    def flag(**kw: object) -> object:
+        return channel.to_record(_product(**kw)).fields["identifier_exists"]
+
+    assert flag() == ""
+    assert flag(gtin="", mpn="AK-1") == ""
+    assert flag(gtin="", mpn="") == "no"
+    assert flag(gtin="", brand="", mpn="AK-1") == "no"
+
+
+def test_availability_follows_stock_over_the_channel_locations() -> None:
+    config = GoogleMerchantConfig(type="google_merchant", currency="KZT", locations=["ALM-1"])
+    channel = GoogleMerchant("google", config)
+    stock = {"WH-1": 9, "ALM-1": 0}
+    assert channel.to_record(_product(stock=stock)).fields["availability"] == "out_of_stock"
+    assert _channel().to_record(_product(stock=stock)).fields["availability"] == "in_stock"
+    assert _channel().to_record(_product(quantity=0)).fields["availability"] == "out_of_stock"
+
+
+def test_more_than_ten_additional_images_keeps_ten_with_a_warning() -> None:
+    urls = tuple(f"https://cdn.example.kz/{i}.jpg" for i in range(12))
+    channel = _channel()
+    record = channel.to_record(_product(additional_image_urls=urls))
+    assert record.fields["additional_image_link"] == list(urls[:10])
+    assert [p.code for p in channel.validate(record)] == ["too_many_images"]
+
+
+def test_long_title_is_truncated_with_a_warning_and_the_item_kept() -> None:
+    channel = _channel()
+    record = channel.to_record(_product(title="слово " * 40))
+    problems = channel.validate(record)
+    assert len(record.fields["title"]) <= 150
+    assert [(p.code, p.severity) for p in problems] == [("title_truncated", "warning")]
+
+
+def test_tsv_cells_stay_on_one_line() -> None:
+    channel = _channel("tsv")
+    buffer = io.BytesIO()
+    with channel.open_writer(buffer) as writer:
+        writer.write(channel.to_record(_product(description="line one\nline\ttwo")))
+    lines = buffer.getvalue().decode().splitlines()
+    assert len(lines) == 2
+    header, row = (line.split("\t") for line in lines)
+    assert dict(zip(header, row, strict=True))["description"] == "line one line two"
