@@ -13,6 +13,7 @@ from pathlib import Path
 from lxml import etree
 
 from omnisync.models import Problem, Severity
+from omnisync.text import xml_safe
 
 
 @dataclass(slots=True)
@@ -120,10 +121,15 @@ def _suite(root: etree._Element, name: str, problems: list[Problem]) -> None:
     for p in problems:
         where = p.sku or (f"{p.file}:{p.line}" if p.file else "-")
         case = etree.SubElement(
-            suite, "testcase", classname=f"{name}.{p.field or 'row'}", name=f"{where} {p.code}"
+            suite,
+            "testcase",
+            classname=f"{name}.{p.field or 'row'}",
+            name=xml_safe(f"{where} {p.code}"),
         )
         kind = "failure" if p.severity is Severity.ERROR else "skipped"
-        etree.SubElement(case, kind, message=p.message, type=p.code).text = _location(p)
+        # Messages quote catalogue text, which may hold characters XML cannot carry.
+        element = etree.SubElement(case, kind, message=xml_safe(p.message), type=p.code)
+        element.text = xml_safe(_location(p))
 
 
 def _location(p: Problem) -> str:

@@ -13,10 +13,27 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "configs" / "demo.yaml"
 
-HEADER = (
-    "sku,title,description,brand,gtin,mpn,price,sale_price,currency,url,image_url,"
-    "additional_image_urls,category,google_category,condition,item_group_id,color,size,quantity"
-).split(",")
+HEADER = [
+    "sku",
+    "title",
+    "description",
+    "brand",
+    "gtin",
+    "mpn",
+    "price",
+    "sale_price",
+    "currency",
+    "url",
+    "image_url",
+    "additional_image_urls",
+    "category",
+    "google_category",
+    "condition",
+    "item_group_id",
+    "color",
+    "size",
+    "quantity",
+]
 
 
 def good_row(**overrides: str) -> dict[str, str]:
@@ -66,8 +83,9 @@ class Workspace:
         self.products.write_text(csv_text(rows, header), encoding="utf-8")
         return self.products
 
-    def write_config(self, channels: dict[str, dict[str, object]] | None = None,
-                     **catalog: str) -> Path:
+    def write_config(
+        self, channels: dict[str, dict[str, object]] | None = None, **catalog: str
+    ) -> Path:
         data = {
             "catalog": {"products": "products.csv", **catalog},
             "output_dir": "out",

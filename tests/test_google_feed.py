@@ -6,12 +6,12 @@ import io
 from decimal import Decimal
 from pathlib import Path
 
+from conftest import DEMO_CONFIG
+from golden import assert_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from conftest import DEMO_CONFIG
-from golden import assert_golden
 from omnisync import pipeline
 from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
 from omnisync.channels.google.feed import format_price

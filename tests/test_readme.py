@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from conftest import ROOT
 from typer.testing import CliRunner
 
-from conftest import ROOT
 from omnisync.cli import app
 from omnisync.errors import ExitCode
 
