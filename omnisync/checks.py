@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -31,14 +32,18 @@ def gs1_check_digit(body: str) -> int:
     return (10 - total % 10) % 10
 
 
+# Scheme and a non-empty authority; checked with one regex because it runs per item per URL.
+_ABSOLUTE_HTTP = re.compile(r"^https?://[^/?#\s]+", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s")
+
+
 def url_problem(url: str, max_length: int = 2000) -> str | None:
     """Why ``url`` is not an absolute http(s) URL Google accepts, or None."""
     if len(url) > max_length:
         return f"is {len(url)} characters; at most {max_length} allowed"
-    if any(c.isspace() for c in url):
+    if _WHITESPACE.search(url):
         return "contains whitespace; encode spaces as %20"
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not _ABSOLUTE_HTTP.match(url):
         return "must be an absolute http:// or https:// URL"
     return None
 

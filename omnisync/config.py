@@ -16,6 +16,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -29,7 +30,7 @@ from omnisync.channels.registry import lookup
 from omnisync.errors import ConfigError
 
 # Channel names become file names: keep them to a safe slug so outputs stay in output_dir.
-CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 def _relative_path(value: Path, info: ValidationInfo) -> Path:
@@ -43,18 +44,19 @@ def _existing_file(value: Path) -> Path:
     return value
 
 
-def _env_secret(value: str) -> SecretStr:
-    if not value.startswith("env:"):
+def _env_secret(value: object) -> str:
+    """``env:NAME`` → the variable's value, which pydantic then wraps in a SecretStr."""
+    if not isinstance(value, str) or not value.startswith("env:"):
         raise ValueError("write secrets as env:NAME and set NAME in the environment")
     name = value[4:]
     if name not in os.environ:
         raise ValueError(f"environment variable {name} is not set")
-    return SecretStr(os.environ[name])
+    return os.environ[name]
 
 
 RelPath = Annotated[Path, AfterValidator(_relative_path)]
 InputFile = Annotated[Path, AfterValidator(_relative_path), AfterValidator(_existing_file)]
-Secret = Annotated[str, AfterValidator(_env_secret)]
+Secret = Annotated[SecretStr, BeforeValidator(_env_secret)]
 
 
 class StrictModel(BaseModel):
@@ -71,7 +73,7 @@ class CatalogConfig(StrictModel):
 
 class _TopLevel(StrictModel):
     catalog: CatalogConfig
-    output_dir: RelPath = Path("out")
+    output_dir: RelPath = Field(default=Path("out"), validate_default=True)
     channels: Any = None  # validated per channel type, see _validate_channels
 
 
@@ -107,8 +109,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "YAML"
-        raise ConfigError(str(path), [("", f"{where}: invalid YAML ({exc})")]) from exc
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        problem = getattr(exc, "problem", None) or "cannot parse"
+        raise ConfigError(str(path), [("", f"{where}: invalid YAML: {problem}")]) from exc
     if not isinstance(data, dict):
         raise ConfigError(
             str(path), [("", "the file must hold a mapping with catalog: and channels:")]
@@ -127,7 +130,7 @@ def _validate_channels(
     channels: dict[str, ChannelConfig] = {}
     for name, body in raw.items():
         where = ("channels", str(name))
-        if not CHANNEL_NAME.match(str(name)):
+        if not isinstance(name, str) or not CHANNEL_NAME.fullmatch(name):
             issues.append((".".join(where), "use letters, digits, '_' and '-' (max 64)"))
             continue
         config = _validate_channel(body, base, where, issues)
