@@ -43,28 +43,43 @@ def url_problem(url: str, max_length: int = 2000) -> str | None:
         return f"is {len(url)} characters; at most {max_length} allowed"
     if _WHITESPACE.search(url):
         return "contains whitespace; encode spaces as %20"
+    if not url.isascii():
+        return "has a host name that cannot be IDNA-encoded"
     if not _ABSOLUTE_HTTP.match(url):
         return "must be an absolute http:// or https:// URL"
     return None
 
 
 def ascii_url(url: str) -> str:
-    """Percent-encode non-ASCII path/query characters and IDNA-encode the host (RFC 3986)."""
+    """Percent-encode non-ASCII path/query characters and IDNA-encode the host (RFC 3986).
+
+    A host that IDNA cannot encode is left as it is; ``url_problem`` then reports it.
+    """
     if url.isascii():
         return url
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = parts.netloc.replace(host, host.encode("idna").decode("ascii")) if host else ""
     safe = "/:@!$&'()*+,;=-._~%?#[]"
     return urlunsplit(
         (
             parts.scheme,
-            netloc,
+            _ascii_netloc(parts.netloc),
             quote(parts.path, safe=safe),
             quote(parts.query, safe=safe),
             quote(parts.fragment, safe=safe),
         )
     )
+
+
+def _ascii_netloc(netloc: str) -> str:
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, colon, port = hostport.partition(":")
+    if host.isascii():
+        return netloc
+    try:
+        host = host.encode("idna").decode("ascii")  # also lower-cases (nameprep)
+    except UnicodeError:
+        return netloc
+    return f"{userinfo}{at}{host}{colon}{port}"
 
 
 def url_extension(url: str) -> str:

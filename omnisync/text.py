@@ -26,6 +26,8 @@ def truncate(text: str, limit: int) -> str:
     """At most ``limit`` characters, cut at the last space when one is near the end."""
     if len(text) <= limit:
         return text
+    if text[limit].isspace():
+        return text[:limit].rstrip()  # the cut already falls between two words
     cut = text[:limit]
     space = cut.rfind(" ")
     return (cut[:space] if space > limit * 0.8 else cut).rstrip()

@@ -109,7 +109,7 @@ class StockIndex:
                     sku=sku,
                     field="sku",
                     file=self.table_name,
-                    message="stock rows for a SKU that is not in the catalogue",
+                    message="stock rows for a SKU with no readable product row; they are ignored",
                 )
             )
 
