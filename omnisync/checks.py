@@ -34,15 +34,15 @@ def gs1_check_digit(body: str) -> int:
 
 # Scheme and a non-empty authority; checked with one regex because it runs per item per URL.
 _ABSOLUTE_HTTP = re.compile(r"^https?://[^/?#\s]+", re.IGNORECASE)
-_WHITESPACE = re.compile(r"\s")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def url_problem(url: str, max_length: int = 2000) -> str | None:
     """Why ``url`` is not an absolute http(s) URL Google accepts, or None."""
     if len(url) > max_length:
         return f"is {len(url)} characters; at most {max_length} allowed"
-    if _WHITESPACE.search(url):
-        return "contains whitespace; encode spaces as %20"
+    if _SPACE_OR_CONTROL.search(url):
+        return "contains spaces or control characters; encode spaces as %20"
     if not url.isascii():
         return "has a host name that cannot be IDNA-encoded"
     if not _ABSOLUTE_HTTP.match(url):
@@ -131,3 +131,23 @@ def html_problems(text: str, allowed: frozenset[str]) -> list[str]:
     if checker.open:
         problems.append(f"<{checker.open[-1]}> is never closed")
     return problems
+
+
+class _TextOnly(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.parts.append(" ")  # <br>, <li>, <p> separate words
+
+
+def html_to_text(text: str) -> str:
+    """The text of an HTML fragment, tags dropped, whitespace collapsed."""
+    parser = _TextOnly()
+    parser.feed(text)
+    parser.close()
+    return " ".join("".join(parser.parts).split())

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -131,7 +131,11 @@ def _callback(tick: Any) -> Callable[[int], None] | None:
 
 
 def _emit(result: report.RunReport, fmt: str, output: Path | None, building: bool) -> None:
+    """The report on stdout, or in ``output`` with the human summary on stdout."""
     if fmt == "text":
+        if output is not None:
+            with output.open("w", encoding="utf-8") as f:
+                console.render(result, Console(file=f, width=120), building)
         console.render(result, Console(), building)
         return
     if fmt == "junit":
@@ -155,13 +159,30 @@ def _guard(debug: bool) -> Iterator[None]:
     except (typer.Exit, typer.Abort):
         raise
     except OmnisyncError as exc:
-        if debug:
-            raise
-        console.error_line(str(exc))
-        raise typer.Exit(exc.exit_code) from None
+        _fail(debug, str(exc), exc.exit_code)
+    except OSError as exc:  # a path we were told to use: missing folder, permissions, a folder
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail(
+            debug,
+            f"{where}{exc.strerror or exc}; check the path and its permissions",
+            ExitCode.USAGE,
+        )
     except KeyboardInterrupt:
-        console.error_line("interrupted")
-        raise typer.Exit(130) from None
+        _fail(debug, "interrupted", 130)
+    except Exception as exc:
+        _fail(
+            debug,
+            f"unexpected {type(exc).__name__}: {exc} (a bug in omnisync; re-run with "
+            "--debug and report the traceback)",
+            ExitCode.DATA,
+        )
+
+
+def _fail(debug: bool, message: str, code: int) -> NoReturn:
+    if debug:
+        raise
+    console.error_line(message.splitlines()[0] if message else "error")
+    raise typer.Exit(code) from None
 
 
 def main() -> None:

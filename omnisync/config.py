@@ -39,8 +39,16 @@ def _relative_path(value: Path, info: ValidationInfo) -> Path:
 
 
 def _existing_file(value: Path) -> Path:
-    if not value.is_file():
+    if not value.exists():
         raise ValueError(f"file not found: {value}")
+    if not value.is_file():
+        raise ValueError(f"not a file: {value}")
+    return value
+
+
+def _folder(value: Path) -> Path:
+    if value.exists() and not value.is_dir():
+        raise ValueError(f"not a folder: {value}")
     return value
 
 
@@ -54,7 +62,7 @@ def _env_secret(value: object) -> str:
     return os.environ[name]
 
 
-RelPath = Annotated[Path, AfterValidator(_relative_path)]
+OutputDir = Annotated[Path, AfterValidator(_relative_path), AfterValidator(_folder)]
 InputFile = Annotated[Path, AfterValidator(_relative_path), AfterValidator(_existing_file)]
 Secret = Annotated[SecretStr, BeforeValidator(_env_secret)]
 
@@ -73,7 +81,7 @@ class CatalogConfig(StrictModel):
 
 class _TopLevel(StrictModel):
     catalog: CatalogConfig
-    output_dir: RelPath = Field(default=Path("out"), validate_default=True)
+    output_dir: OutputDir = Field(default=Path("out"), validate_default=True)
     channels: Any = None  # validated per channel type, see _validate_channels
 
 
@@ -82,6 +90,11 @@ class Config(StrictModel):
     output_dir: Path
     # Each value is the channel type's own config model (a ChannelConfig subclass).
     channels: dict[str, SerializeAsAny[ChannelConfig]]
+    path: Path = Path("omnisync.yaml")  # the file it came from, for messages
+
+    def error(self, issues: list[tuple[str, str]]) -> ConfigError:
+        """A ConfigError about this file, for checks that need the data (e.g. locations)."""
+        return ConfigError(str(self.path), issues)
 
 
 def load_config(path: Path) -> Config:
@@ -97,7 +110,7 @@ def load_config(path: Path) -> Config:
     channels = _validate_channels(data.get("channels"), base, issues)
     if issues or top is None:
         raise ConfigError(str(path), issues)
-    return Config(catalog=top.catalog, output_dir=top.output_dir, channels=channels)
+    return Config(catalog=top.catalog, output_dir=top.output_dir, channels=channels, path=path)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -106,7 +119,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(str(path), [("", f"cannot read the file: {exc.strerror}")]) from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
@@ -119,6 +132,21 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _validate_channels(
     raw: object, base: dict[str, Path], issues: list[tuple[str, str]]
 ) -> dict[str, ChannelConfig]:
@@ -128,11 +156,16 @@ def _validate_channels(
         )
         return {}
     channels: dict[str, ChannelConfig] = {}
+    folded: set[str] = set()
     for name, body in raw.items():
         where = ("channels", str(name))
         if not isinstance(name, str) or not CHANNEL_NAME.fullmatch(name):
             issues.append((".".join(where), "use letters, digits, '_' and '-' (max 64)"))
             continue
+        if name.casefold() in folded:  # the names become file names; some filesystems fold case
+            issues.append((".".join(where), "another channel has this name in other letter case"))
+            continue
+        folded.add(name.casefold())
         config = _validate_channel(body, base, where, issues)
         if config is not None:
             channels[str(name)] = config

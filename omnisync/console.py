@@ -55,8 +55,8 @@ def render(report: RunReport, console: Console, building: bool) -> None:
 
 def _summary(report: RunReport, building: bool) -> Table:
     table = Table(
-        title=f"omnisync — {report.rows_read} products read, "
-        f"{report.catalogue_errors} catalogue rows rejected"
+        title=f"omnisync — {report.products} products read, "
+        f"{report.catalogue_errors} catalogue errors"
     )
     for column in ("channel", "items", "valid", "excluded", "errors", "warnings"):
         table.add_column(column, justify="left" if column == "channel" else "right")

@@ -14,13 +14,12 @@ from pathlib import Path
 
 from omnisync.channels.base import Channel, FeedWriter, FileFeed
 from omnisync.channels.registry import lookup
-from omnisync.config import CatalogConfig, Config
-from omnisync.errors import ConfigError, UsageError
+from omnisync.config import Config
+from omnisync.errors import UsageError
 from omnisync.models import Problem, Product, Severity
 from omnisync.publish import AtomicFile, gate_refusal
 from omnisync.report import ChannelStats, RunReport
-from omnisync.sources.base import Source
-from omnisync.sources.csvfile import CsvSource
+from omnisync.sources.registry import make_source
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 1000
@@ -112,7 +111,7 @@ class _Run:
             if code not in known
         ]
         if issues:
-            raise ConfigError("configuration", issues)
+            raise self.config.error(issues)
 
     def stream(self, writers: dict[str, FeedWriter]) -> None:
         with ExitStack() as stack:
@@ -131,7 +130,7 @@ class _Run:
                 if self.progress and count % PROGRESS_EVERY == 0:
                     self.progress(count)
         if self.progress:
-            self.progress(self.report.rows_read)
+            self.progress(self.report.products)
 
     def _unique(self) -> Iterator[Product]:
         """Products with a SKU seen before are reported and skipped: the first row wins."""
@@ -150,12 +149,8 @@ class _Run:
                 )
                 continue
             seen.add(product.sku)
-            self.report.rows_read += 1
+            self.report.products += 1
             yield product
-
-
-def make_source(catalog: CatalogConfig) -> Source:
-    return CsvSource(catalog.products, catalog.stock, catalog.locations, catalog.delimiter)
 
 
 def _channels(config: Config, only: Iterable[str]) -> list[Channel]:

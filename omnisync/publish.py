@@ -66,7 +66,16 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def gate_refusal(previous: int, new: int, max_drop: float) -> str | None:
-    """Why a feed that shrinks from ``previous`` to ``new`` items must not replace the old one."""
+    """Why a feed that shrinks from ``previous`` to ``new`` items must not replace the old one.
+
+    An empty feed is refused even when there is no old one: a run where every item was
+    rejected must not look like a success.
+    """
+    if new == 0:
+        return (
+            "no valid items, so nothing was published — check the report, or re-run with "
+            "--force to publish an empty feed"
+        )
     if previous == 0 or new >= previous * (1 - max_drop):
         return None
     lost = (previous - new) / previous

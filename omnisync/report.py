@@ -36,7 +36,7 @@ class ChannelStats:
 class RunReport:
     channels: list[ChannelStats] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    rows_read: int = 0  # products the source produced (after its own rejections)
+    products: int = 0  # distinct products the source produced (after its own rejections)
 
     def add(self, problem: Problem) -> None:
         self.problems.append(problem)
@@ -53,9 +53,14 @@ class RunReport:
         return Counter((str(p.severity), p.code) for p in self.problems)
 
 
+def _catalogue(report: RunReport) -> dict[str, int]:
+    return {"products": report.products, "errors": report.catalogue_errors}
+
+
 def validate_json(report: RunReport) -> str:
     return _dump(
         {
+            "catalogue": _catalogue(report),
             "channels": [
                 {
                     "channel": s.channel,
@@ -74,6 +79,7 @@ def validate_json(report: RunReport) -> str:
 def build_json(report: RunReport) -> str:
     return _dump(
         {
+            "catalogue": _catalogue(report),
             "files": [
                 {
                     "channel": s.channel,

@@ -25,8 +25,3 @@ def iter_elements(path: Path, tag: str) -> Iterator[Any]:
     for _, element in etree.iterparse(str(path), events=("end",), tag=tag, **HARDENED):
         yield element
         element.clear(keep_tail=False)
-
-
-def parse_bytes(data: bytes) -> Any:
-    """Parse a whole (small) document with the hardened settings."""
-    return etree.fromstring(data, etree.XMLParser(**HARDENED))

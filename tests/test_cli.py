@@ -110,7 +110,8 @@ def test_validate_json_names_every_bad_sku_with_a_reason(workspace: Workspace) -
 def test_validate_json_has_the_documented_shape(workspace: Workspace) -> None:
     config = workspace.setup(BAD_ROWS)
     report = json.loads(invoke("validate", "-c", config, "-f", "json").stdout)
-    assert set(report) == {"channels", "problems"}
+    assert set(report) == {"catalogue", "channels", "problems"}
+    assert report["catalogue"] == {"products": 2, "errors": 2}
     assert report["channels"] == [
         {"channel": "google", "items_total": 2, "items_valid": 1, "errors": 1, "warnings": 0}
     ]
@@ -125,6 +126,7 @@ def test_validate_json_has_the_documented_shape(workspace: Workspace) -> None:
     assert by_sku["KETTLE-1"]["line"] == 5
     assert by_sku["BAD-GTIN"]["channel"] == "google"
     assert by_sku["BAD-GTIN"]["field"] == "gtin"
+    assert (by_sku["BAD-GTIN"]["file"], by_sku["BAD-GTIN"]["line"]) == ("products.csv", 4)
 
 
 def test_validate_json_stdout_is_only_json(workspace: Workspace) -> None:

@@ -41,17 +41,24 @@ def test_without_commit_nothing_is_published(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("previous", "new", "max_drop", "refused"),
     [
-        (0, 0, 0.5, False),  # nothing to protect
+        (0, 1, 0.5, False),  # a first feed
         (100, 50, 0.5, False),  # exactly half is allowed
         (100, 49, 0.5, True),
         (100, 90, 0.05, True),
-        (100, 0, 1.0, False),  # gate switched off
+        (100, 1, 1.0, False),  # gate switched off
         (10, 200, 0.5, False),  # growth is always fine
     ],
 )
 def test_gate(previous: int, new: int, max_drop: float, refused: bool) -> None:
     reason = gate_refusal(previous, new, max_drop)
     assert (reason is not None) == refused
-    if reason:
-        assert f"from {previous} to {new} items" in reason
+    if refused:
+        assert reason is not None and f"from {previous} to {new} items" in reason
         assert "--force" in reason
+
+
+@pytest.mark.parametrize("previous", [0, 10])
+def test_an_empty_feed_is_always_refused(previous: int) -> None:
+    reason = gate_refusal(previous, 0, 1.0)
+    assert reason is not None and reason.startswith("no valid items")
+    assert "--force" in reason

@@ -39,11 +39,14 @@ class ChannelConfig(BaseModel):
 @dataclass(slots=True)
 class Record:
     """A product as one channel sees it: ``key`` is the channel's item id, ``fields`` its values
-    in output order, ``notes`` the warnings raised while mapping (e.g. a truncated title)."""
+    by attribute name (the writer decides the order), ``notes`` the warnings raised while
+    mapping (e.g. a truncated title), ``file``/``line`` where the product came from."""
 
     key: str
     fields: dict[str, Any]
     notes: list[Problem] = field(default_factory=list)
+    file: str | None = None
+    line: int | None = None
 
 
 class Channel(ABC):
@@ -83,6 +86,8 @@ class Channel(ABC):
             sku=record.key,
             channel=self.name,
             field=field,
+            file=record.file,
+            line=record.line,
         )
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from omnisync.models import Location, Problem, Product, Severity
+from omnisync.models import Location, Problem, Product
 from omnisync.sources.base import ProblemSink, Source
 from omnisync.sources.csvrows import CsvTable
-from omnisync.sources.stock import StockIndex, read_locations
-from omnisync.sources.values import RowError, parse_money, parse_quantity
+from omnisync.sources.stock import StockIndex, negative_warning, read_locations
+from omnisync.sources.values import RowError, parse_money, parse_on_hand
 
 REQUIRED = ("sku", "title", "price", "url", "image_url")
 TEXT_COLUMNS = (
@@ -52,7 +52,7 @@ class CsvSource(Source):
     def locations(self, on_problem: ProblemSink) -> list[Location]:
         if self.locations_path is None:
             return []
-        found = read_locations(CsvTable(self.locations_path, self.delimiter), on_problem)
+        found = read_locations(self.locations_path, self.delimiter, on_problem)
         self._location_codes = frozenset(loc.code for loc in found)
         return found
 
@@ -68,8 +68,9 @@ class CsvSource(Source):
     def _stock(self, on_problem: ProblemSink) -> StockIndex | None:
         if self.stock_path is None:
             return None
-        table = CsvTable(self.stock_path, self.delimiter, ("sku", "location", "quantity"))
-        return StockIndex.load(table, self._location_codes, on_problem)
+        if self.locations_path is not None and self._location_codes is None:
+            self.locations(lambda _: None)  # its problems were (or will be) reported by locations()
+        return StockIndex(self.stock_path, self.delimiter, self._location_codes).load(on_problem)
 
     def _product(
         self, line: int, cells: list[str], stock: StockIndex | None, on_problem: ProblemSink
@@ -119,24 +120,10 @@ class CsvSource(Source):
         raw = row.get("quantity", "")
         if not raw:
             return None
-        try:
-            return parse_quantity(raw)
-        except RowError as err:
-            if err.code != "negative":
-                raise
-        # ERPs do report negative on-hand after an oversell; a channel can only show zero.
-        on_problem(
-            Problem(
-                code="negative_quantity",
-                severity=Severity.WARNING,
-                sku=row["sku"],
-                field="quantity",
-                file=self.table.name,
-                line=line,
-                message=f"quantity {raw} is negative; counted as 0",
-            )
-        )
-        return 0
+        quantity, negative = parse_on_hand(raw)
+        if negative:
+            on_problem(negative_warning(self.table.name, line, row["sku"], raw))
+        return quantity
 
 
 def _split(raw: str, separator: str) -> tuple[str, ...]:

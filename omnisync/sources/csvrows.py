@@ -21,6 +21,7 @@ FIELD_LIMIT = 16 * 1024 * 1024
 csv.field_size_limit(FIELD_LIMIT)
 
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape turns bad bytes into
+Row = tuple[int, list[str]]
 
 
 class CsvTable:
@@ -35,9 +36,12 @@ class CsvTable:
         """Position of ``column``, -1 when the file does not have it."""
         return self.header.index(column) if column in self.header else -1
 
-    def rows(self, on_problem: ProblemSink) -> Iterator[tuple[int, list[str]]]:
+    def rows(self, on_problem: ProblemSink) -> Iterator[Row]:
         """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily."""
-        f = self.path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+        try:
+            f = self.path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+        except OSError as exc:
+            raise SourceError(self.name, None, f"cannot open: {exc.strerror}") from exc
         reader = csv.reader(f, delimiter=self.delimiter, strict=True)
         try:
             self.header = self._read_header(reader)
@@ -51,71 +55,66 @@ class CsvTable:
             first = next(reader, None)
         except csv.Error as exc:
             raise SourceError(self.name, 1, f"cannot read the header: {exc}") from exc
-        if not first or not any(cell.strip() for cell in first):
+        header = [cell.strip().lower() for cell in first or ()]
+        while header and not header[-1]:
+            header.pop()  # spreadsheets leave trailing empty columns
+        if not header:
             raise SourceError(self.name, 1, "the file is empty; expected a header row")
-        header = [cell.strip().lower() for cell in first]
         if _UNDECODABLE.search(",".join(header)):
             raise SourceError(self.name, 1, "the header is not valid UTF-8; save the file as UTF-8")
+        self._check_columns(header)
+        return header
+
+    def _check_columns(self, header: list[str]) -> None:
         missing = [c for c in self.required if c not in header]
         if missing:
-            raise SourceError(self.name, 1, f"missing required column(s): {', '.join(missing)}")
+            hint = ""
+            if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+                hint = "; the file looks delimited differently: set catalog.delimiter"
+            raise SourceError(
+                self.name, 1, f"missing required column(s): {', '.join(missing)}{hint}"
+            )
         duplicated = sorted({c for c in header if c and header.count(c) > 1})
         if duplicated:
             raise SourceError(self.name, 1, f"column(s) appear twice: {', '.join(duplicated)}")
-        return header
 
-    def _body(
-        self, f: TextIO, reader: Any, on_problem: ProblemSink
-    ) -> Iterator[tuple[int, list[str]]]:
-        with f:
-            yield from self._cells(reader, on_problem)
-
-    def _cells(self, reader: Any, on_problem: ProblemSink) -> Iterator[tuple[int, list[str]]]:
+    def _body(self, f: TextIO, reader: Any, on_problem: ProblemSink) -> Iterator[Row]:
         # csv.reader's line_num is the physical line where the last record ended: the next
         # record starts on the line after it, even when a quoted field spans several lines.
-        width, line = len(self.header), 1
-        while True:
-            start = line + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                line = reader.line_num
-                on_problem(self._problem(start, "csv_syntax", f"cannot parse the row: {exc}"))
-                continue
-            line = reader.line_num
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue  # a blank line is not a row
-            if len(cells) != width:
-                on_problem(
-                    self._problem(
-                        start,
-                        "field_count",
-                        self._count_message(len(cells)),
-                        sku=cells[0].strip() or None,
-                    )
-                )
-                continue
-            if _UNDECODABLE.search("\x00".join(cells)):
-                on_problem(
-                    self._problem(
-                        start,
-                        "invalid_utf8",
-                        "the row has bytes that are not UTF-8; save as UTF-8",
-                        sku=_printable(cells[0]),
-                    )
-                )
-                continue
-            yield start, cells
+        with f:
+            start = reader.line_num + 1
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    on_problem(self._problem(start, "csv_syntax", f"cannot parse the row: {exc}"))
+                    cells = None
+                row = self._checked(start, cells, on_problem) if cells is not None else None
+                if row is not None:
+                    yield row
+                start = reader.line_num + 1
 
-    def _count_message(self, got: int) -> str:
-        return f"the row has {got} fields but the header has {len(self.header)}"
+    def _checked(self, line: int, cells: list[str], on_problem: ProblemSink) -> Row | None:
+        """The row when it can be used; blank lines are skipped, broken rows reported."""
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            return None
+        width = len(self.header)
+        if len(cells) > width and not any(c.strip() for c in cells[width:]):
+            cells = cells[:width]  # trailing empty cells under no header
+        if len(cells) != width:
+            message = f"the row has {len(cells)} fields but the header has {width}"
+            on_problem(self._problem(line, "field_count", message, _printable(cells[0])))
+            return None
+        if _UNDECODABLE.search("\x00".join(cells)):
+            message = "the row has bytes that are not UTF-8; save the file as UTF-8"
+            on_problem(self._problem(line, "invalid_utf8", message, _printable(cells[0])))
+            return None
+        return line, cells
 
-    def _problem(
-        self, line: int, code: str, message: str, sku: str | None = None, field: str | None = None
-    ) -> Problem:
-        return Problem(code=code, message=message, sku=sku, field=field, file=self.name, line=line)
+    def _problem(self, line: int, code: str, message: str, sku: str | None = None) -> Problem:
+        return Problem(code=code, message=message, sku=sku, file=self.name, line=line)
 
 
 def _printable(cell: str) -> str | None:

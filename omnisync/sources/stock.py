@@ -2,32 +2,49 @@
 
 Stock is indexed in memory by SKU before the products stream past, because stock files are not
 sorted like the products file. Entries are removed as products take them, so what is left at the
-end is stock for SKUs the catalogue does not have — reported, never silently ignored.
+end is stock for SKUs without a readable product row — reported, never silently ignored.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from omnisync.models import Location, Problem, Severity
 from omnisync.sources.base import ProblemSink
 from omnisync.sources.csvrows import CsvTable
-from omnisync.sources.values import RowError, parse_quantity
+from omnisync.sources.values import RowError, parse_on_hand
 
 LOCATION_TYPES = frozenset({"warehouse", "store"})
 YES = frozenset({"yes", "true", "1", "да", "y"})
 NO = frozenset({"no", "false", "0", "нет", "n", ""})
 
 
-def read_locations(table: CsvTable, on_problem: ProblemSink) -> list[Location]:
-    table.required = ("code", "name", "type")
+def negative_warning(file: str, line: int, sku: str, raw: str) -> Problem:
+    return Problem(
+        code="negative_quantity",
+        severity=Severity.WARNING,
+        sku=sku or None,
+        field="quantity",
+        file=file,
+        line=line,
+        message=f"quantity {raw} is negative; counted as 0",
+    )
+
+
+def read_locations(path: Path, delimiter: str, on_problem: ProblemSink) -> list[Location]:
+    table = CsvTable(path, delimiter, ("code", "name", "type"))
     found: dict[str, Location] = {}
     for line, cells in table.rows(on_problem):
         row = {k: v.strip() for k, v in zip(table.header, cells, strict=True)}
         reason = _location_problem(row, found)
         if reason:
-            field, message = reason
             on_problem(
                 Problem(
-                    code="bad_location", message=message, field=field, file=table.name, line=line
+                    code="bad_location",
+                    field=reason[0],
+                    message=reason[1],
+                    file=table.name,
+                    line=line,
                 )
             )
             continue
@@ -55,44 +72,42 @@ def _location_problem(row: dict[str, str], found: dict[str, Location]) -> tuple[
 
 
 class StockIndex:
-    """SKU → {location: on-hand units}."""
+    """SKU → {location: on-hand units}. Rows for the same SKU and location are added up."""
 
-    def __init__(self, table_name: str) -> None:
-        self.table_name = table_name
+    def __init__(self, path: Path, delimiter: str, known: frozenset[str] | None) -> None:
+        self.table = CsvTable(path, delimiter, ("sku", "location", "quantity"))
+        self.known = known
         self.levels: dict[str, dict[str, int]] = {}
 
-    @classmethod
-    def load(
-        cls, table: CsvTable, known: frozenset[str] | None, on_problem: ProblemSink
-    ) -> StockIndex:
-        index = cls(table.name)
-        rows = table.rows(on_problem)
-        sku_at, loc_at, qty_at = (table.index(c) for c in ("sku", "location", "quantity"))
+    def load(self, on_problem: ProblemSink) -> StockIndex:
+        rows = self.table.rows(on_problem)
+        columns = [self.table.index(c) for c in ("sku", "location", "quantity")]
         for line, cells in rows:
-            sku, location, raw = cells[sku_at].strip(), cells[loc_at].strip(), cells[qty_at].strip()
+            sku, location, raw = (cells[i].strip() for i in columns)
             try:
-                quantity = parse_quantity(raw) if raw else 0
+                self._add(line, sku, location, raw, on_problem)
             except RowError as err:
-                if err.code != "negative":
-                    index._reject(on_problem, line, sku, "quantity", f"quantity: {err}")
-                    continue
-                quantity = 0  # negative on-hand (an ERP oversell) shows as zero
-                index._warn(on_problem, line, sku, f"quantity {raw} is negative; counted as 0")
-            if not sku or not location:
-                index._reject(on_problem, line, sku, "sku" if not sku else "location", "is empty")
-            elif known is not None and location not in known:
-                index._reject(
-                    on_problem,
-                    line,
-                    sku,
-                    "location",
-                    f"location {location!r} is not in locations.csv",
+                on_problem(
+                    Problem(
+                        code="bad_stock_row",
+                        message=f"{err.field}: {err}",
+                        sku=sku or None,
+                        field=err.field,
+                        file=self.table.name,
+                        line=line,
+                    )
                 )
-            else:
-                index.add(sku, location, quantity)
-        return index
+        return self
 
-    def add(self, sku: str, location: str, quantity: int) -> None:
+    def _add(self, line: int, sku: str, location: str, raw: str, on_problem: ProblemSink) -> None:
+        if not sku or not location:
+            field = "sku" if not sku else "location"
+            raise RowError(field, "missing_value", "is empty")
+        if self.known is not None and location not in self.known:
+            raise RowError("location", "unknown_location", f"{location!r} is not in locations.csv")
+        quantity, negative = parse_on_hand(raw) if raw else (0, False)
+        if negative:
+            on_problem(negative_warning(self.table.name, line, sku, raw))
         per_sku = self.levels.setdefault(sku, {})
         per_sku[location] = per_sku.get(location, 0) + quantity
 
@@ -108,34 +123,7 @@ class StockIndex:
                     severity=Severity.WARNING,
                     sku=sku,
                     field="sku",
-                    file=self.table_name,
+                    file=self.table.name,
                     message="stock rows for a SKU with no readable product row; they are ignored",
                 )
             )
-
-    def _reject(
-        self, on_problem: ProblemSink, line: int, sku: str, field: str, message: str
-    ) -> None:
-        on_problem(
-            Problem(
-                code="bad_stock_row",
-                message=message,
-                sku=sku or None,
-                field=field,
-                file=self.table_name,
-                line=line,
-            )
-        )
-
-    def _warn(self, on_problem: ProblemSink, line: int, sku: str, message: str) -> None:
-        on_problem(
-            Problem(
-                code="negative_quantity",
-                severity=Severity.WARNING,
-                sku=sku or None,
-                field="quantity",
-                file=self.table_name,
-                line=line,
-                message=message,
-            )
-        )

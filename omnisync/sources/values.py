@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
+
+# Plain decimal notation only: "15990", "15990.00", "15 990,50". No exponents: "1e30" is a typo
+# or an overflow, and int(Decimal("1e999999999")) would never finish.
+_NUMBER = re.compile(r"-?\d{1,15}(?:[.,]\d{1,6})?")
 
 
 class RowError(ValueError):
@@ -11,24 +16,28 @@ class RowError(ValueError):
         self.field, self.code = field, code
 
 
+def _decimal(raw: str, field: str, expected: str) -> Decimal:
+    text = raw.replace(" ", "").replace("\u00a0", "")
+    if not _NUMBER.fullmatch(text):
+        raise RowError(field, "not_a_number", f"{raw!r} is not {expected}")
+    return Decimal(text.replace(",", "."))
+
+
 def parse_money(raw: str, field: str) -> Decimal:
     """``15990``, ``15990.00``, ``15 990,50`` → Decimal; never a float."""
-    text = raw.replace(" ", "").replace("\u00a0", "")
-    if "," in text and "." not in text:
-        text = text.replace(",", ".")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise RowError(field, "not_a_number", f"{raw!r} is not a number") from None
-    if not value.is_finite():
-        raise RowError(field, "not_a_number", f"{raw!r} is not a number")
+    value = _decimal(raw, field, "a number like 15990 or 15990.50")
     if value < 0:
         raise RowError(field, "negative", f"{raw!r} is negative")
     return value
 
 
-def parse_quantity(raw: str, field: str = "quantity") -> int:
-    value = parse_money(raw, field)
+def parse_on_hand(raw: str, field: str = "quantity") -> tuple[int, bool]:
+    """Units on hand and whether the cell was negative.
+
+    ERPs do report negative on-hand after an oversell; a channel can only show zero, so a
+    negative count becomes 0 and the caller warns.
+    """
+    value = _decimal(raw, field, "a whole number")
     if value != value.to_integral_value():
         raise RowError(field, "not_an_integer", f"{raw!r} is not a whole number")
-    return int(value)
+    return max(int(value), 0), value < 0

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, FileFeed, Record
 from omnisync.channels.google import feed, rules
-from omnisync.checks import ascii_url, normalize_gtin, url_problem
+from omnisync.checks import ascii_url, html_to_text, normalize_gtin, url_problem
 from omnisync.models import Problem, Product, Severity
 from omnisync.text import truncate, xml_safe
 
@@ -56,37 +56,47 @@ class GoogleMerchant(Channel, FileFeed):
         return [*record.notes, *rules.check(record, self.name)]
 
     def to_record(self, product: Product) -> Record:
-        record = Record(key=xml_safe(product.sku), fields={})
-        notes = _Notes(record, self.name)
-        gtin = normalize_gtin(product.gtin)
-        record.fields.update(
-            {
-                "id": record.key,
-                "title": notes.truncated("title", xml_safe(product.title), TITLE_MAX),
-                "description": notes.truncated(
-                    "description", xml_safe(product.description), DESCRIPTION_MAX
-                ),
-                "link": notes.url("link", product.url),
-                "image_link": notes.url("image_link", product.image_url),
-                "additional_image_link": self._extra_images(product, notes),
-                "availability": self._availability(product),
-                "availability_date": product.availability_date,
-                "price": product.price,
-                "sale_price": product.sale_price,
-                "currency": product.currency or self.config.currency or "",
-                "brand": xml_safe(product.brand),
-                "gtin": gtin,
-                "mpn": xml_safe(product.mpn),
-                "identifier_exists": _identifier_exists(gtin, product.brand, product.mpn),
-                "condition": product.condition.lower(),
-                "google_product_category": xml_safe(product.google_category),
-                "product_type": xml_safe(" > ".join(product.category)),
-                "item_group_id": xml_safe(product.item_group_id),
-                "color": xml_safe(product.color),
-                "size": xml_safe(product.size),
-            }
-        )
+        record = Record(key=xml_safe(product.sku), fields={}, file=product.file, line=product.line)
+        notes = _Notes(self, record)
+        record.fields.update(self._texts(product, notes))
+        record.fields.update(self._links(product, notes))
+        record.fields.update(self._offer(product))
         return record
+
+    def _texts(self, product: Product, notes: _Notes) -> dict[str, str]:
+        return {
+            "id": xml_safe(product.sku),
+            "title": notes.truncated("title", xml_safe(product.title), TITLE_MAX),
+            "description": notes.description(xml_safe(product.description)),
+            "brand": xml_safe(product.brand),
+            "mpn": xml_safe(product.mpn),
+            "google_product_category": xml_safe(product.google_category),
+            "product_type": xml_safe(" > ".join(product.category)),
+            "item_group_id": xml_safe(product.item_group_id),
+            "color": xml_safe(product.color),
+            "size": xml_safe(product.size),
+        }
+
+    def _links(self, product: Product, notes: _Notes) -> dict[str, object]:
+        return {
+            "link": notes.url("link", product.url),
+            # Google asks for "," in image URLs as %2C [GMC 6324350]; TSV joins them with commas.
+            "image_link": notes.url("image_link", product.image_url).replace(",", "%2C"),
+            "additional_image_link": self._extra_images(product, notes),
+        }
+
+    def _offer(self, product: Product) -> dict[str, object]:
+        gtin = normalize_gtin(product.gtin)
+        return {
+            "availability": self._availability(product),
+            "availability_date": xml_safe(product.availability_date),
+            "price": product.price,
+            "sale_price": product.sale_price,
+            "currency": product.currency or self.config.currency or "",
+            "gtin": gtin,
+            "identifier_exists": _identifier_exists(gtin, product.brand, product.mpn),
+            "condition": product.condition.lower(),
+        }
 
     def _availability(self, product: Product) -> str:
         if product.availability:
@@ -106,7 +116,7 @@ class GoogleMerchant(Channel, FileFeed):
                     f"{url!r} {reason}; left out",
                 )
             else:
-                kept.append(ascii_url(url).replace(",", "%2C"))  # TSV separates with commas
+                kept.append(ascii_url(url).replace(",", "%2C"))
         if len(kept) > ADDITIONAL_IMAGES_MAX:
             notes.warn(
                 "additional_image_link",
@@ -124,19 +134,12 @@ def _identifier_exists(gtin: str, brand: str, mpn: str) -> str:
 class _Notes:
     """Warnings raised while mapping: the item is kept, adjusted as the message says."""
 
-    def __init__(self, record: Record, channel: str) -> None:
-        self.record, self.channel = record, channel
+    def __init__(self, channel: Channel, record: Record) -> None:
+        self.channel, self.record = channel, record
 
     def warn(self, field: str, code: str, message: str) -> None:
         self.record.notes.append(
-            Problem(
-                code=code,
-                message=message,
-                severity=Severity.WARNING,
-                sku=self.record.key,
-                channel=self.channel,
-                field=field,
-            )
+            self.channel.problem(self.record, field, code, message, Severity.WARNING)
         )
 
     def truncated(self, field: str, text: str, limit: int) -> str:
@@ -148,6 +151,11 @@ class _Notes:
             f"{field} has {len(text)} characters; Google allows {limit}, so it was cut",
         )
         return truncate(text, limit)
+
+    def description(self, text: str) -> str:
+        if len(text) > DESCRIPTION_MAX and "<" in text:
+            text = html_to_text(text)  # cutting through markup would leave broken HTML
+        return self.truncated("description", text, DESCRIPTION_MAX)
 
     def url(self, field: str, url: str) -> str:
         encoded = ascii_url(url)

@@ -128,11 +128,15 @@ class TsvWriter:
 
 
 def count_rss_items(path: Path) -> int:
-    """Items in an existing feed; 0 when it is not readable XML (nothing there to protect)."""
+    """Items in an existing feed. A damaged file counts the items before the damage, so the
+    publish gate still protects what was readable."""
+    count = 0
     try:
-        return sum(1 for _ in iter_elements(path, "item"))
+        for _ in iter_elements(path, "item"):
+            count += 1
     except etree.XMLSyntaxError:
-        return 0
+        pass
+    return count
 
 
 def count_tsv_rows(path: Path) -> int:

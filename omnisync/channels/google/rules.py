@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from decimal import Decimal
 
 from omnisync.channels.base import Record
@@ -39,6 +40,8 @@ def check(record: Record, channel: str) -> list[Problem]:
             channel=channel,
             field=field,
             severity=Severity.WARNING if code in _WARNING_CODES else Severity.ERROR,
+            file=record.file,
+            line=record.line,
         )
         for rule in RULES
         for field, code, message in rule(record.fields)
@@ -98,6 +101,21 @@ def _availability(f: dict[str, object]) -> Iterator[Finding]:
         )
     elif value in ("preorder", "backorder") and not f["availability_date"]:
         yield "availability_date", "availability_date_missing", f"{value} needs availability_date"
+    date = str(f["availability_date"])
+    if date and not _iso8601(date):
+        yield (
+            "availability_date",
+            "availability_date_invalid",
+            f"availability_date {date!r} is not an ISO 8601 date like 2026-06-01T00:00+0500",
+        )
+
+
+def _iso8601(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _prices(f: dict[str, object]) -> Iterator[Finding]:
