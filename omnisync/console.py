@@ -44,9 +44,10 @@ def render(report: RunReport, console: Console, building: bool) -> None:
         console.print(_problems(report))
     for stats in report.channels:
         if stats.published:
-            console.print(
-                f"[green]feed[/] {stats.channel}: {escape(str(stats.path))}", highlight=False
-            )
+            for path in stats.paths:
+                console.print(
+                    f"[green]feed[/] {stats.channel}: {escape(str(path))}", highlight=False
+                )
         elif stats.refused:
             console.print(
                 f"[red]not published[/] {stats.channel}: {escape(stats.refused)}", highlight=False
@@ -58,14 +59,24 @@ def _summary(report: RunReport, building: bool) -> Table:
         title=f"omnisync — {report.products} products read, "
         f"{report.catalogue_errors} catalogue errors"
     )
-    for column in ("channel", "items", "valid", "excluded", "errors", "warnings"):
+    for column in ("channel", "items", "valid", "excluded", "errors", "warnings", "filtered"):
         table.add_column(column, justify="left" if column == "channel" else "right")
     if building:
         table.add_column("feed")
     for s in report.channels:
         row = [
             s.channel,
-            *(str(n) for n in (s.items_total, s.items_valid, s.excluded, s.errors, s.warnings)),
+            *(
+                str(n)
+                for n in (
+                    s.items_total,
+                    s.items_valid,
+                    s.excluded,
+                    s.errors,
+                    s.warnings,
+                    s.filtered,
+                )
+            ),
         ]
         if building:
             row.append(

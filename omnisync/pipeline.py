@@ -7,16 +7,17 @@ whole catalogue.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from omnisync.channels.base import Channel, FeedWriter, FileFeed
+from omnisync.channels.base import Channel, ChannelContext, FeedWriter, FileFeed
 from omnisync.channels.registry import lookup
 from omnisync.config import Config
 from omnisync.errors import UsageError
-from omnisync.models import Problem, Product, Severity
+from omnisync.models import Location, Problem, Product, Severity
 from omnisync.publish import AtomicFile, gate_refusal
 from omnisync.report import ChannelStats, RunReport
 from omnisync.sources.registry import make_source
@@ -26,107 +27,128 @@ PROGRESS_EVERY = 1000
 
 
 def validate(
-    config: Config, only: Iterable[str] = (), progress: Progress | None = None
+    config: Config,
+    only: Iterable[str] = (),
+    progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> RunReport:
     """Check the catalogue and every selected channel; write nothing."""
-    run = _Run(config, only, progress)
-    run.stream(writers={})
+    run = _Run(config, only, progress, now)
+    run.stream()
     return run.report
 
 
 def build(
-    config: Config, only: Iterable[str] = (), force: bool = False, progress: Progress | None = None
+    config: Config,
+    only: Iterable[str] = (),
+    force: bool = False,
+    progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> RunReport:
-    """Write each selected file channel's feed atomically, behind the publish gate."""
-    run = _Run(config, only, progress)
+    """Write each selected file channel's outputs atomically, behind the publish gate."""
+    run = _Run(config, only, progress, now)
     with ExitStack() as stack:
-        files: dict[str, AtomicFile] = {}
-        writers: dict[str, FeedWriter] = {}
         for lane in run.lanes:
             if isinstance(lane.channel, FileFeed):
-                target = _target(config, lane.channel)
-                files[lane.channel.name] = out = stack.enter_context(AtomicFile(target))
-                writers[lane.channel.name] = lane.channel.open_writer(out.stream)
-        run.stream(writers)
+                lane.open_files(stack, config.output_dir)
+        run.stream()
         for lane in run.lanes:
-            if lane.channel.name in files:
-                _publish(run.report, lane, files[lane.channel.name], force)
+            if lane.files:
+                lane.publish(run.report, force)
     return run.report
 
 
 @dataclass(slots=True)
 class _Lane:
-    """One channel's share of a run: its checks, its uniqueness index and its counters."""
+    """One channel's share of a run: its uniqueness index, counters, files and writer."""
 
     channel: Channel
     stats: ChannelStats
-    seen: set[str]
+    seen: set[str] = field(default_factory=set)
+    files: dict[str, AtomicFile] = field(default_factory=dict)
+    writer: FeedWriter | None = None
 
-    def accept(self, product: Product, report: RunReport, writer: FeedWriter | None) -> None:
-        record = self.channel.to_record(product)
+    def open_files(self, stack: ExitStack, output_dir: Path) -> None:
+        channel = self.channel
+        assert isinstance(channel, FileFeed)
+        for output in channel.outputs():
+            self.files[output] = stack.enter_context(AtomicFile(_target(output_dir, output)))
+        self.writer = channel.open_writer({n: f.stream for n, f in self.files.items()})
+
+    def accept(self, product: Product, report: RunReport) -> None:
+        shown = self.channel.prepare(product)
+        if shown is None:
+            self.stats.filtered += 1
+            return
+        record = self.channel.to_record(shown)
         problems = self.channel.validate(record)
         key = self.channel.unique_key(record)
         if key in self.seen:
-            problems.append(
-                self.channel.problem(
-                    record,
-                    "id",
-                    "id_not_unique",
-                    "another item already has this id (ids compare ignoring case)",
-                )
-            )
+            message = "another item already has this id (ids compare ignoring case)"
+            problems.append(self.channel.problem(record, "id", "id_not_unique", message))
         self.seen.add(key)
-        self.stats.items_total += 1
-        errors = 0
+        if self._count(problems, report) == 0 and self.writer is not None:
+            self.writer.write(record)
+
+    def _count(self, problems: list[Problem], report: RunReport) -> int:
+        errors = sum(1 for p in problems if p.severity is Severity.ERROR)
         for problem in problems:
             report.add(problem)
-            errors += problem.severity is Severity.ERROR
+        self.stats.items_total += 1
+        self.stats.items_valid += errors == 0
         self.stats.errors += errors
         self.stats.warnings += len(problems) - errors
-        if not errors:
-            self.stats.items_valid += 1
-            if writer is not None:
-                writer.write(record)
+        return errors
+
+    def publish(self, report: RunReport, force: bool) -> None:
+        """Publish every output or none: a channel's files must agree with each other."""
+        assert self.writer is not None
+        self.stats.paths = [f.target for f in self.files.values()]
+        refusal = self._refusal(self.writer.counts(), force)
+        if refusal:
+            code, self.stats.refused = refusal
+            report.add(Problem(code=code, channel=self.stats.channel, message=self.stats.refused))
+            return
+        for out in self.files.values():
+            out.commit()
+        self.stats.published = True
+
+    def _refusal(self, counts: Mapping[str, int], force: bool) -> tuple[str, str] | None:
+        """(code, message) when an output fails its own check or the publish gate."""
+        channel = self.channel
+        assert isinstance(channel, FileFeed)
+        for output, out in self.files.items():
+            out.stream.flush()
+            invalid = channel.verify(output, out.temp)
+            if invalid:
+                return "schema_invalid", f"{output}: {invalid}; the old file is kept"
+            previous = channel.count_items(output, out.target) if out.target.exists() else 0
+            refusal = gate_refusal(previous, counts.get(output, 0), channel.config.max_drop)
+            if refusal and not force:
+                return "publish_gate", f"{output}: {refusal}"
+        return None
 
 
 class _Run:
-    def __init__(self, config: Config, only: Iterable[str], progress: Progress | None) -> None:
+    def __init__(
+        self, config: Config, only: Iterable[str], progress: Progress | None, now: datetime | None
+    ) -> None:
         self.config, self.progress = config, progress
         self.report = RunReport()
         self.source = make_source(config.catalog)
-        self.lanes = [_Lane(c, ChannelStats(c.name), set()) for c in _channels(config, only)]
+        locations = {loc.code: loc for loc in self.source.locations(self.report.add)}
+        context = ChannelContext(locations=locations, now=now or datetime.now().astimezone())
+        self.lanes = [_Lane(c, ChannelStats(c.name)) for c in _channels(config, only, context)]
         self.report.channels = [lane.stats for lane in self.lanes]
-        self._check_locations()
 
-    def _check_locations(self) -> None:
-        known = {loc.code for loc in self.source.locations(self.report.add)}
-        issues = [
-            (
-                f"channels.{lane.channel.name}.locations",
-                f"unknown location {code!r}; "
-                f"known: {', '.join(sorted(known)) or 'none (set catalog.locations)'}",
-            )
-            for lane in self.lanes
-            for code in lane.channel.config.locations or ()
-            if code not in known
-        ]
-        if issues:
-            raise self.config.error(issues)
-
-    def stream(self, writers: dict[str, FeedWriter]) -> None:
+    def stream(self) -> None:
         with ExitStack() as stack:
-            active = [
-                (
-                    lane,
-                    stack.enter_context(writers[lane.channel.name])
-                    if lane.channel.name in writers
-                    else None,
-                )
-                for lane in self.lanes
-            ]
+            for lane in self.lanes:
+                if lane.writer is not None:
+                    stack.enter_context(lane.writer)
             for count, product in enumerate(self._unique(), 1):
-                for lane, writer in active:
-                    lane.accept(product, self.report, writer)
+                for lane in self.lanes:
+                    lane.accept(product, self.report)
                 if self.progress and count % PROGRESS_EVERY == 0:
                     self.progress(count)
         if self.progress:
@@ -137,49 +159,49 @@ class _Run:
         seen: set[str] = set()
         for product in self.source.read(self.report.add):
             if product.sku in seen:
-                self.report.add(
-                    Problem(
-                        code="duplicate_sku",
-                        field="sku",
-                        sku=product.sku,
-                        file=product.file,
-                        line=product.line,
-                        message="an earlier row has this SKU; that row is kept, this one skipped",
-                    )
-                )
+                self.report.add(Problem(
+                    code="duplicate_sku", field="sku", sku=product.sku, file=product.file,
+                    line=product.line,
+                    message="an earlier row has this SKU; that row is kept, this one skipped",
+                ))  # fmt: skip
                 continue
             seen.add(product.sku)
             self.report.products += 1
             yield product
 
 
-def _channels(config: Config, only: Iterable[str]) -> list[Channel]:
+def _channels(config: Config, only: Iterable[str], context: ChannelContext) -> list[Channel]:
     wanted = list(dict.fromkeys(only)) or list(config.channels)
     unknown = [name for name in wanted if name not in config.channels]
     if unknown:
         raise UsageError(
             f"unknown channel {unknown[0]!r}; this config has: {', '.join(config.channels)}"
         )
-    return [lookup(config.channels[n].type)(n, config.channels[n]) for n in wanted]
+    issues = [issue for name in wanted for issue in _location_issues(config, name, context)]
+    if issues:
+        raise config.error(issues)
+    return [lookup(config.channels[n].type)(n, config.channels[n], context) for n in wanted]
 
 
-def _target(config: Config, channel: FileFeed) -> Path:
-    out = config.output_dir.resolve()
-    target = (out / channel.file_name).resolve()
-    if target.parent != out:  # names are validated slugs; this keeps a plugin honest too
-        raise UsageError(f"feed path {target} is outside output_dir {out}")
+def _location_issues(config: Config, name: str, context: ChannelContext) -> list[tuple[str, str]]:
+    """Every location code a channel's config names must exist in the catalogue."""
+    known: dict[str, Location] = dict(context.locations)
+    listed = ", ".join(sorted(known)) or "none (set catalog.locations)"
+    channel = config.channels[name]
+    named = {"locations": channel.locations or [], **lookup(channel.type).location_keys(channel)}
+    return [
+        (f"channels.{name}.{key}", f"unknown location {code!r}; known: {listed}")
+        for key, codes in named.items()
+        for code in codes
+        if code not in known
+    ]
+
+
+def _target(output_dir: Path, output: str) -> Path:
+    out = output_dir.resolve()
+    target = (out / output).resolve()
+    if out not in target.parents:  # names are validated slugs; this keeps a plugin honest too
+        raise UsageError(f"output path {target} is outside output_dir {out}")
+    if target.is_dir():
+        raise UsageError(f"{target} is a folder; the feed file cannot replace it")
     return target
-
-
-def _publish(report: RunReport, lane: _Lane, out: AtomicFile, force: bool) -> None:
-    channel, stats = lane.channel, lane.stats
-    assert isinstance(channel, FileFeed)  # only file channels get an AtomicFile
-    stats.path = out.target
-    previous = channel.count_items(out.target) if out.target.exists() else 0
-    refusal = None if force else gate_refusal(previous, stats.items_valid, channel.config.max_drop)
-    if refusal:
-        stats.refused = refusal
-        report.add(Problem(code="publish_gate", channel=stats.channel, message=refusal))
-        return
-    out.commit()
-    stats.published = True

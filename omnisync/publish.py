@@ -23,7 +23,7 @@ class AtomicFile:
     def __init__(self, target: Path) -> None:
         self.target = target
         self.committed = False
-        self._tmp: Path | None = None
+        self.temp = target  # replaced by the temp file's path on enter
         self.stream: BinaryIO
 
     def __enter__(self) -> AtomicFile:
@@ -31,17 +31,16 @@ class AtomicFile:
         fd, name = tempfile.mkstemp(
             prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent
         )
-        self._tmp = Path(name)
+        self.temp = Path(name)
         self.stream = os.fdopen(fd, "wb", buffering=BUFFER)
         return self
 
     def commit(self) -> None:
-        assert self._tmp is not None
         self.stream.flush()
         os.fsync(self.stream.fileno())
         self.stream.close()
-        os.chmod(self._tmp, 0o644)  # mkstemp makes 0600; feeds are meant to be served
-        os.replace(self._tmp, self.target)
+        os.chmod(self.temp, 0o644)  # mkstemp makes 0600; feeds are meant to be served
+        os.replace(self.temp, self.target)
         _fsync_dir(self.target.parent)
         self.committed = True
 
@@ -51,10 +50,10 @@ class AtomicFile:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not self.committed and self._tmp is not None:
+        if not self.committed and self.temp != self.target:
             self.stream.close()
             with contextlib.suppress(FileNotFoundError):
-                self._tmp.unlink()
+                self.temp.unlink()
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -23,9 +23,15 @@ class ChannelStats:
     items_valid: int = 0
     errors: int = 0
     warnings: int = 0
-    path: Path | None = None
+    filtered: int = 0  # left out by the channel's include/exclude rules (not problems)
+    paths: list[Path] = field(default_factory=list)
     published: bool = False
     refused: str | None = None
+
+    @property
+    def path(self) -> Path | None:
+        """The channel's first (for most channels, only) output."""
+        return self.paths[0] if self.paths else None
 
     @property
     def excluded(self) -> int:
@@ -84,6 +90,8 @@ def build_json(report: RunReport) -> str:
                 {
                     "channel": s.channel,
                     "path": str(s.path) if s.path else None,
+                    "paths": [str(p) for p in s.paths],
+                    "filtered": s.filtered,
                     "items": s.items_valid,
                     "excluded": s.excluded,
                     "published": s.published,

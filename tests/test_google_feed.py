@@ -66,7 +66,7 @@ def _product(**kw: object) -> Product:
 
 def _xml_items(channel: GoogleMerchant, products: list[Product]) -> list[etree._Element]:
     buffer = io.BytesIO()
-    with channel.open_writer(buffer) as writer:
+    with channel.open_stream("feed", buffer) as writer:
         for product in products:
             writer.write(channel.to_record(product))
     root = etree.fromstring(buffer.getvalue())
@@ -137,7 +137,7 @@ def test_long_title_is_truncated_with_a_warning_and_the_item_kept() -> None:
 def test_tsv_cells_stay_on_one_line() -> None:
     channel = _channel("tsv")
     buffer = io.BytesIO()
-    with channel.open_writer(buffer) as writer:
+    with channel.open_stream("feed", buffer) as writer:
         writer.write(channel.to_record(_product(description="line one\nline\ttwo")))
     lines = buffer.getvalue().decode().splitlines()
     assert len(lines) == 2

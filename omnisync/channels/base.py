@@ -15,13 +15,16 @@ entry point; its ``config_model`` is validated like the built-in ones.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omnisync.models import Problem, Product, Severity
+from omnisync.models import Location, Problem, Product, Severity
+from omnisync.rules import Rules, RuleSet
 
 
 class ChannelConfig(BaseModel):
@@ -34,6 +37,15 @@ class ChannelConfig(BaseModel):
     locations: list[str] | None = None
     # Publish gate: refuse to replace a feed that would lose more than this share of its items.
     max_drop: float = Field(default=0.5, ge=0, le=1)
+    rules: Rules = Rules()
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelContext:
+    """What a channel knows about the run beyond its config."""
+
+    locations: Mapping[str, Location]  # code → location, from the catalogue
+    now: datetime  # the run's clock, for feeds that carry a date (kept fixed in golden tests)
 
 
 @dataclass(slots=True)
@@ -54,10 +66,39 @@ class Channel(ABC):
 
     config_model: ClassVar[type[ChannelConfig]]
 
-    def __init__(self, name: str, config: ChannelConfig) -> None:
+    def __init__(
+        self, name: str, config: ChannelConfig, context: ChannelContext | None = None
+    ) -> None:
         self.name = name
         self.config = config
+        # Without a context (a channel used on its own): no known locations, the clock now.
+        self.context = context or ChannelContext(locations={}, now=datetime.now().astimezone())
+        self.rules = RuleSet(config.rules)
         self.locations = frozenset(config.locations) if config.locations is not None else None
+
+    @classmethod
+    def location_keys(cls, config: ChannelConfig) -> dict[str, list[str]]:
+        """Config keys (besides ``locations``) that name catalogue locations, so a typo is a
+        config error with its key path. Per-store channels override this."""
+        return {}
+
+    def prepare(self, product: Product) -> Product | None:
+        """The product as this channel shows it, or None when its rules leave it out."""
+        if not self.rules.admits(product, self.units(product)):
+            return None
+        return self.rules.apply(product)
+
+    def units(self, product: Product) -> int | None:
+        """Units this channel shows: on hand over its locations, after the stock rule.
+        None when the catalogue does not track stock."""
+        return self.rules.units(product.on_hand(self.locations))
+
+    def units_at(self, product: Product, location: str) -> int | None:
+        """Units this channel shows at one location (per-store channels), after the stock rule.
+        None when the catalogue has no per-location stock."""
+        if product.stock is None:
+            return None
+        return self.rules.units(product.stock.get(location, 0))
 
     @abstractmethod
     def to_record(self, product: Product) -> Record:
@@ -92,25 +133,31 @@ class Channel(ABC):
 
 
 class FeedWriter(Protocol):
-    """Writes records one at a time; leaving the ``with`` block finishes the document."""
+    """Writes records one at a time; leaving the ``with`` block finishes every document."""
 
     def __enter__(self) -> FeedWriter: ...
     def __exit__(self, *exc: object) -> None: ...
     def write(self, record: Record) -> None: ...
+    def counts(self) -> Mapping[str, int]:
+        """Items written per output name (for the publish gate)."""
+        ...
 
 
 class FileFeed(ABC):
-    """Mixin for channels that publish a feed file."""
-
-    @property
-    @abstractmethod
-    def file_name(self) -> str:
-        """File name inside the output directory (built from the validated channel name)."""
+    """Mixin for channels that publish files: one feed, or several (one per store, …)."""
 
     @abstractmethod
-    def open_writer(self, stream: BinaryIO) -> FeedWriter:
-        """A writer that streams records into ``stream``."""
+    def outputs(self) -> list[str]:
+        """Paths relative to the output directory, built from validated names only."""
 
     @abstractmethod
-    def count_items(self, path: Path) -> int:
-        """How many items an existing feed file holds (for the publish gate)."""
+    def open_writer(self, streams: Mapping[str, BinaryIO]) -> FeedWriter:
+        """A writer that streams records into ``streams`` (keyed like ``outputs()``)."""
+
+    @abstractmethod
+    def count_items(self, output: str, path: Path) -> int:
+        """How many items an existing file holds (for the publish gate)."""
+
+    def verify(self, output: str, path: Path) -> str | None:
+        """Why a freshly written file must not be published (e.g. fails its schema), or None."""
+        return None
