@@ -76,6 +76,8 @@ class CatalogConfig(StrictModel):
     products: InputFile
     stock: InputFile | None = None
     locations: InputFile | None = None
+    city_prices: InputFile | None = None  # sku,city_id,price
+    reviews: InputFile | None = None  # sku,rating,count
     delimiter: str = Field(default=",", min_length=1, max_length=1)
 
 

@@ -85,6 +85,9 @@ class Product:
     size: str = ""
     quantity: int | None = None
     stock: Mapping[str, int] | None = None
+    city_prices: Mapping[str, Decimal] | None = None  # city id → price (Kaspi)
+    rating: Decimal | None = None  # average review rating, 0 to 5
+    review_count: int | None = None
     availability: str = ""
     availability_date: str = ""
     attributes: Mapping[str, str] = field(default_factory=lambda: EMPTY)

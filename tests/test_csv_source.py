@@ -57,7 +57,7 @@ def with_stock(
 ) -> tuple[list[Product], list[Problem]]:
     stock_path = write(tmp_path / "stock.csv", STOCK_HEADER + stock)
     locations_path = write(tmp_path / "locations.csv", locations) if locations else None
-    return read_all(CsvSource(products_file(tmp_path, rows), stock_path, locations_path))
+    return read_all(CsvSource(products_file(tmp_path, rows), stock=stock_path, locations=locations_path))
 
 
 def codes(problems: list[Problem]) -> list[str]:
@@ -358,7 +358,7 @@ def test_stock_of_a_rejected_product_is_not_reported_as_unknown(tmp_path: Path) 
 
 def test_stock_file_missing_a_required_column_raises(tmp_path: Path) -> None:
     stock_path = write(tmp_path / "stock.csv", "sku,quantity\nKETTLE-1,1\n")
-    source = CsvSource(products_file(tmp_path, [good_row()]), stock_path)
+    source = CsvSource(products_file(tmp_path, [good_row()]), stock=stock_path)
     with pytest.raises(SourceError, match=r"stock\.csv:1: .*location"):
         list(source.read(lambda p: None))
 

@@ -1,52 +1,71 @@
-"""CSV catalogue: ``products.csv`` plus optional ``stock.csv`` and ``locations.csv``.
+"""CSV catalogue: ``products.csv`` plus optional side files.
 
 Column reference: README → "Catalogue format". Only ``sku,title,price,url,image_url`` must be
 present as columns; unknown columns are kept as custom attributes. When ``stock.csv`` is given it
-*is* the stock: a product without rows there has none.
+*is* the stock: a product without rows there has none. ``city_prices.csv`` and ``reviews.csv``
+add per-city prices and ratings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from omnisync.models import Location, Problem, Product
 from omnisync.sources.base import ProblemSink, Source
 from omnisync.sources.csvrows import CsvTable
-from omnisync.sources.stock import StockIndex, negative_warning, read_locations
+from omnisync.sources.locations import read_locations
+from omnisync.sources.sidefiles import CityPriceIndex, ReviewIndex, StockIndex, negative_warning
 from omnisync.sources.values import RowError, parse_money, parse_on_hand
 
 REQUIRED = ("sku", "title", "price", "url", "image_url")
 TEXT_COLUMNS = (
-    "description",
-    "brand",
-    "gtin",
-    "mpn",
-    "currency",
-    "google_category",
-    "condition",
-    "item_group_id",
-    "color",
-    "size",
-    "availability",
-    "availability_date",
-)
+    "description", "brand", "gtin", "mpn", "currency", "google_category", "condition",
+    "item_group_id", "color", "size", "availability", "availability_date",
+)  # fmt: skip
 KNOWN = frozenset(
     (*REQUIRED, *TEXT_COLUMNS, "sale_price", "additional_image_urls", "category", "quantity")
 )
+
+
+@dataclass(slots=True)
+class _Sides:
+    stock: StockIndex | None
+    city_prices: CityPriceIndex | None
+    reviews: ReviewIndex | None
+
+    def all(self) -> list[Any]:
+        return [s for s in (self.stock, self.city_prices, self.reviews) if s is not None]
+
+    def take(self, sku: str) -> dict[str, Any]:
+        """The product fields the side files hold for ``sku``."""
+        fields: dict[str, Any] = {}
+        if self.stock is not None:
+            fields["stock"] = self.stock.take(sku) or {}  # stock.csv is the stock: none is 0
+        if self.city_prices is not None:
+            fields["city_prices"] = self.city_prices.take(sku)
+        review = self.reviews.take(sku) if self.reviews is not None else None
+        if review is not None:
+            fields["rating"], fields["review_count"] = review
+        return fields
 
 
 class CsvSource(Source):
     def __init__(
         self,
         products: Path,
+        *,
         stock: Path | None = None,
         locations: Path | None = None,
+        city_prices: Path | None = None,
+        reviews: Path | None = None,
         delimiter: str = ",",
     ) -> None:
         self.table = CsvTable(products, delimiter, REQUIRED)
-        self.stock_path, self.locations_path = stock, locations
-        self.delimiter = delimiter
+        self.paths = {"stock": stock, "city_prices": city_prices, "reviews": reviews}
+        self.locations_path, self.delimiter = locations, delimiter
         self._location_codes: frozenset[str] | None = None
 
     def locations(self, on_problem: ProblemSink) -> list[Location]:
@@ -57,28 +76,32 @@ class CsvSource(Source):
         return found
 
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
-        stock = self._stock(on_problem)
+        sides = self._sides(on_problem)
         for line, cells in self.table.rows(on_problem):
-            product = self._product(line, cells, stock, on_problem)
+            product = self._product(line, cells, sides, on_problem)
             if product is not None:
                 yield product
-        if stock is not None:
-            stock.report_leftovers(on_problem)
+        for index in sides.all():
+            index.report_leftovers(on_problem)
 
-    def _stock(self, on_problem: ProblemSink) -> StockIndex | None:
-        if self.stock_path is None:
-            return None
+    def _sides(self, on_problem: ProblemSink) -> _Sides:
         if self.locations_path is not None and self._location_codes is None:
-            self.locations(lambda _: None)  # its problems were (or will be) reported by locations()
-        return StockIndex(self.stock_path, self.delimiter, self._location_codes).load(on_problem)
+            self.locations(lambda _: None)  # the contract calls locations() first; this guards
+        stock, cities, reviews = (self.paths[k] for k in ("stock", "city_prices", "reviews"))
+        d = self.delimiter
+        return _Sides(
+            stock=StockIndex(stock, d, self._location_codes).load(on_problem) if stock else None,
+            city_prices=CityPriceIndex(cities, d).load(on_problem) if cities else None,
+            reviews=ReviewIndex(reviews, d).load(on_problem) if reviews else None,
+        )
 
     def _product(
-        self, line: int, cells: list[str], stock: StockIndex | None, on_problem: ProblemSink
+        self, line: int, cells: list[str], sides: _Sides, on_problem: ProblemSink
     ) -> Product | None:
         row = {name: cell.strip() for name, cell in zip(self.table.header, cells, strict=True)}
-        levels = stock.take(row["sku"]) if stock is not None else None
+        extra = sides.take(row["sku"])
         try:
-            return self._build(row, levels, on_problem, line)
+            return self._build(row, extra, on_problem, line)
         except RowError as err:
             on_problem(
                 Problem(
@@ -93,28 +116,25 @@ class CsvSource(Source):
             return None
 
     def _build(
-        self, row: dict[str, str], levels: dict[str, int] | None, on_problem: ProblemSink, line: int
+        self, row: dict[str, str], extra: dict[str, Any], on_problem: ProblemSink, line: int
     ) -> Product:
         for column in ("sku", "title", "price"):
             if not row[column]:
                 raise RowError(column, "missing_value", "is empty; every row needs one")
         sale = row.get("sale_price", "")
+        texts: dict[str, Any] = {name: row.get(name, "") for name in TEXT_COLUMNS}
         return Product(
-            sku=row["sku"],
-            title=row["title"],
-            price=parse_money(row["price"], "price"),
-            url=row["url"],
-            image_url=row["image_url"],
+            sku=row["sku"], title=row["title"], price=parse_money(row["price"], "price"),
+            url=row["url"], image_url=row["image_url"],
             sale_price=parse_money(sale, "sale_price") if sale else None,
             additional_image_urls=_split(row.get("additional_image_urls", ""), "|"),
             category=_split(row.get("category", ""), ">"),
             quantity=self._quantity(row, on_problem, line),
-            stock=levels,
             attributes={k: v for k, v in row.items() if k not in KNOWN and k and v},
-            file=self.table.name,
-            line=line,
-            **{name: row.get(name, "") for name in TEXT_COLUMNS},
-        )
+            file=self.table.name, line=line,
+            **texts,
+            **extra,
+        )  # fmt: skip
 
     def _quantity(self, row: dict[str, str], on_problem: ProblemSink, line: int) -> int | None:
         raw = row.get("quantity", "")

@@ -17,7 +17,14 @@ SourceFactory = Callable[[CatalogConfig], Source]
 
 
 def _csv(catalog: CatalogConfig) -> Source:
-    return CsvSource(catalog.products, catalog.stock, catalog.locations, catalog.delimiter)
+    return CsvSource(
+        catalog.products,
+        stock=catalog.stock,
+        locations=catalog.locations,
+        city_prices=catalog.city_prices,
+        reviews=catalog.reviews,
+        delimiter=catalog.delimiter,
+    )
 
 
 SOURCES: dict[str, SourceFactory] = {"csv": _csv}
