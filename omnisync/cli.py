@@ -130,13 +130,18 @@ def _callback(tick: Any) -> Callable[[int], None] | None:
     return tick if callable(tick) else None
 
 
+def _stdout() -> Console:
+    # Off a terminal (CI logs, cron mail) rich would assume 80 columns and clip the table.
+    return Console() if sys.stdout.isatty() else Console(width=120)
+
+
 def _emit(result: report.RunReport, fmt: str, output: Path | None, building: bool) -> None:
     """The report on stdout, or in ``output`` with the human summary on stdout."""
     if fmt == "text":
         if output is not None:
             with output.open("w", encoding="utf-8") as f:
                 console.render(result, Console(file=f, width=120), building)
-        console.render(result, Console(), building)
+        console.render(result, _stdout(), building)
         return
     if fmt == "junit":
         data = report.junit_xml(result)
@@ -148,7 +153,7 @@ def _emit(result: report.RunReport, fmt: str, output: Path | None, building: boo
         sys.stdout.flush()
         return
     output.write_bytes(data)
-    console.render(result, Console(), building)
+    console.render(result, _stdout(), building)
 
 
 @contextmanager

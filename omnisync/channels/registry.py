@@ -7,9 +7,11 @@ from importlib.metadata import entry_points
 
 from omnisync.channels.base import Channel
 from omnisync.channels.google import GoogleMerchant
+from omnisync.channels.kaspi import Kaspi
 
 BUILTIN: dict[str, type[Channel]] = {
     "google_merchant": GoogleMerchant,
+    "kaspi": Kaspi,
 }
 
 

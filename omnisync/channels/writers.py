@@ -104,6 +104,12 @@ class XmlDocument:
         with self.xf.element(tag, attrib or {}):
             self.xf.write(value)
 
+    def empty(self, tag: str, attrib: Mapping[str, str]) -> None:
+        """An element with attributes and no content."""
+        self.newline()
+        with self.xf.element(tag, attrib):
+            pass
+
     def element(self, element: etree._Element) -> None:
         """Write a prepared element (for CDATA, or empty elements with attributes)."""
         self.newline()

@@ -1,0 +1,31 @@
+"""Channel limits and formats that no official source confirms (channels.md marks them
+**unconfirmed**). They live here, in one place, so that a correction is a one-line change.
+"""
+
+from __future__ import annotations
+
+# --- Kaspi.kz price list (channels.md §2.1, §2.5, §9.1) ---------------------------------------
+KASPI_SKU_MAX = 64  # product-import schema allows 1-64 [KSP goods/q3223]
+KASPI_SKU_SAFE_MAX = 20  # "<= 20 Latin letters and digits" quoted by third parties
+KASPI_PREORDER_MAX_DAYS = 30  # third-party code caps pre-orders at 30 days
+KASPI_DATE_FORMAT = "%Y-%m-%d %H:%M"  # generators write "2026-05-20 10:00"
+# City ids as they appear in Kaspi docs and integrations; verify in the merchant cabinet.
+KASPI_CITIES = {
+    "750000000": "Алматы",
+    "710000000": "Астана",
+    "511010000": "Шымкент",
+    "351010000": "Караганда",
+}
+
+# --- Satu.kz / Prom YML (channels.md §3.1, §3.3, §7) ------------------------------------------
+SATU_NAME_MAX = 100  # Prom Excel import limit, third-party
+SATU_DESCRIPTION_MAX = 12160  # Prom Excel import limit, third-party
+YML_OFFER_ID_MAX = 20  # Yandex rule: offer id up to 20 Latin letters and digits
+YML_DATE_FORMAT = "%Y-%m-%d %H:%M"
+YML_PICTURES_MAX = 10  # Yandex accepts up to 10 pictures per offer
+
+# --- Google local inventory (channels.md §1.3) -------------------------------------------------
+LOCAL_PICKUP_METHODS = ("buy", "reserve", "ship to store", "not supported")
+LOCAL_PICKUP_SLAS = (
+    "same day", "next day", "2-day", "3-day", "4-day", "5-day", "6-day", "multi-week",
+)  # fmt: skip
