@@ -8,10 +8,12 @@ from importlib.metadata import entry_points
 from omnisync.channels.base import Channel
 from omnisync.channels.google import GoogleMerchant
 from omnisync.channels.kaspi import Kaspi
+from omnisync.channels.satu import Satu
 
 BUILTIN: dict[str, type[Channel]] = {
     "google_merchant": GoogleMerchant,
     "kaspi": Kaspi,
+    "satu": Satu,
 }
 
 

@@ -1,0 +1,193 @@
+"""Satu.kz / Prom YML import file (channels.md §3.1, §7). Satu reads YML by URL or upload;
+``quantity_in_stock`` and ``portal_category_id`` are Prom/Satu extensions (unconfirmed, §3.1).
+
+The written file is checked against the YML checklist (§7.5) before it replaces the old one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+from lxml import etree
+from pydantic import BaseModel, ConfigDict, Field
+
+from omnisync.channels import limits
+from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, Record
+from omnisync.channels.writers import SingleFileFeed, count_xml
+from omnisync.channels.yml import CategoryTree, YmlWriter, checklist
+from omnisync.checks import ascii_url, url_problem
+from omnisync.models import Problem, Product, Severity
+from omnisync.text import truncate, xml_safe
+
+# Yandex allows only letters and digits (§7.2); Satu's own rule is unconfirmed, so '-' and '_'
+# (common in SKUs, and the id Satu's API edits by) only warn.
+STRICT_ID = re.compile(r"[A-Za-z0-9]{1,20}")
+LOOSE_ID = re.compile(r"[A-Za-z0-9_-]{1,20}")
+FILE_ID = re.compile(r"[^\s]{1,64}")  # what the publish check insists on
+
+
+class Shop(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1)
+    company: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https?://\S+$")
+
+
+class SatuConfig(ChannelConfig):
+    type: Literal["satu"]
+    shop: Shop
+    currency: str = Field(default="KZT", pattern=r"^[A-Z]{3}$")
+    # Yandex's rule (letters and digits only) as an error; off by default because Satu's own
+    # rule is unconfirmed and SKUs with '-' are the norm.
+    strict_ids: bool = False
+
+
+class Satu(Channel, SingleFileFeed):
+    config_model = SatuConfig
+    config: SatuConfig
+    suffix = "xml"
+
+    def to_record(self, product: Product) -> Record:
+        record = Record(key=xml_safe(product.sku), fields={}, file=product.file, line=product.line)
+        units = self.units(product)
+        on_sale = product.sale_price is not None and product.sale_price < product.price
+        record.fields = {
+            "available": "true" if units is None or units > 0 else "false",
+            "url": ascii_url(product.url),
+            "price": product.sale_price if on_sale else product.price,
+            "oldprice": product.price if on_sale else None,
+            "currency": product.currency or self.config.currency,
+            "category": tuple(xml_safe(c) for c in product.category),
+            "portal_category_id": self.rules.category(product),
+            "pictures": [ascii_url(u) for u in (product.image_url, *product.additional_image_urls)
+                         if u][: limits.YML_PICTURES_MAX],
+            "name": self._cut(record, "name", xml_safe(product.title), limits.SATU_NAME_MAX),
+            "vendor": xml_safe(product.brand),
+            "vendorCode": xml_safe(product.mpn),
+            "description": self._cut(record, "description", xml_safe(product.description),
+                                     limits.SATU_DESCRIPTION_MAX),
+            "params": _params(product),
+            "quantity_in_stock": units,
+        }  # fmt: skip
+        return record
+
+    def _cut(self, record: Record, field: str, text: str, limit: int) -> str:
+        if len(text) > limit:
+            record.notes.append(self.problem(
+                record, field, f"{field}_truncated",
+                f"{field} has {len(text)} characters; Satu takes {limit}, so it was cut",
+                Severity.WARNING,
+            ))  # fmt: skip
+        return truncate(text, limit)
+
+    def validate(self, record: Record) -> list[Problem]:
+        found = [self.problem(record, *finding, severity=sev) for finding, sev in _checks(record)]
+        if self.config.strict_ids and not STRICT_ID.fullmatch(record.key):
+            found.append(
+                self.problem(
+                    record,
+                    "id",
+                    "offer_id_strict",
+                    "strict_ids: offer ids must be 1-20 letters and digits",
+                )
+            )
+        if record.fields["currency"] != self.config.currency:
+            found.append(
+                self.problem(
+                    record,
+                    "currency",
+                    "currency_mismatch",
+                    f"the row is in {record.fields['currency']}; this YML "
+                    f"declares only {self.config.currency}",
+                )
+            )
+        return [*record.notes, *found]
+
+    def open_stream(self, output: str, stream: BinaryIO) -> FeedWriter:
+        return YmlWriter(output, stream, self._header(), _offer)
+
+    def _header(self) -> etree._Element:
+        root = etree.Element("yml_catalog", date=self.context.now.strftime(limits.YML_DATE_FORMAT))
+        shop = etree.SubElement(root, "shop")
+        for tag in ("name", "company", "url"):
+            etree.SubElement(shop, tag).text = xml_safe(getattr(self.config.shop, tag))
+        currencies = etree.SubElement(shop, "currencies")
+        etree.SubElement(currencies, "currency", id=self.config.currency, rate="1")
+        return root
+
+    def count_items(self, output: str, path: Path) -> int:
+        return count_xml(path, "offer")
+
+    def verify(self, output: str, path: Path) -> str | None:
+        problems = checklist(path, FILE_ID, limits.SATU_NAME_MAX)
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return f"fails the YML checklist: {problems[0]}{more}" if problems else None
+
+
+def _params(product: Product) -> list[tuple[str, str]]:
+    """Characteristics: colour and size, then the catalogue's custom columns by name."""
+    named = [("Цвет", product.color), ("Размер", product.size)]
+    named += sorted(product.attributes.items())
+    return [(xml_safe(name), xml_safe(value)) for name, value in named if value]
+
+
+def _checks(record: Record) -> list[tuple[tuple[str, str, str], Severity]]:
+    """Item-level §3.3 / §7.5 checks."""
+    f, found = record.fields, []
+    error, warning = Severity.ERROR, Severity.WARNING
+    if not LOOSE_ID.fullmatch(record.key):
+        found.append(
+            (
+                (
+                    "id",
+                    "offer_id_format",
+                    "YML offer ids are up to 20 Latin letters, digits, '-' and '_'",
+                ),
+                error,
+            )
+        )
+    if not f["name"]:
+        found.append((("name", "name_missing", "name (the title) is empty"), error))
+    if f["price"] <= 0:
+        found.append((("price", "price_not_positive", "price must be greater than 0"), error))
+    if not f["category"]:
+        found.append((("category", "category_missing", "YML offers need a category"), error))
+    for field, url in [("url", f["url"]), *(("picture", p) for p in f["pictures"])]:
+        reason = url_problem(url) if url else None
+        if reason:
+            found.append(((field, f"{field}_invalid", f"{field} {reason}"), error))
+    if not f["pictures"]:
+        found.append((("picture", "picture_missing", "no picture"), warning))
+    return found
+
+
+def _offer(record: Record, categories: CategoryTree) -> etree._Element:
+    f = record.fields
+    offer = etree.Element("offer", id=record.key, available=f["available"])
+    _sub(offer, "url", f["url"])
+    _sub(offer, "price", str(f["price"]))
+    if f["oldprice"] is not None:
+        _sub(offer, "oldprice", str(f["oldprice"]))
+    _sub(offer, "currencyId", f["currency"])
+    _sub(offer, "categoryId", str(categories.add(f["category"])))
+    _sub(offer, "portal_category_id", f["portal_category_id"] or "")
+    for picture in f["pictures"]:
+        _sub(offer, "picture", picture)
+    for tag in ("name", "vendor", "vendorCode"):
+        _sub(offer, tag, f[tag])
+    if f["description"]:
+        # CDATA keeps description HTML readable; "]]>" cannot live in CDATA, so escape then.
+        text: Any = f["description"]
+        _sub(offer, "description", etree.CDATA(text) if "]]>" not in text else text)
+    for name, value in f["params"]:
+        etree.SubElement(offer, "param", name=name).text = value
+    if f["quantity_in_stock"] is not None:
+        _sub(offer, "quantity_in_stock", str(f["quantity_in_stock"]))
+    return offer
+
+
+def _sub(parent: etree._Element, tag: str, text: Any) -> None:
+    if text:
+        etree.SubElement(parent, tag).text = text
