@@ -89,7 +89,8 @@ def url_extension(url: str) -> str:
 
 
 def decimal_places(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
+    """Places the value needs, not how it was written: 15990.000 needs 0."""
+    exponent = value.normalize().as_tuple().exponent
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
@@ -134,12 +135,20 @@ def html_problems(text: str, allowed: frozenset[str]) -> list[str]:
 
 
 class _TextOnly(HTMLParser):
+    # Character references stay as written: "&lt;script&gt;" is text about a tag, and
+    # decoding it would turn it into one.
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
+        super().__init__(convert_charrefs=False)
         self.parts: list[str] = []
 
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.parts.append(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self.parts.append(f"&#{name};")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.parts.append(" ")  # <br>, <li>, <p> separate words

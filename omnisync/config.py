@@ -78,7 +78,7 @@ class CatalogConfig(StrictModel):
     locations: InputFile | None = None
     city_prices: InputFile | None = None  # sku,city_id,price
     reviews: InputFile | None = None  # sku,rating,count
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    delimiter: Literal[",", ";", "\t", "|"] = ","
 
 
 class _TopLevel(StrictModel):
@@ -120,6 +120,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError(str(path), [("", f"cannot read the file: {exc.strerror}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), [("", "the file is not UTF-8; save it as UTF-8")]) from exc
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 # XML 1.0 Char production (https://www.w3.org/TR/xml/#charsets): everything else — C0 controls
 # other than tab/LF/CR, lone surrogates, U+FFFE/U+FFFF — makes the document unparseable.
@@ -31,3 +32,11 @@ def truncate(text: str, limit: int) -> str:
     cut = text[:limit]
     space = cut.rfind(" ")
     return (cut[:space] if space > limit * 0.8 else cut).rstrip()
+
+
+CENT = Decimal("0.01")
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    """``15990`` → ``15990.00 KZT``, the price format of Google and Meta feeds; empty for None."""
+    return "" if amount is None else f"{amount.quantize(CENT)} {currency}"

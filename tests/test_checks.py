@@ -315,7 +315,8 @@ def test_br_is_rejected_when_not_in_the_allowed_set() -> None:
     [
         ("15990", 0),
         ("15990.5", 1),
-        ("15990.50", 2),
+        ("15990.50", 1),  # the value needs one place, however it was written
+        ("15990.55", 2),
         ("0.001", 3),
         ("1E+2", 0),
         ("0", 0),

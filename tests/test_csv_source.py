@@ -57,7 +57,9 @@ def with_stock(
 ) -> tuple[list[Product], list[Problem]]:
     stock_path = write(tmp_path / "stock.csv", STOCK_HEADER + stock)
     locations_path = write(tmp_path / "locations.csv", locations) if locations else None
-    return read_all(CsvSource(products_file(tmp_path, rows), stock=stock_path, locations=locations_path))
+    return read_all(
+        CsvSource(products_file(tmp_path, rows), stock=stock_path, locations=locations_path)
+    )
 
 
 def codes(problems: list[Problem]) -> list[str]:

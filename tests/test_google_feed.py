@@ -14,9 +14,9 @@ from lxml import etree
 
 from omnisync import pipeline
 from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
-from omnisync.channels.google.feed import format_price
 from omnisync.config import load_config
 from omnisync.models import Product
+from omnisync.text import money as format_price
 from omnisync.text import xml_safe
 
 G = "{http://base.google.com/ns/1.0}"

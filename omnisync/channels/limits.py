@@ -29,3 +29,10 @@ LOCAL_PICKUP_METHODS = ("buy", "reserve", "ship to store", "not supported")
 LOCAL_PICKUP_SLAS = (
     "same day", "next day", "2-day", "3-day", "4-day", "5-day", "6-day", "multi-week",
 )  # fmt: skip
+
+# --- Meta catalog (third-party summaries of Meta's catalog field reference) -----------------
+META_ID_MAX = 100
+META_TITLE_MAX = 200
+META_DESCRIPTION_MAX = 9999
+META_BRAND_MAX = 100
+META_ADDITIONAL_IMAGES_MAX = 20

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -130,27 +130,33 @@ class XmlDocument:
 
 
 class DelimitedWriter(CountingWriter):
-    """TSV or CSV with a header row. Cells are made one-line; quoting follows RFC 4180, which
-    is what Google's "quoted fields" [GMC 14998273] and Meta's CSV import expect."""
+    """TSV or CSV with a header row; ``rows(record)`` gives a record's rows (usually one).
+    Cells are made one-line; quoting follows RFC 4180, which is what Google's "quoted fields"
+    [GMC 14998273] and Meta's CSV import expect. ``counts()`` counts rows."""
 
     def __init__(
         self,
         output: str,
         stream: BinaryIO,
         columns: Sequence[str],
-        cells: Callable[[Record], Sequence[str]],
+        rows: Callable[[Record], Iterable[Sequence[str]]],
         delimiter: str,
     ) -> None:
         super().__init__(output)
-        self.columns, self.cells = columns, cells
+        self.columns, self.rows = columns, rows
         self.text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
         self.writer = csv.writer(self.text, delimiter=delimiter, lineterminator="\n")
 
     def open(self) -> None:
         self.writer.writerow(self.columns)
 
+    def write(self, record: Record) -> None:
+        for row in self.rows(record):
+            self.writer.writerow([one_line(cell) for cell in row])
+            self.written += 1
+
     def write_record(self, record: Record) -> None:
-        self.writer.writerow([one_line(cell) for cell in self.cells(record)])
+        self.write(record)
 
     def close(self, failed: bool) -> None:
         self.text.flush()

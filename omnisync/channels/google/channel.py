@@ -160,7 +160,14 @@ class _Notes:
 
     def description(self, text: str) -> str:
         if len(text) > DESCRIPTION_MAX and "<" in text:
-            text = html_to_text(text)  # cutting through markup would leave broken HTML
+            # Cutting through markup would leave broken HTML: keep the text, drop the tags.
+            text = html_to_text(text)
+            self.warn(
+                "description",
+                "description_html_removed",
+                f"description is over {DESCRIPTION_MAX} characters with HTML; "
+                "the tags were removed so it could be shortened cleanly",
+            )
         return self.truncated("description", text, DESCRIPTION_MAX)
 
     def url(self, field: str, url: str) -> str:

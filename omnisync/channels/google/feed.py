@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, BinaryIO
 
 from omnisync.channels.base import Record
 from omnisync.channels.writers import CountingWriter, DelimitedWriter, XmlDocument
+from omnisync.text import money
 
 G = "http://base.google.com/ns/1.0"
-CENT = Decimal("0.01")
 # Output order. In Google's RSS example title, link and description carry no prefix [GMC 160589].
 COLUMNS = (
     "id", "title", "description", "link", "image_link", "additional_image_link", "availability",
@@ -20,17 +19,12 @@ UNPREFIXED = frozenset({"title", "link", "description"})
 TAGS = {name: name if name in UNPREFIXED else f"{{{G}}}{name}" for name in COLUMNS}
 
 
-def format_price(amount: Decimal | None, currency: str) -> str:
-    """``15990`` → ``15990.00 KZT`` [GMC 6324371]; empty when there is no amount."""
-    return "" if amount is None else f"{amount.quantize(CENT)} {currency}"
-
-
 def cells(record: Record) -> dict[str, Any]:
     """The record's values as feed strings (lists stay lists: one element per value in XML)."""
     f = record.fields
     out = {name: f.get(name, "") for name in COLUMNS}
-    out["price"] = format_price(f["price"], f["currency"])
-    out["sale_price"] = format_price(f["sale_price"], f["currency"])
+    out["price"] = money(f["price"], f["currency"])  # "15990.00 KZT" [GMC 6324371]
+    out["sale_price"] = money(f["sale_price"], f["currency"])
     return out
 
 
@@ -63,7 +57,7 @@ def tsv_writer(output: str, stream: BinaryIO) -> DelimitedWriter:
     """Header of attribute names, one row per item; several values joined by commas
     [GMC 6324370]."""
 
-    def row(record: Record) -> list[str]:
-        return [",".join(v) if isinstance(v, list) else v for v in cells(record).values()]
+    def row(record: Record) -> list[list[str]]:
+        return [[",".join(v) if isinstance(v, list) else v for v in cells(record).values()]]
 
     return DelimitedWriter(output, stream, COLUMNS, row, "\t")

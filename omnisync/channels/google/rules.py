@@ -57,10 +57,10 @@ def _id(f: dict[str, object]) -> Iterator[Finding]:
 
 
 def _texts(f: dict[str, object]) -> Iterator[Finding]:
-    if not f["title"]:
+    if not str(f["title"]).strip():
         yield "title", "title_missing", "title is empty"
     description = str(f["description"])
-    if not description:
+    if not description.strip():
         yield "description", "description_missing", "description is empty; Google requires one"
     for problem in html_problems(description, DESCRIPTION_TAGS):
         yield "description", "description_html", f"description HTML: {problem}"
