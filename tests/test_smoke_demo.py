@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from conftest import DEMO_CONFIG
+
 from omnisync import pipeline
 from omnisync.config import load_config
 
