@@ -8,11 +8,15 @@ from importlib.metadata import entry_points
 from omnisync.channels.base import Channel
 from omnisync.channels.google import GoogleMerchant
 from omnisync.channels.kaspi import Kaspi
+from omnisync.channels.local_inventory import GoogleLocalInventory
+from omnisync.channels.meta import MetaCatalog
 from omnisync.channels.satu import Satu
 
 BUILTIN: dict[str, type[Channel]] = {
     "google_merchant": GoogleMerchant,
+    "google_local_inventory": GoogleLocalInventory,
     "kaspi": Kaspi,
+    "meta": MetaCatalog,
     "satu": Satu,
 }
 

@@ -1,0 +1,110 @@
+"""Meta catalog CSV for Facebook and Instagram shops.
+
+Field names and formats follow Meta's catalog field reference: availability is written with a
+space (``in stock``), price as ``15990.00 KZT``, description is plain text. Length limits are
+in ``limits`` (from third-party summaries of that reference).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from pydantic import Field
+
+from omnisync.channels import limits
+from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, Record
+from omnisync.channels.writers import DelimitedWriter, SingleFileFeed, count_rows
+from omnisync.checks import ascii_url, html_to_text, url_problem
+from omnisync.models import Problem, Product, Severity
+from omnisync.text import money, truncate, xml_safe
+
+COLUMNS = (
+    "id", "title", "description", "availability", "condition", "price", "sale_price", "link",
+    "image_link", "additional_image_link", "brand", "item_group_id",
+    "quantity_to_sell_on_facebook",
+)  # fmt: skip
+CONDITIONS = frozenset({"new", "refurbished", "used"})
+
+
+class MetaConfig(ChannelConfig):
+    type: Literal["meta"]
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+
+
+class MetaCatalog(Channel, SingleFileFeed):
+    config_model = MetaConfig
+    config: MetaConfig
+    suffix = "csv"
+
+    def to_record(self, product: Product) -> Record:
+        record = Record(key=xml_safe(product.sku), fields={}, file=product.file, line=product.line)
+        units = self.units(product)
+        currency = product.currency or self.config.currency or ""
+        on_sale = product.sale_price is not None and product.sale_price < product.price
+        record.fields = {
+            "id": record.key,
+            "title": self._cut(record, "title", xml_safe(product.title), limits.META_TITLE_MAX),
+            # Meta wants plain text descriptions.
+            "description": self._cut(record, "description",
+                                     html_to_text(xml_safe(product.description)),
+                                     limits.META_DESCRIPTION_MAX),
+            "availability": "in stock" if units is None or units > 0 else "out of stock",
+            "condition": product.condition.lower() or "new",
+            "price": money(product.price, currency),
+            "sale_price": money(product.sale_price, currency) if on_sale else "",
+            "link": ascii_url(product.url),
+            "image_link": ascii_url(product.image_url),
+            "additional_image_link": ",".join(
+                ascii_url(u).replace(",", "%2C")
+                for u in product.additional_image_urls[: limits.META_ADDITIONAL_IMAGES_MAX]
+            ),
+            "brand": xml_safe(product.brand),
+            "item_group_id": xml_safe(product.item_group_id),
+            "quantity_to_sell_on_facebook": "" if units is None else str(units),
+        }  # fmt: skip
+        record.fields["_currency"], record.fields["_amount"] = currency, product.price
+        return record
+
+    def _cut(self, record: Record, field: str, text: str, limit: int) -> str:
+        if len(text) > limit:
+            record.notes.append(self.problem(
+                record, field, f"{field}_truncated",
+                f"{field} has {len(text)} characters; Meta takes {limit}, so it was cut",
+                Severity.WARNING,
+            ))  # fmt: skip
+        return truncate(text, limit)
+
+    def validate(self, record: Record) -> list[Problem]:
+        return [*record.notes, *(self.problem(record, *f) for f in _checks(record))]
+
+    def open_stream(self, output: str, stream: BinaryIO) -> FeedWriter:
+        return DelimitedWriter(
+            output, stream, COLUMNS, lambda r: [[r.fields[c] for c in COLUMNS]], ","
+        )
+
+    def count_items(self, output: str, path: Path) -> int:
+        return count_rows(path, ",")
+
+
+def _checks(record: Record) -> list[tuple[str, str, str]]:
+    f, found = record.fields, []
+    if len(record.key) > limits.META_ID_MAX:
+        found.append(("id", "id_too_long", f"id is over {limits.META_ID_MAX} characters"))
+    if not f["title"].strip():
+        found.append(("title", "title_missing", "title is empty"))
+    if not f["description"].strip():
+        found.append(("description", "description_missing", "description is empty"))
+    if len(f["_currency"]) != 3:
+        found.append(("price", "currency_invalid", "no currency: set it per row or on the channel"))
+    elif f["_amount"] <= 0:
+        found.append(("price", "price_not_positive", "price must be greater than 0"))
+    if f["condition"] not in CONDITIONS:
+        found.append(("condition", "condition_invalid", "condition is new, refurbished or used"))
+    if len(f["brand"]) > limits.META_BRAND_MAX:
+        found.append(("brand", "brand_too_long", f"brand is over {limits.META_BRAND_MAX}"))
+    for field in ("link", "image_link"):
+        reason = url_problem(f[field]) if f[field] else "is empty"
+        if reason:
+            found.append((field, f"{field}_invalid", f"{field} {reason}"))
+    return found
