@@ -11,6 +11,7 @@ from omnisync.channels.kaspi import Kaspi
 from omnisync.channels.local_inventory import GoogleLocalInventory
 from omnisync.channels.meta import MetaCatalog
 from omnisync.channels.satu import Satu
+from omnisync.channels.store_display import StoreDisplay
 
 BUILTIN: dict[str, type[Channel]] = {
     "google_merchant": GoogleMerchant,
@@ -18,6 +19,7 @@ BUILTIN: dict[str, type[Channel]] = {
     "kaspi": Kaspi,
     "meta": MetaCatalog,
     "satu": Satu,
+    "store_display": StoreDisplay,
 }
 
 

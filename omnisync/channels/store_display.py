@@ -1,0 +1,225 @@
+"""In-store displays and kiosks: per store, a JSON document and a self-contained HTML page.
+
+Each store's page lists the channel's products with the price shown online, the quantity in
+this store, the other stores (name and city) and the online shop where it is also available,
+whether it can be picked up here, and the rating when ``catalog.reviews`` is given. The page
+has no external assets (no remote images, fonts or scripts) so it works offline on a kiosk.
+HTML is rendered by Jinja2 with autoescaping; JSON by the json module — escaping is never ours.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from pydantic import Field
+
+from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, FileFeed, Record
+from omnisync.models import Location, Problem, Product
+from omnisync.text import CENT, xml_safe
+
+UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class StoreDisplayConfig(ChannelConfig):
+    type: Literal["store_display"]
+    # Location codes of the stores that get a page; default: every location of type store.
+    stores: list[str] | None = Field(default=None, min_length=1)
+    title: str = "Каталог"
+    currency: str = Field(default="KZT", pattern=r"^[A-Z]{3}$")
+
+
+def file_stem(code: str) -> str:
+    """A location code as a file name (codes come from the catalogue, not from us)."""
+    return UNSAFE.sub("_", code) or "_"
+
+
+def price_text(amount: Decimal | None, currency: str) -> str:
+    """``15990`` → ``15 990 ₸`` for people; other currencies keep their code."""
+    if amount is None:
+        return ""
+    whole = amount == amount.to_integral_value()
+    number = f"{amount:,.0f}" if whole else f"{amount.quantize(CENT):,.2f}"
+    return number.replace(",", "\u00a0") + (" ₸" if currency == "KZT" else f" {currency}")
+
+
+class StoreDisplay(Channel, FileFeed):
+    config_model = StoreDisplayConfig
+    config: StoreDisplayConfig
+
+    @classmethod
+    def location_keys(cls, config: ChannelConfig) -> dict[str, list[str]]:
+        assert isinstance(config, StoreDisplayConfig)
+        return {"stores": config.stores or []}
+
+    def store_codes(self) -> list[str]:
+        if self.config.stores is not None:
+            return list(self.config.stores)
+        return [c for c, loc in self.context.locations.items() if loc.type == "store"]
+
+    def outputs(self) -> list[str]:
+        return [
+            f"{self.name}/{file_stem(code)}.{ext}"
+            for code in self.store_codes()
+            for ext in ("json", "html")
+        ]
+
+    def to_record(self, product: Product) -> Record:
+        record = Record(key=xml_safe(product.sku), fields={}, file=product.file, line=product.line)
+        on_sale = product.sale_price is not None and product.sale_price < product.price
+        record.fields = {
+            "sku": record.key,
+            "title": xml_safe(product.title),
+            "brand": xml_safe(product.brand),
+            "price": product.sale_price if on_sale else product.price,
+            "old_price": product.price if on_sale else None,
+            "currency": product.currency or self.config.currency,
+            "units": {code: self.units_at(product, code) for code in self.context.locations},
+            "rating": product.rating,
+            "review_count": product.review_count,
+        }
+        return record
+
+    def validate(self, record: Record) -> list[Problem]:
+        found = []
+        if not record.fields["title"].strip():
+            found.append(self.problem(record, "title", "title_missing", "title is empty"))
+        if record.fields["price"] <= 0:
+            found.append(
+                self.problem(record, "price", "price_not_positive", "price must be greater than 0")
+            )
+        return found
+
+    def open_writer(self, streams: Mapping[str, BinaryIO]) -> FeedWriter:
+        stores = [self.context.locations[code] for code in self.store_codes()]
+        return StoreWriter(self.name, stores, self.context.locations, streams, self._page_data())
+
+    def _page_data(self) -> dict[str, str]:
+        return {
+            "title": self.config.title,
+            "generated_at": self.context.now.isoformat(timespec="minutes"),
+        }
+
+    def count_items(self, output: str, path: Path) -> int:
+        json_path = path.with_suffix(".json")  # the HTML page lists what the JSON holds
+        try:
+            return len(json.loads(json_path.read_text(encoding="utf-8"))["products"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+
+def store_view(
+    fields: dict[str, Any], store: Location, locations: Mapping[str, Location]
+) -> dict[str, Any]:
+    """One product as one store's display shows it."""
+    units: dict[str, int | None] = fields["units"]
+    here = units.get(store.code)
+    elsewhere = [
+        {"code": loc.code, "name": loc.name, "city": loc.city, "quantity": units[loc.code]}
+        for loc in locations.values()
+        if loc.type == "store" and loc.code != store.code and (units.get(loc.code) or 0) > 0
+    ]
+    warehouses = [units[c] for c, loc in locations.items() if loc.type == "warehouse"]
+    online = None if any(u is None for u in warehouses) else sum(u or 0 for u in warehouses) > 0
+    return {
+        "sku": fields["sku"], "title": fields["title"], "brand": fields["brand"],
+        "price": str(fields["price"]), "currency": fields["currency"],
+        "old_price": None if fields["old_price"] is None else str(fields["old_price"]),
+        "quantity_here": here, "pickup": bool(store.pickup and here),
+        "elsewhere": elsewhere, "online": online,
+        "rating": None if fields["rating"] is None else str(fields["rating"]),
+        "review_count": fields["review_count"],
+    }  # fmt: skip
+
+
+class StoreWriter:
+    """Writes every store's JSON and HTML side by side, one product at a time."""
+
+    def __init__(
+        self,
+        channel: str,
+        stores: list[Location],
+        locations: Mapping[str, Location],
+        streams: Mapping[str, BinaryIO],
+        page: dict[str, str],
+    ) -> None:
+        self.stores, self.locations, self.page = stores, locations, page
+        self.outputs = {
+            s.code: (
+                streams[f"{channel}/{file_stem(s.code)}.json"],
+                streams[f"{channel}/{file_stem(s.code)}.html"],
+            )
+            for s in stores
+        }
+        self.names = {
+            s.code: (f"{channel}/{file_stem(s.code)}.json", f"{channel}/{file_stem(s.code)}.html")
+            for s in stores
+        }
+        self.written = 0
+        env = Environment(
+            loader=PackageLoader("omnisync", "templates/store_display"),
+            autoescape=True,
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+        self.head, self.item, self.foot = (
+            env.get_template(f"{part}.html.j2") for part in ("head", "item", "foot")
+        )
+
+    def __enter__(self) -> StoreWriter:
+        for store in self.stores:
+            json_out, html_out = self.outputs[store.code]
+            header = {"store": _store_json(store), "generated_at": self.page["generated_at"]}
+            json_out.write(
+                json.dumps(header, ensure_ascii=False)[:-1].encode() + b', "products": ['
+            )
+            html_out.write(self.head.render(store=store, **self.page).encode())
+        return self
+
+    def write(self, record: Record) -> None:
+        for store in self.stores:
+            json_out, html_out = self.outputs[store.code]
+            view = store_view(record.fields, store, self.locations)
+            separator = b",\n  " if self.written else b"\n  "
+            json_out.write(separator + json.dumps(view, ensure_ascii=False).encode())
+            html_out.write(self.item.render(p=_html_view(view)).encode())
+        self.written += 1
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is not None:
+            return  # the files are discarded
+        for store in self.stores:
+            json_out, html_out = self.outputs[store.code]
+            json_out.write(b"\n]}\n")
+            html_out.write(self.foot.render(count=self.written, **self.page).encode())
+
+    def counts(self) -> Mapping[str, int]:
+        return {name: self.written for pair in self.names.values() for name in pair}
+
+
+def _store_json(store: Location) -> dict[str, Any]:
+    return {
+        "code": store.code,
+        "name": store.name,
+        "city": store.city,
+        "address": store.address,
+        "pickup": store.pickup,
+    }
+
+
+def _html_view(view: dict[str, Any]) -> dict[str, Any]:
+    rating = view["rating"]
+    stars = "" if rating is None else "★" * round(float(rating)) + "☆" * (5 - round(float(rating)))
+    return {
+        **view,
+        "stars": stars,
+        "price_text": price_text(Decimal(view["price"]), view["currency"]),
+        "old_price_text": price_text(Decimal(view["old_price"]), view["currency"])
+        if view["old_price"]
+        else "",
+    }
