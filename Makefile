@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format clean
+.PHONY: demo test lint format clean test-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "omnisync needs Python 3.11 or newer: run make PYTHON=python3.11 …")'
@@ -16,7 +16,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP) ## build the demo catalogue's feeds into feeds/out
 	$(BIN)/omnisync build --config configs/demo.yaml
 
-test: $(STAMP) ## the whole test suite
+test-deps: ## system packages the tests need (headless Chromium), installed when missing
+	@scripts/install-test-deps.sh
+
+test: $(STAMP) test-deps ## the whole test suite
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff and mypy, as CI runs them
