@@ -104,7 +104,8 @@ class _Lane:
         """Publish every output or none: a channel's files must agree with each other."""
         assert self.writer is not None
         self.stats.paths = [f.target for f in self.files.values()]
-        refusal = self._refusal(self.writer.counts(), force)
+        self.stats.counts = dict(self.writer.counts())
+        refusal = self._refusal(self.stats.counts, force)
         if refusal:
             code, self.stats.refused = refusal
             report.add(Problem(code=code, channel=self.stats.channel, message=self.stats.refused))

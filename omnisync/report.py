@@ -25,6 +25,7 @@ class ChannelStats:
     warnings: int = 0
     filtered: int = 0  # left out by the channel's include/exclude rules (not problems)
     paths: list[Path] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # entries written per output
     published: bool = False
     refused: str | None = None
 

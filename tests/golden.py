@@ -15,6 +15,7 @@ def assert_golden(actual: bytes, name: str, update: bool) -> None:
     if update or not path.exists():
         if not update:
             pytest.fail(f"{path} does not exist; run pytest --update-golden to create it")
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(actual)
         return
     expected = path.read_bytes()

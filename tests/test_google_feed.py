@@ -1,47 +1,21 @@
-"""The Google primary feed: golden bytes, round-trips, the fields Google reads."""
+"""The Google primary feed: round-trips and the fields Google reads (golden bytes: the
+channel contract suite)."""
 
 from __future__ import annotations
 
 import io
 from decimal import Decimal
-from pathlib import Path
 
-from conftest import DEMO_CONFIG
-from golden import assert_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from omnisync import pipeline
 from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
-from omnisync.config import load_config
 from omnisync.models import Product
 from omnisync.text import money as format_price
 from omnisync.text import xml_safe
 
 G = "{http://base.google.com/ns/1.0}"
-
-
-def _demo_feeds(tmp_path: Path) -> Path:
-    config = load_config(DEMO_CONFIG).model_copy(update={"output_dir": tmp_path})
-    pipeline.build(config)
-    return tmp_path
-
-
-def test_demo_xml_matches_golden(tmp_path: Path, update_golden: bool) -> None:
-    out = _demo_feeds(tmp_path)
-    assert_golden((out / "google.xml").read_bytes(), "google.xml", update_golden)
-
-
-def test_demo_tsv_matches_golden(tmp_path: Path, update_golden: bool) -> None:
-    out = _demo_feeds(tmp_path)
-    assert_golden((out / "google_tsv.tsv").read_bytes(), "google_tsv.tsv", update_golden)
-
-
-def test_building_twice_gives_identical_bytes(tmp_path: Path) -> None:
-    first = (_demo_feeds(tmp_path / "a") / "google.xml").read_bytes()
-    second = (_demo_feeds(tmp_path / "b") / "google.xml").read_bytes()
-    assert first == second
 
 
 def _channel(fmt: str = "xml") -> GoogleMerchant:
