@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import DEMO_CONFIG, ROOT
 from lxml import html
 
-from conftest import DEMO_CONFIG, ROOT
 from omnisync import pipeline
 from omnisync.config import load_config
 
@@ -73,8 +73,12 @@ def test_screenshot_is_kept_as_an_artifact(displays: Path, tmp_path: Path) -> No
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "store_display_ALM-1.png"
     shot.unlink(missing_ok=True)
-    _, console = run_chromium(displays / "ALM-1.html", tmp_path / "profile",
-                              f"--screenshot={shot}", "--window-size=1280,1400")
+    _, console = run_chromium(
+        displays / "ALM-1.html",
+        tmp_path / "profile",
+        f"--screenshot={shot}",
+        "--window-size=1280,1400",
+    )
     assert console == []
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
