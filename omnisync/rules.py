@@ -144,10 +144,15 @@ class RuleSet:
         changes: dict[str, object] = {
             target: render(template, product) for target, template in self.rules.fields.items()
         }
-        if self.rules.price is not None:
-            changes["price"] = adjust_price(product.price, self.rules.price)
+        rule = self.rules.price
+        if rule is not None:
+            changes["price"] = adjust_price(product.price, rule)
             if product.sale_price is not None:
-                changes["sale_price"] = adjust_price(product.sale_price, self.rules.price)
+                changes["sale_price"] = adjust_price(product.sale_price, rule)
+            if product.city_prices:
+                changes["city_prices"] = {
+                    city: adjust_price(amount, rule) for city, amount in product.city_prices.items()
+                }
         return dataclasses.replace(product, **changes) if changes else product  # type: ignore[arg-type]
 
     def category(self, product: Product) -> str | None:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from omnisync.models import Location, Problem, Product, Severity
 from omnisync.rules import Rules, RuleSet
+from omnisync.text import truncate, xml_safe
 
 
 class ChannelConfig(BaseModel):
@@ -65,6 +66,7 @@ class Channel(ABC):
     """Base of every channel. ``name`` is the user's key under ``channels:``."""
 
     config_model: ClassVar[type[ChannelConfig]]
+    label: ClassVar[str] = "the channel"  # how messages name the marketplace ("Google", …)
 
     def __init__(
         self, name: str, config: ChannelConfig, context: ChannelContext | None = None
@@ -79,8 +81,24 @@ class Channel(ABC):
     @classmethod
     def location_keys(cls, config: ChannelConfig) -> dict[str, list[str]]:
         """Config keys (besides ``locations``) that name catalogue locations, so a typo is a
-        config error with its key path. Per-store channels override this."""
-        return {}
+        config error with its key path: per-store channels name them in ``stores`` (a mapping
+        from our location code, or a list of codes)."""
+        stores = getattr(config, "stores", None)
+        return {"stores": list(stores)} if stores else {}
+
+    def new_record(self, product: Product) -> Record:
+        """An empty record for ``product``: its SKU (XML-safe) as key, its file and line."""
+        return Record(key=xml_safe(product.sku), fields={}, file=product.file, line=product.line)
+
+    def cut(self, record: Record, field: str, text: str, limit: int) -> str:
+        """``text`` within ``limit`` characters, with a ``<field>_truncated`` warning if cut."""
+        if len(text) <= limit:
+            return text
+        message = f"{field} has {len(text)} characters; {self.label} takes {limit}, so it was cut"
+        record.notes.append(
+            self.problem(record, field, f"{field}_truncated", message, Severity.WARNING)
+        )
+        return truncate(text, limit)
 
     def prepare(self, product: Product) -> Product | None:
         """The product as this channel shows it, or None when its rules leave it out."""

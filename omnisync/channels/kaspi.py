@@ -56,15 +56,11 @@ def whole_tenge(amount: Decimal) -> int:
 class Kaspi(Channel, SingleFileFeed):
     config_model = KaspiConfig
     config: KaspiConfig
+    label = "Kaspi"
     suffix = "xml"
 
-    @classmethod
-    def location_keys(cls, config: ChannelConfig) -> dict[str, list[str]]:
-        assert isinstance(config, KaspiConfig)
-        return {"stores": list(config.stores)}
-
     def to_record(self, product: Product) -> Record:
-        record = Record(key=xml_safe(product.sku), fields={}, file=product.file, line=product.line)
+        record = self.new_record(product)
         record.fields = {
             "model": xml_safe(product.title),
             "brand": xml_safe(product.brand),

@@ -16,7 +16,7 @@ from omnisync.channels import limits
 from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, Record
 from omnisync.channels.writers import DelimitedWriter, SingleFileFeed, count_rows
 from omnisync.models import Problem, Product
-from omnisync.text import money, xml_safe
+from omnisync.text import money
 
 COLUMNS = ("store_code", "id", "quantity", "price", "availability", "pickup_method",
            "pickup_sla")  # fmt: skip
@@ -42,15 +42,11 @@ class LocalInventoryConfig(ChannelConfig):
 class GoogleLocalInventory(Channel, SingleFileFeed):
     config_model = LocalInventoryConfig
     config: LocalInventoryConfig
+    label = "Google"
     suffix = "tsv"
 
-    @classmethod
-    def location_keys(cls, config: ChannelConfig) -> dict[str, list[str]]:
-        assert isinstance(config, LocalInventoryConfig)
-        return {"stores": list(config.stores)}
-
     def to_record(self, product: Product) -> Record:
-        record = Record(key=xml_safe(product.sku), fields={}, file=product.file, line=product.line)
+        record = self.new_record(product)
         price = money(
             product.sale_price or product.price, product.currency or self.config.currency or ""
         )
@@ -64,7 +60,11 @@ class GoogleLocalInventory(Channel, SingleFileFeed):
 
     def _row(self, product: Product, key: str, price: str, location: str, store: str) -> list[str]:
         units = self.units_at(product, location)
-        in_stock = units is None or units > 0
+        if units is None:  # no per-location stock: availability follows the channel's total
+            total = self.units(product)
+            in_stock = total is None or total > 0
+        else:
+            in_stock = units > 0
         pickup = self.context.locations.get(location)
         method, sla = (
             (self.config.pickup_method, self.config.pickup_sla)

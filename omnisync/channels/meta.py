@@ -16,8 +16,8 @@ from omnisync.channels import limits
 from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, Record
 from omnisync.channels.writers import DelimitedWriter, SingleFileFeed, count_rows
 from omnisync.checks import ascii_url, html_to_text, url_problem
-from omnisync.models import Problem, Product, Severity
-from omnisync.text import money, truncate, xml_safe
+from omnisync.models import Problem, Product
+from omnisync.text import money, xml_safe
 
 COLUMNS = (
     "id", "title", "description", "availability", "condition", "price", "sale_price", "link",
@@ -35,18 +35,19 @@ class MetaConfig(ChannelConfig):
 class MetaCatalog(Channel, SingleFileFeed):
     config_model = MetaConfig
     config: MetaConfig
+    label = "Meta"
     suffix = "csv"
 
     def to_record(self, product: Product) -> Record:
-        record = Record(key=xml_safe(product.sku), fields={}, file=product.file, line=product.line)
+        record = self.new_record(product)
         units = self.units(product)
         currency = product.currency or self.config.currency or ""
         on_sale = product.sale_price is not None and product.sale_price < product.price
         record.fields = {
             "id": record.key,
-            "title": self._cut(record, "title", xml_safe(product.title), limits.META_TITLE_MAX),
+            "title": self.cut(record, "title", xml_safe(product.title), limits.META_TITLE_MAX),
             # Meta wants plain text descriptions.
-            "description": self._cut(record, "description",
+            "description": self.cut(record, "description",
                                      html_to_text(xml_safe(product.description)),
                                      limits.META_DESCRIPTION_MAX),
             "availability": "in stock" if units is None or units > 0 else "out of stock",
@@ -65,15 +66,6 @@ class MetaCatalog(Channel, SingleFileFeed):
         }  # fmt: skip
         record.fields["_currency"], record.fields["_amount"] = currency, product.price
         return record
-
-    def _cut(self, record: Record, field: str, text: str, limit: int) -> str:
-        if len(text) > limit:
-            record.notes.append(self.problem(
-                record, field, f"{field}_truncated",
-                f"{field} has {len(text)} characters; Meta takes {limit}, so it was cut",
-                Severity.WARNING,
-            ))  # fmt: skip
-        return truncate(text, limit)
 
     def validate(self, record: Record) -> list[Problem]:
         return [*record.notes, *(self.problem(record, *f) for f in _checks(record))]

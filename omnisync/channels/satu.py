@@ -19,7 +19,7 @@ from omnisync.channels.writers import SingleFileFeed, count_xml
 from omnisync.channels.yml import CategoryTree, YmlWriter, checklist
 from omnisync.checks import ascii_url, url_problem
 from omnisync.models import Problem, Product, Severity
-from omnisync.text import truncate, xml_safe
+from omnisync.text import xml_safe
 
 # Yandex allows only letters and digits (§7.2); Satu's own rule is unconfirmed, so '-' and '_'
 # (common in SKUs, and the id Satu's API edits by) only warn.
@@ -47,10 +47,11 @@ class SatuConfig(ChannelConfig):
 class Satu(Channel, SingleFileFeed):
     config_model = SatuConfig
     config: SatuConfig
+    label = "Satu"
     suffix = "xml"
 
     def to_record(self, product: Product) -> Record:
-        record = Record(key=xml_safe(product.sku), fields={}, file=product.file, line=product.line)
+        record = self.new_record(product)
         units = self.units(product)
         on_sale = product.sale_price is not None and product.sale_price < product.price
         record.fields = {
@@ -63,24 +64,15 @@ class Satu(Channel, SingleFileFeed):
             "portal_category_id": self.rules.category(product),
             "pictures": [ascii_url(u) for u in (product.image_url, *product.additional_image_urls)
                          if u][: limits.YML_PICTURES_MAX],
-            "name": self._cut(record, "name", xml_safe(product.title), limits.SATU_NAME_MAX),
+            "name": self.cut(record, "name", xml_safe(product.title), limits.SATU_NAME_MAX),
             "vendor": xml_safe(product.brand),
             "vendorCode": xml_safe(product.mpn),
-            "description": self._cut(record, "description", xml_safe(product.description),
+            "description": self.cut(record, "description", xml_safe(product.description),
                                      limits.SATU_DESCRIPTION_MAX),
             "params": _params(product),
             "quantity_in_stock": units,
         }  # fmt: skip
         return record
-
-    def _cut(self, record: Record, field: str, text: str, limit: int) -> str:
-        if len(text) > limit:
-            record.notes.append(self.problem(
-                record, field, f"{field}_truncated",
-                f"{field} has {len(text)} characters; Satu takes {limit}, so it was cut",
-                Severity.WARNING,
-            ))  # fmt: skip
-        return truncate(text, limit)
 
     def validate(self, record: Record) -> list[Problem]:
         found = [self.problem(record, *finding, severity=sev) for finding, sev in _checks(record)]

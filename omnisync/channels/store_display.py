@@ -52,11 +52,6 @@ class StoreDisplay(Channel, FileFeed):
     config_model = StoreDisplayConfig
     config: StoreDisplayConfig
 
-    @classmethod
-    def location_keys(cls, config: ChannelConfig) -> dict[str, list[str]]:
-        assert isinstance(config, StoreDisplayConfig)
-        return {"stores": config.stores or []}
-
     def store_codes(self) -> list[str]:
         if self.config.stores is not None:
             return list(self.config.stores)
@@ -70,7 +65,7 @@ class StoreDisplay(Channel, FileFeed):
         ]
 
     def to_record(self, product: Product) -> Record:
-        record = Record(key=xml_safe(product.sku), fields={}, file=product.file, line=product.line)
+        record = self.new_record(product)
         on_sale = product.sale_price is not None and product.sale_price < product.price
         record.fields = {
             "sku": record.key,

@@ -15,7 +15,7 @@ from omnisync.channels.google import feed, rules
 from omnisync.channels.writers import SingleFileFeed, count_rows, count_xml
 from omnisync.checks import ascii_url, html_to_text, normalize_gtin, url_problem
 from omnisync.models import Problem, Product, Severity
-from omnisync.text import truncate, xml_safe
+from omnisync.text import xml_safe
 
 TITLE_MAX = 150  # [GMC 6324415]: longer titles are truncated and flagged
 DESCRIPTION_MAX = 5000  # [GMC 6324468]
@@ -35,6 +35,7 @@ class GoogleMerchantConfig(ChannelConfig):
 class GoogleMerchant(Channel, SingleFileFeed):
     config_model = GoogleMerchantConfig
     config: GoogleMerchantConfig
+    label = "Google"
 
     @property
     def suffix(self) -> str:  # type: ignore[override]
@@ -60,7 +61,7 @@ class GoogleMerchant(Channel, SingleFileFeed):
         return [*record.notes, *rules.check(record, self.name)]
 
     def to_record(self, product: Product) -> Record:
-        record = Record(key=xml_safe(product.sku), fields={}, file=product.file, line=product.line)
+        record = self.new_record(product)
         notes = _Notes(self, record)
         record.fields.update(self._texts(product, notes))
         record.fields.update(self._links(product, notes))
@@ -149,14 +150,7 @@ class _Notes:
         )
 
     def truncated(self, field: str, text: str, limit: int) -> str:
-        if len(text) <= limit:
-            return text
-        self.warn(
-            field,
-            f"{field}_truncated",
-            f"{field} has {len(text)} characters; Google allows {limit}, so it was cut",
-        )
-        return truncate(text, limit)
+        return self.channel.cut(self.record, field, text, limit)
 
     def description(self, text: str) -> str:
         if len(text) > DESCRIPTION_MAX and "<" in text:
