@@ -20,8 +20,13 @@ HARDENED: dict[str, Any] = {
 }
 
 
-def iter_elements(path: Path, tag: str) -> Iterator[Any]:
-    """Stream the elements named ``tag``, freeing each one after it is yielded."""
-    for _, element in etree.iterparse(str(path), events=("end",), tag=tag, **HARDENED):
+def iter_elements(path: Path, tag: str, schema: Any = None) -> Iterator[Any]:
+    """Stream the elements named ``tag`` (validating against ``schema`` when given), freeing
+    each one — and the empty shells of those before it — once it has been yielded."""
+    options = {**HARDENED, **({"schema": schema} if schema is not None else {})}
+    for _, element in etree.iterparse(str(path), events=("end",), tag=tag, **options):
         yield element
         element.clear(keep_tail=False)
+        parent = element.getparent()
+        while parent is not None and element.getprevious() is not None:
+            del parent[0]
