@@ -80,7 +80,7 @@ def _summary(report: RunReport, building: bool) -> Table:
         ]
         if building:
             row.append(
-                "published" if s.published else "[red]kept old file[/]" if s.refused else "-"
+                "published" if s.published else "[red]not published[/]" if s.refused else "-"
             )
         table.add_row(*row)
     return table

@@ -94,6 +94,17 @@ class Product:
     file: str | None = None  # where the product came from, for reports
     line: int | None = None
 
+    @property
+    def on_sale(self) -> bool:
+        """A sale price that is a real discount: above 0 and below the regular price."""
+        return self.sale_price is not None and 0 < self.sale_price < self.price
+
+    @property
+    def selling_price(self) -> Decimal:
+        """What the customer pays now: the sale price when on sale, else the regular price.
+        Every channel that shows one price shows this one."""
+        return self.sale_price if self.on_sale and self.sale_price is not None else self.price
+
     def on_hand(self, locations: frozenset[str] | None = None) -> int | None:
         """Units on hand over ``locations`` (all when None); None when stock is not tracked."""
         if self.stock is None:

@@ -17,7 +17,7 @@ from omnisync.channels.base import Channel, ChannelContext, FeedWriter, FileFeed
 from omnisync.channels.registry import lookup
 from omnisync.config import Config
 from omnisync.errors import UsageError
-from omnisync.models import Location, Problem, Product, Severity
+from omnisync.models import Problem, Product, Severity
 from omnisync.publish import AtomicFile, gate_refusal
 from omnisync.report import ChannelStats, RunReport
 from omnisync.sources.registry import make_source
@@ -84,7 +84,7 @@ class _Lane:
         problems = self.channel.validate(record)
         key = self.channel.unique_key(record)
         if key in self.seen:
-            message = "another item already has this id (ids compare ignoring case)"
+            message = "another item already has this id (as this channel compares ids)"
             problems.append(self.channel.problem(record, "id", "id_not_unique", message))
         self.seen.add(key)
         if self._count(problems, report) == 0 and self.writer is not None:
@@ -124,10 +124,18 @@ class _Lane:
             if invalid:
                 return "schema_invalid", f"{output}: {invalid}; the old file is kept"
             previous = channel.count_items(output, out.target) if out.target.exists() else 0
-            refusal = gate_refusal(previous, counts.get(output, 0), channel.config.max_drop)
+            new, config = counts.get(output, 0), channel.config
+            refusal = gate_refusal(previous, new, config.max_drop, self._empty_reason())
             if refusal and not force:
                 return "publish_gate", f"{output}: {refusal}"
         return None
+
+    def _empty_reason(self) -> str | None:
+        if self.channel.config.allow_empty:
+            return None
+        if self.stats.items_total == 0 and self.stats.filtered:
+            return "the channel's rules filtered out every item"
+        return "no valid items"
 
 
 class _Run:
@@ -178,24 +186,15 @@ def _channels(config: Config, only: Iterable[str], context: ChannelContext) -> l
         raise UsageError(
             f"unknown channel {unknown[0]!r}; this config has: {', '.join(config.channels)}"
         )
-    issues = [issue for name in wanted for issue in _location_issues(config, name, context)]
+    channels = [lookup(config.channels[n].type)(n, config.channels[n], context) for n in wanted]
+    issues = [
+        (f"channels.{c.name}.{key}", message)
+        for c in channels
+        for key, message in c.config_issues()
+    ]
     if issues:
         raise config.error(issues)
-    return [lookup(config.channels[n].type)(n, config.channels[n], context) for n in wanted]
-
-
-def _location_issues(config: Config, name: str, context: ChannelContext) -> list[tuple[str, str]]:
-    """Every location code a channel's config names must exist in the catalogue."""
-    known: dict[str, Location] = dict(context.locations)
-    listed = ", ".join(sorted(known)) or "none (set catalog.locations)"
-    channel = config.channels[name]
-    named = {"locations": channel.locations or [], **lookup(channel.type).location_keys(channel)}
-    return [
-        (f"channels.{name}.{key}", f"unknown location {code!r}; known: {listed}")
-        for key, codes in named.items()
-        for code in codes
-        if code not in known
-    ]
+    return channels
 
 
 def _target(output_dir: Path, output: str) -> Path:

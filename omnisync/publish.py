@@ -64,16 +64,18 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def gate_refusal(previous: int, new: int, max_drop: float) -> str | None:
-    """Why a feed that shrinks from ``previous`` to ``new`` items must not replace the old one.
+def gate_refusal(previous: int, new: int, max_drop: float, empty: str | None) -> str | None:
+    """Why a feed that goes from ``previous`` to ``new`` items must not replace the old one.
 
-    An empty feed is refused even when there is no old one: a run where every item was
-    rejected must not look like a success.
+    ``empty`` is the reason to give for a feed with no items, or None when an empty feed is
+    allowed. An empty feed is refused by default even when there is no old one: a run where
+    every item was rejected must not look like a success.
     """
-    if new == 0:
+    if new == 0 and empty is not None:
+        kept = "the old file is kept" if previous else "nothing was published"
         return (
-            "no valid items, so nothing was published — check the report, or re-run with "
-            "--force to publish an empty feed"
+            f"{empty}, so {kept} — check the report, set allow_empty: true on the channel, "
+            "or re-run with --force"
         )
     if previous == 0 or new >= previous * (1 - max_drop):
         return None

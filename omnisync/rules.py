@@ -13,7 +13,9 @@ channels that list stores): buffer, then allocation share, then cap, then floor.
 from __future__ import annotations
 
 import dataclasses
+import re
 import string
+from collections.abc import Iterable
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from fnmatch import fnmatchcase
 from typing import Literal
@@ -44,6 +46,7 @@ TEXT_FIELDS = frozenset(
         "size",
     }
 )
+_SPACES = re.compile(r" {2,}")
 _ROUNDING = {"nearest": ROUND_HALF_UP, "up": ROUND_CEILING, "down": ROUND_FLOOR}
 
 
@@ -52,13 +55,13 @@ class _Strict(BaseModel):
 
 
 class Filter(_Strict):
-    """A product matches when every given criterion matches (an empty filter matches all)."""
+    """Criteria on a product. In ``include`` all given must hold; in ``exclude`` any one."""
 
     category: list[str] = []  # path prefixes: "Электроника" matches "Электроника > Аудио"
     brand: list[str] = []  # exact, ignoring case
     sku: list[str] = []  # glob patterns: "HP-*", "*-REF"
     in_stock: bool | None = None  # units available to this channel > 0 (or stock untracked)
-    min_price: Decimal | None = Field(default=None, ge=0)
+    min_price: Decimal | None = Field(default=None, ge=0)  # on the selling (sale) price
 
 
 class PriceRule(_Strict):
@@ -121,7 +124,8 @@ def render(template: str, product: Product) -> str:
         if name:
             value = getattr(product, name) if name in TEXT_FIELDS else product.attributes.get(name)
             out.append(str(value or ""))
-    return " ".join("".join(out).split())
+    # An empty value must not leave a double or leading space; line breaks stay.
+    return _SPACES.sub(" ", "".join(out)).strip(" ")
 
 
 class RuleSet:
@@ -129,15 +133,20 @@ class RuleSet:
 
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
-        # Longest prefix first, so "A > B" wins over "A".
-        self._categories = sorted(rules.categories.items(), key=lambda kv: -len(kv[0]))
+        self._include = _Criteria(rules.include) if rules.include else None
+        self._exclude = _Criteria(rules.exclude) if rules.exclude else None
+        # Normalised paths, longest first, so "A > B" wins over "A".
+        mapping = {_path(key.split(">")): value for key, value in rules.categories.items()}
+        self._categories = sorted(mapping.items(), key=lambda kv: -len(kv[0]))
 
     def admits(self, product: Product, units: int | None) -> bool:
-        """Whether the product goes to this channel; ``units`` is its stock for the channel."""
-        include, exclude = self.rules.include, self.rules.exclude
-        if include is not None and not _matches(include, product, units):
+        """Whether the product goes to this channel; ``units`` is its stock for the channel.
+
+        ``include``: every criterion it gives must hold. ``exclude``: any criterion it gives
+        that holds leaves the product out."""
+        if self._include is not None and not all(self._include.results(product, units)):
             return False
-        return exclude is None or not _matches(exclude, product, units, empty=False)
+        return self._exclude is None or not any(self._exclude.results(product, units))
 
     def apply(self, product: Product) -> Product:
         """The product as this channel shows it (templates, price rule)."""
@@ -157,7 +166,7 @@ class RuleSet:
 
     def category(self, product: Product) -> str | None:
         """The channel category mapped from the product's category path, if any."""
-        path = " > ".join(product.category)
+        path = _path(product.category)
         for prefix, target in self._categories:
             if _under(path, prefix):
                 return target
@@ -187,18 +196,30 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + " > ")
 
 
-def _matches(rule: Filter, product: Product, units: int | None, empty: bool = True) -> bool:
-    """Every given criterion holds. An exclude filter with no criteria matches nothing."""
-    checks = []
-    if rule.category:
-        path = " > ".join(product.category)
-        checks.append(any(_under(path, prefix) for prefix in rule.category))
-    if rule.brand:
-        checks.append(product.brand.casefold() in {b.casefold() for b in rule.brand})
-    if rule.sku:
-        checks.append(any(fnmatchcase(product.sku, pattern) for pattern in rule.sku))
-    if rule.in_stock is not None:
-        checks.append((units is None or units > 0) == rule.in_stock)
-    if rule.min_price is not None:
-        checks.append(product.price >= rule.min_price)
-    return all(checks) if checks else empty
+def _path(parts: Iterable[str]) -> str:
+    return " > ".join(part.strip() for part in parts if part.strip())
+
+
+class _Criteria:
+    """One include or exclude filter, prepared once."""
+
+    def __init__(self, rule: Filter) -> None:
+        self.rule = rule
+        self.categories = [_path(c.split(">")) for c in rule.category]
+        self.brands = {b.casefold() for b in rule.brand}
+
+    def results(self, product: Product, units: int | None) -> list[bool]:
+        """One result per criterion the filter gives (none given: an empty list)."""
+        rule, found = self.rule, []
+        if self.categories:
+            path = _path(product.category)
+            found.append(any(_under(path, prefix) for prefix in self.categories))
+        if self.brands:
+            found.append(product.brand.casefold() in self.brands)
+        if rule.sku:
+            found.append(any(fnmatchcase(product.sku, pattern) for pattern in rule.sku))
+        if rule.in_stock is not None:
+            found.append((units is None or units > 0) == rule.in_stock)
+        if rule.min_price is not None:
+            found.append(product.selling_price >= rule.min_price)
+        return found

@@ -78,7 +78,7 @@ def test_the_full_xsd_refuses_repeated_skus_and_the_build_check_leaves_them_to_t
 
 
 def test_a_store_id_mapped_twice_is_a_config_error() -> None:
-    with pytest.raises(ValueError, match="storeId PP1 is mapped from several locations"):
+    with pytest.raises(ValueError, match="store id PP1 is mapped from several locations"):
         kaspi(stores={"ALM-1": "PP1", "AST-1": "PP1"})
 
 
@@ -108,10 +108,12 @@ def test_sku_rules(sku: str, code: str) -> None:
     assert [p.code for p in channel.validate(channel.to_record(product(sku=sku)))] == [code]
 
 
-def test_pre_order_is_written_and_bounded() -> None:
+def test_pre_order_is_written_for_available_stores_and_bounded() -> None:
     channel = kaspi(pre_order=5)
-    (availability,) = channel.to_record(product(stock={"ALM-1": 0})).fields["availabilities"]
-    assert availability == {"available": "no", "storeId": "PP1", "stockCount": "0", "preOrder": "5"}
+    (there,) = channel.to_record(product(stock={"ALM-1": 2})).fields["availabilities"]
+    assert there == {"available": "yes", "storeId": "PP1", "stockCount": "2", "preOrder": "5"}
+    (gone,) = channel.to_record(product(stock={"ALM-1": 0})).fields["availabilities"]
+    assert gone == {"available": "no", "storeId": "PP1", "stockCount": "0"}
     with pytest.raises(ValueError, match="less than or equal to 30"):
         kaspi(pre_order=31)
 

@@ -50,15 +50,18 @@ def test_without_commit_nothing_is_published(tmp_path: Path) -> None:
     ],
 )
 def test_gate(previous: int, new: int, max_drop: float, refused: bool) -> None:
-    reason = gate_refusal(previous, new, max_drop)
+    reason = gate_refusal(previous, new, max_drop, "no valid items")
     assert (reason is not None) == refused
     if refused:
         assert reason is not None and f"from {previous} to {new} items" in reason
         assert "--force" in reason
 
 
-@pytest.mark.parametrize("previous", [0, 10])
-def test_an_empty_feed_is_always_refused(previous: int) -> None:
-    reason = gate_refusal(previous, 0, 1.0)
-    assert reason is not None and reason.startswith("no valid items")
-    assert "--force" in reason
+@pytest.mark.parametrize(
+    ("previous", "kept"), [(0, "nothing was published"), (10, "the old file is kept")]
+)
+def test_an_empty_feed_is_refused_unless_allowed(previous: int, kept: str) -> None:
+    reason = gate_refusal(previous, 0, 1.0, "no valid items")
+    assert reason is not None and reason.startswith(f"no valid items, so {kept}")
+    assert "allow_empty" in reason and "--force" in reason
+    assert gate_refusal(previous, 0, 1.0, None) is None

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from omnisync.models import Location, Problem, Product, Severity
 from omnisync.rules import Rules, RuleSet
@@ -38,7 +38,42 @@ class ChannelConfig(BaseModel):
     locations: list[str] | None = None
     # Publish gate: refuse to replace a feed that would lose more than this share of its items.
     max_drop: float = Field(default=0.5, ge=0, le=1)
+    # Publish a feed with no items (e.g. rules filtered out everything) instead of refusing it.
+    allow_empty: bool = False
     rules: Rules = Rules()
+
+    def counted_locations(self) -> list[str] | None:
+        """Locations whose stock makes an item available on this channel (None = all)."""
+        return self.locations
+
+
+class StoreMapConfig(ChannelConfig):
+    """A channel that lists stock per store: ``stores`` maps our location code to the
+    channel's store id. Its stock is the mapped stores' stock, so ``locations`` is not used."""
+
+    stores: dict[str, str] = Field(min_length=1)
+
+    @field_validator("stores")
+    @classmethod
+    def _one_location_per_store(cls, stores: dict[str, str]) -> dict[str, str]:
+        ids = [store.strip() for store in stores.values()]
+        if not all(ids):
+            raise ValueError("a store id is blank")
+        repeated = sorted({s for s in ids if ids.count(s) > 1})
+        if repeated:
+            raise ValueError(f"store id {', '.join(repeated)} is mapped from several locations")
+        return stores
+
+    @model_validator(mode="after")
+    def _no_locations(self) -> StoreMapConfig:
+        if self.locations is not None:
+            raise ValueError(
+                "locations: this channel counts the stores it maps; list them in stores instead"
+            )
+        return self
+
+    def counted_locations(self) -> list[str] | None:
+        return list(self.stores)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +111,8 @@ class Channel(ABC):
         # Without a context (a channel used on its own): no known locations, the clock now.
         self.context = context or ChannelContext(locations={}, now=datetime.now().astimezone())
         self.rules = RuleSet(config.rules)
-        self.locations = frozenset(config.locations) if config.locations is not None else None
+        counted = config.counted_locations()
+        self.locations = frozenset(counted) if counted is not None else None
 
     @classmethod
     def location_keys(cls, config: ChannelConfig) -> dict[str, list[str]]:
@@ -85,6 +121,19 @@ class Channel(ABC):
         from our location code, or a list of codes)."""
         stores = getattr(config, "stores", None)
         return {"stores": list(stores)} if stores else {}
+
+    def config_issues(self) -> list[tuple[str, str]]:
+        """(key under this channel, message) for settings that only the catalogue can refute,
+        e.g. a location code it does not have. Checked before anything is read."""
+        known = self.context.locations
+        listed = ", ".join(sorted(known)) or "none (set catalog.locations)"
+        named = {"locations": self.config.locations or [], **self.location_keys(self.config)}
+        return [
+            (key, f"unknown location {code!r}; known: {listed}")
+            for key, codes in named.items()
+            for code in codes
+            if code not in known
+        ]
 
     def new_record(self, product: Product) -> Record:
         """An empty record for ``product``: its SKU (XML-safe) as key, its file and line."""

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from lxml import etree
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from omnisync.channels import limits
-from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, Record
+from omnisync.channels.base import Channel, FeedWriter, Record, StoreMapConfig
 from omnisync.channels.writers import CountingWriter, SingleFileFeed, XmlDocument, count_xml
 from omnisync.models import Problem, Product, Severity
-from omnisync.text import xml_safe
+from omnisync.text import one_line, xml_safe
 from omnisync.xmlinput import HARDENED, iter_elements
 
 NS = "kaspiShopping"
@@ -31,21 +31,13 @@ SCHEMA_LOCATION = "kaspiShopping http://kaspi.kz/kaspishopping.xsd"
 SAFE_SKU = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-class KaspiConfig(ChannelConfig):
-    type: Literal["kaspi"]
-    company: str = Field(min_length=1)
-    merchant_id: str = Field(min_length=1)
-    # Our location code → Kaspi storeId (the PP code shown in the merchant cabinet).
-    stores: dict[str, str] = Field(min_length=1)
-    pre_order: int | None = Field(default=None, ge=0, le=limits.KASPI_PREORDER_MAX_DAYS)
+class KaspiConfig(StoreMapConfig):
+    """``stores``: our location code → Kaspi storeId (the PP code shown in the cabinet)."""
 
-    @field_validator("stores")
-    @classmethod
-    def _one_location_per_store(cls, stores: dict[str, str]) -> dict[str, str]:
-        repeated = sorted({s for s in stores.values() if list(stores.values()).count(s) > 1})
-        if repeated:
-            raise ValueError(f"storeId {', '.join(repeated)} is mapped from several locations")
-        return stores
+    type: Literal["kaspi"]
+    company: str = Field(pattern=r"\S")
+    merchant_id: str = Field(pattern=r"^\S+$")
+    pre_order: int | None = Field(default=None, ge=0, le=limits.KASPI_PREORDER_MAX_DAYS)
 
 
 def _q(tag: str) -> str:
@@ -81,8 +73,9 @@ class Kaspi(Channel, SingleFileFeed):
     def to_record(self, product: Product) -> Record:
         record = self.new_record(product)
         record.fields = {
-            "model": xml_safe(product.title),
-            "brand": xml_safe(product.brand),
+            # One line: the XSD's non-empty pattern, like Kaspi's cards, has no line breaks.
+            "model": one_line(xml_safe(product.title)).strip(),
+            "brand": one_line(xml_safe(product.brand)).strip(),
             "availabilities": [
                 self._availability(product, loc, store) for loc, store in self.config.stores.items()
             ],
@@ -101,13 +94,13 @@ class Kaspi(Channel, SingleFileFeed):
                 "storeId": store,
                 "stockCount": str(units),
             }
-        if self.config.pre_order is not None:
+        if self.config.pre_order is not None and attrib["available"] == "yes":
             attrib["preOrder"] = str(self.config.pre_order)
         return attrib
 
     def _prices(self, product: Product, record: Record) -> dict[str, Any]:
         # Kaspi takes whole tenge (channels.md §2.1, unconfirmed): round, and say so.
-        price = product.sale_price if product.sale_price is not None else product.price
+        price = product.selling_price
         if product.city_prices:
             cities = sorted(product.city_prices.items())
             for city, amount in cities:
@@ -165,7 +158,7 @@ def _checks(record: Record) -> list[tuple[tuple[str, str, str], Severity]]:
                 (
                     "sku",
                     "sku_format",
-                    "Kaspi SKUs are safest as up to 20 Latin letters, digits, '-', '_'",
+                    "Kaspi SKUs are safest as up to 20 Latin letters, digits, '-', '_', '.'",
                 ),
                 warning,
             )

@@ -20,15 +20,8 @@ KASPI_CITIES = {
 # --- Satu.kz / Prom YML (channels.md §3.1, §3.3, §7) ------------------------------------------
 SATU_NAME_MAX = 100  # Prom Excel import limit, third-party
 SATU_DESCRIPTION_MAX = 12160  # Prom Excel import limit, third-party
-YML_OFFER_ID_MAX = 20  # Yandex rule: offer id up to 20 Latin letters and digits
 YML_DATE_FORMAT = "%Y-%m-%d %H:%M"
 YML_PICTURES_MAX = 10  # Yandex accepts up to 10 pictures per offer
-
-# --- Google local inventory (channels.md §1.3) -------------------------------------------------
-LOCAL_PICKUP_METHODS = ("buy", "reserve", "ship to store", "not supported")
-LOCAL_PICKUP_SLAS = (
-    "same day", "next day", "2-day", "3-day", "4-day", "5-day", "6-day", "multi-week",
-)  # fmt: skip
 
 # --- Meta catalog (third-party summaries of Meta's catalog field reference) -----------------
 META_ID_MAX = 100

@@ -42,7 +42,6 @@ class MetaCatalog(Channel, SingleFileFeed):
         record = self.new_record(product)
         units = self.units(product)
         currency = product.currency or self.config.currency or ""
-        on_sale = product.sale_price is not None and product.sale_price < product.price
         record.fields = {
             "id": record.key,
             "title": self.cut(record, "title", xml_safe(product.title), limits.META_TITLE_MAX),
@@ -53,7 +52,7 @@ class MetaCatalog(Channel, SingleFileFeed):
             "availability": "in stock" if units is None or units > 0 else "out of stock",
             "condition": product.condition.lower() or "new",
             "price": money(product.price, currency),
-            "sale_price": money(product.sale_price, currency) if on_sale else "",
+            "sale_price": money(product.selling_price, currency) if product.on_sale else "",
             "link": ascii_url(product.url),
             "image_link": ascii_url(product.image_url),
             "additional_image_link": ",".join(

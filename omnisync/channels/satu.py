@@ -53,12 +53,11 @@ class Satu(Channel, SingleFileFeed):
     def to_record(self, product: Product) -> Record:
         record = self.new_record(product)
         units = self.units(product)
-        on_sale = product.sale_price is not None and product.sale_price < product.price
         record.fields = {
             "available": "true" if units is None or units > 0 else "false",
             "url": ascii_url(product.url),
-            "price": product.sale_price if on_sale else product.price,
-            "oldprice": product.price if on_sale else None,
+            "price": product.selling_price,
+            "oldprice": product.price if product.on_sale else None,
             "currency": product.currency or self.config.currency,
             "category": tuple(xml_safe(c) for c in product.category),
             "portal_category_id": self.rules.category(product),

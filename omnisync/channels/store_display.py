@@ -9,6 +9,7 @@ HTML is rendered by Jinja2 with autoescaping; JSON by the json module — escapi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, FileFeed, Record
 from omnisync.models import Location, Problem, Product
@@ -33,10 +34,37 @@ class StoreDisplayConfig(ChannelConfig):
     title: str = "Каталог"
     currency: str = Field(default="KZT", pattern=r"^[A-Z]{3}$")
 
+    @field_validator("stores")
+    @classmethod
+    def _unique(cls, stores: list[str] | None) -> list[str] | None:
+        if stores is not None and len(set(stores)) != len(stores):
+            raise ValueError("a store is listed twice")
+        return stores
+
+    @model_validator(mode="after")
+    def _no_locations(self) -> StoreDisplayConfig:
+        if self.locations is not None:
+            raise ValueError(
+                "locations: a display shows every location's stock; choose the "
+                "stores that get a page with stores"
+            )
+        return self
+
 
 def file_stem(code: str) -> str:
-    """A location code as a file name (codes come from the catalogue, not from us)."""
-    return UNSAFE.sub("_", code) or "_"
+    """A location code as a file name. Codes come from the catalogue: one that is not already a
+    safe name gets its unsafe characters replaced and a short hash of the code appended, so two
+    codes never share a file ("ALM/1" and "ALM.1" differ)."""
+    if not UNSAFE.search(code) and code:
+        return code
+    digest = hashlib.blake2b(code.encode("utf-8"), digest_size=4).hexdigest()
+    return f"{UNSAFE.sub('_', code)}-{digest}"
+
+
+def output_names(channel: str, code: str) -> tuple[str, str]:
+    """(JSON, HTML) output names of one store's display."""
+    stem = f"{channel}/{file_stem(code)}"
+    return f"{stem}.json", f"{stem}.html"
 
 
 def price_text(amount: Decimal | None, currency: str) -> str:
@@ -58,21 +86,23 @@ class StoreDisplay(Channel, FileFeed):
         return [c for c, loc in self.context.locations.items() if loc.type == "store"]
 
     def outputs(self) -> list[str]:
-        return [
-            f"{self.name}/{file_stem(code)}.{ext}"
-            for code in self.store_codes()
-            for ext in ("json", "html")
-        ]
+        return [name for code in self.store_codes() for name in output_names(self.name, code)]
+
+    def config_issues(self) -> list[tuple[str, str]]:
+        issues = super().config_issues()
+        if not self.store_codes():
+            message = "no stores: list them, or give locations.csv rows of type store"
+            issues.append(("stores", message))
+        return issues
 
     def to_record(self, product: Product) -> Record:
         record = self.new_record(product)
-        on_sale = product.sale_price is not None and product.sale_price < product.price
         record.fields = {
             "sku": record.key,
             "title": xml_safe(product.title),
             "brand": xml_safe(product.brand),
-            "price": product.sale_price if on_sale else product.price,
-            "old_price": product.price if on_sale else None,
+            "price": product.selling_price,
+            "old_price": product.price if product.on_sale else None,
             "currency": product.currency or self.config.currency,
             "units": {code: self.units_at(product, code) for code in self.context.locations},
             "rating": product.rating,
@@ -123,8 +153,8 @@ def store_view(
     online = None if any(u is None for u in warehouses) else sum(u or 0 for u in warehouses) > 0
     return {
         "sku": fields["sku"], "title": fields["title"], "brand": fields["brand"],
-        "price": str(fields["price"]), "currency": fields["currency"],
-        "old_price": None if fields["old_price"] is None else str(fields["old_price"]),
+        "price": _amount(fields["price"]), "currency": fields["currency"],
+        "old_price": _amount(fields["old_price"]),
         "quantity_here": here, "pickup": bool(store.pickup and here),
         "elsewhere": elsewhere, "online": online,
         "rating": None if fields["rating"] is None else str(fields["rating"]),
@@ -144,17 +174,8 @@ class StoreWriter:
         page: dict[str, str],
     ) -> None:
         self.stores, self.locations, self.page = stores, locations, page
-        self.outputs = {
-            s.code: (
-                streams[f"{channel}/{file_stem(s.code)}.json"],
-                streams[f"{channel}/{file_stem(s.code)}.html"],
-            )
-            for s in stores
-        }
-        self.names = {
-            s.code: (f"{channel}/{file_stem(s.code)}.json", f"{channel}/{file_stem(s.code)}.html")
-            for s in stores
-        }
+        self.names = {s.code: output_names(channel, s.code) for s in stores}
+        self.outputs = {code: (streams[j], streams[h]) for code, (j, h) in self.names.items()}
         self.written = 0
         env = Environment(
             loader=PackageLoader("omnisync", "templates/store_display"),
@@ -197,6 +218,10 @@ class StoreWriter:
         return {name: self.written for pair in self.names.values() for name in pair}
 
 
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(CENT))
+
+
 def _store_json(store: Location) -> dict[str, Any]:
     return {
         "code": store.code,
@@ -213,8 +238,18 @@ def _html_view(view: dict[str, Any]) -> dict[str, Any]:
     return {
         **view,
         "stars": stars,
+        "reviews_word": _reviews_word(view["review_count"] or 0),
         "price_text": price_text(Decimal(view["price"]), view["currency"]),
         "old_price_text": price_text(Decimal(view["old_price"]), view["currency"])
         if view["old_price"]
         else "",
     }
+
+
+def _reviews_word(count: int) -> str:
+    """Russian plural: 1 отзыв, 2 отзыва, 5 отзывов (11-14 take the "many" form)."""
+    if count % 10 == 1 and count % 100 != 11:
+        return "отзыв"
+    if count % 10 in (2, 3, 4) and count % 100 not in (12, 13, 14):
+        return "отзыва"
+    return "отзывов"

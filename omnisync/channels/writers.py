@@ -129,7 +129,7 @@ class XmlDocument:
         self.stream.write(b"\n")
 
 
-class DelimitedWriter(CountingWriter):
+class DelimitedWriter:
     """TSV or CSV with a header row; ``rows(record)`` gives a record's rows (usually one).
     Cells are made one-line; quoting follows RFC 4180, which is what Google's "quoted fields"
     [GMC 14998273] and Meta's CSV import expect. ``counts()`` counts rows."""
@@ -142,23 +142,24 @@ class DelimitedWriter(CountingWriter):
         rows: Callable[[Record], Iterable[Sequence[str]]],
         delimiter: str,
     ) -> None:
-        super().__init__(output)
-        self.columns, self.rows = columns, rows
+        self.output, self.columns, self.rows = output, columns, rows
+        self.written = 0
         self.text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
         self.writer = csv.writer(self.text, delimiter=delimiter, lineterminator="\n")
 
-    def open(self) -> None:
+    def __enter__(self) -> DelimitedWriter:
         self.writer.writerow(self.columns)
+        return self
 
     def write(self, record: Record) -> None:
         for row in self.rows(record):
             self.writer.writerow([one_line(cell) for cell in row])
             self.written += 1
 
-    def write_record(self, record: Record) -> None:
-        self.write(record)
+    def counts(self) -> Mapping[str, int]:
+        return {self.output: self.written}
 
-    def close(self, failed: bool) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.text.flush()
         self.text.detach()  # the caller owns (and fsyncs, and closes) the binary stream
 

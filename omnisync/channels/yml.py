@@ -159,6 +159,11 @@ class _Checklist:
         if not name or len(name) > self.name_max:
             say(f"offer {offer_id}: name is empty or over {self.name_max} characters")
         self._money(el, offer_id)
+        quantity = el.findtext("quantity_in_stock")
+        if quantity is not None and (
+            not quantity.isdigit() or (el.get("available") == "true") != (int(quantity) > 0)
+        ):
+            say(f"offer {offer_id}: quantity_in_stock {quantity} disagrees with available")
         for url in [el.findtext("url") or "", *(p.text or "" for p in el.iter("picture"))]:
             if url and url_problem(url):
                 say(f"offer {offer_id}: {url!r} {url_problem(url)}")

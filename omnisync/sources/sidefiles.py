@@ -121,8 +121,8 @@ class CityPriceIndex(SideIndex[dict[str, Decimal]]):
 
     def add(self, line: int, sku: str, cells: list[str], on_problem: ProblemSink) -> None:
         city, raw = cells
-        if not city:
-            raise RowError("city_id", "missing_value", "is empty")
+        if not city.isdigit() or not city.isascii():
+            raise RowError("city_id", "not_a_city_id", f"{city!r} is not a numeric city id")
         per_sku = self.values.setdefault(sku, {})
         if city in per_sku:
             raise RowError("city_id", "duplicate", f"city {city} is already priced for this SKU")
