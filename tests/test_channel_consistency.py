@@ -156,7 +156,7 @@ def test_a_display_without_stores_is_a_config_error(workspace: Workspace) -> Non
     workspace.write_products([good_row()])
     workspace.write_config({"displays": {"type": "store_display"}})
     config = load_config(workspace.config_path)
-    with pytest.raises(ConfigError, match="channels.displays.stores: no stores"):
+    with pytest.raises(ConfigError, match=r"channels\.displays\.stores: no stores"):
         pipeline.build(config)
 
 
