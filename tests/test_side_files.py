@@ -23,7 +23,7 @@ def read(tmp_path: Path, name: str, text: str) -> tuple[list[Product], list[Prob
 
 
 def test_city_prices_attach_to_their_products(tmp_path: Path) -> None:
-    text = "sku,city_id,price\nKETTLE-1,750000000,15990\nKETTLE-1,710000000,\"16 490,50\"\n"
+    text = 'sku,city_id,price\nKETTLE-1,750000000,15990\nKETTLE-1,710000000,"16 490,50"\n'
     (first, second), problems = read(tmp_path, "city_prices", text)
     assert first.city_prices == {"750000000": Decimal("15990"), "710000000": Decimal("16490.50")}
     assert second.city_prices is None
