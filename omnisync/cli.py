@@ -6,6 +6,7 @@ the exit code of the contract below, once, in :func:`_guard`.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -124,6 +125,41 @@ def build(
         _emit(result, format.value, None, building=True)
         refused = any(s.refused for s in result.channels)
         raise typer.Exit(ExitCode.DATA if refused else ExitCode.OK)
+
+
+catalog_app = typer.Typer(help="The central store's catalogue snapshot.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.command("import", epilog=EXIT_CODES)
+def catalog_import(
+    config: ConfigOpt,
+    format: Annotated[BuildFormat, typer.Option("--format", "-f")] = BuildFormat.text,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Import even when the catalogue lost more than half its products."
+        ),
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Load the catalogue's CSV files into the central store (the config's state: file),
+    replacing the previous snapshot in one transaction."""
+    with _guard(debug):
+        stats, result = pipeline.import_catalog(load_config(config), force=force)
+        if format is BuildFormat.json:
+            payload = {
+                "imported": {
+                    "products": stats.products,
+                    "stock_rows": stats.stock_rows,
+                    "locations": stats.locations,
+                    "previous": stats.previous,
+                },
+                "problems": [p.as_dict() for p in result.problems],
+            }
+            typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        else:
+            console.render_import(stats, result, _stdout())
 
 
 def _callback(tick: Any) -> Callable[[int], None] | None:

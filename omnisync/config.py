@@ -23,6 +23,7 @@ from pydantic import (
     SerializeAsAny,
     ValidationError,
     ValidationInfo,
+    model_validator,
 )
 
 from omnisync.channels.base import ChannelConfig
@@ -63,6 +64,7 @@ def _env_secret(value: object) -> str:
 
 
 OutputDir = Annotated[Path, AfterValidator(_relative_path), AfterValidator(_folder)]
+RelPath = Annotated[Path, AfterValidator(_relative_path)]
 InputFile = Annotated[Path, AfterValidator(_relative_path), AfterValidator(_existing_file)]
 Secret = Annotated[SecretStr, BeforeValidator(_env_secret)]
 
@@ -72,24 +74,34 @@ class StrictModel(BaseModel):
 
 
 class CatalogConfig(StrictModel):
-    source: Literal["csv"] = "csv"
-    products: InputFile
+    # csv: read the files below. sqlite: read the central store's snapshot (the files below are
+    # then what `omnisync catalog import` loads into it).
+    source: Literal["csv", "sqlite"] = "csv"
+    products: InputFile | None = None
     stock: InputFile | None = None
     locations: InputFile | None = None
     city_prices: InputFile | None = None  # sku,city_id,price
     reviews: InputFile | None = None  # sku,rating,count
     delimiter: Literal[",", ";", "\t", "|"] = ","
 
+    @model_validator(mode="after")
+    def _csv_needs_products(self) -> CatalogConfig:
+        if self.source == "csv" and self.products is None:
+            raise ValueError("products: a CSV catalogue needs its products file")
+        return self
+
 
 class _TopLevel(StrictModel):
     catalog: CatalogConfig
     output_dir: OutputDir = Field(default=Path("out"), validate_default=True)
+    state: RelPath = Field(default=Path("state.db"), validate_default=True)
     channels: Any = None  # validated per channel type, see _validate_channels
 
 
 class Config(StrictModel):
     catalog: CatalogConfig
     output_dir: Path
+    state: Path  # the central store (SQLite file)
     # Each value is the channel type's own config model (a ChannelConfig subclass).
     channels: dict[str, SerializeAsAny[ChannelConfig]]
     path: Path = Path("omnisync.yaml")  # the file it came from, for messages
@@ -112,7 +124,13 @@ def load_config(path: Path) -> Config:
     channels = _validate_channels(data.get("channels"), base, issues)
     if issues or top is None:
         raise ConfigError(str(path), issues)
-    return Config(catalog=top.catalog, output_dir=top.output_dir, channels=channels, path=path)
+    return Config(
+        catalog=top.catalog,
+        output_dir=top.output_dir,
+        state=top.state,
+        channels=channels,
+        path=path,
+    )
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from omnisync.models import Problem
 from omnisync.report import RunReport
+from omnisync.store.catalog import ImportStats
 
 EXAMPLES_PER_CODE = 3
 
@@ -36,6 +37,16 @@ def progress_bar(enabled: bool) -> Iterator[object]:
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("reading", total=None)
         yield lambda n: bar.update(task, completed=n)
+
+
+def render_import(stats: ImportStats, report: RunReport, console: Console) -> None:
+    console.print(
+        f"imported {stats.products} products, {stats.stock_rows} stock rows and "
+        f"{stats.locations} locations (the store held {stats.previous} products)",
+        highlight=False,
+    )
+    if report.problems:
+        console.print(_problems(report))
 
 
 def render(report: RunReport, console: Console, building: bool) -> None:

@@ -21,6 +21,9 @@ from omnisync.models import Problem, Product, Severity
 from omnisync.publish import AtomicFile, gate_refusal
 from omnisync.report import ChannelStats, RunReport
 from omnisync.sources.registry import make_source
+from omnisync.store import catalog as store_catalog
+from omnisync.store import open_store
+from omnisync.store.catalog import ImportStats
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 1000
@@ -56,6 +59,22 @@ def build(
             if lane.files:
                 lane.publish(run.report, force)
     return run.report
+
+
+def import_catalog(config: Config, force: bool = False) -> tuple[ImportStats, RunReport]:
+    """Load the configured CSV catalogue into the central store (``state:``)."""
+    if config.catalog.products is None:
+        raise config.error([("catalog.products", "set the CSV files that catalog import loads")])
+    report = RunReport()
+    store = open_store(config.state)
+    try:
+        stats = store_catalog.import_catalog(
+            store, make_source(config, "csv"), report.add, force=force
+        )
+    finally:
+        store.close()
+    report.products = stats.products
+    return stats, report
 
 
 @dataclass(slots=True)
@@ -144,7 +163,7 @@ class _Run:
     ) -> None:
         self.config, self.progress = config, progress
         self.report = RunReport()
-        self.source = make_source(config.catalog)
+        self.source = make_source(config)
         locations = {loc.code: loc for loc in self.source.locations(self.report.add)}
         context = ChannelContext(locations=locations, now=now or datetime.now().astimezone())
         self.lanes = [_Lane(c, ChannelStats(c.name)) for c in _channels(config, only, context)]
@@ -168,11 +187,7 @@ class _Run:
         seen: set[str] = set()
         for product in self.source.read(self.report.add):
             if product.sku in seen:
-                self.report.add(Problem(
-                    code="duplicate_sku", field="sku", sku=product.sku, file=product.file,
-                    line=product.line,
-                    message="an earlier row has this SKU; that row is kept, this one skipped",
-                ))  # fmt: skip
+                self.report.add(store_catalog.duplicate_sku(product))
                 continue
             seen.add(product.sku)
             self.report.products += 1

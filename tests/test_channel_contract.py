@@ -124,7 +124,7 @@ def test_clean_demo_validates_clean(clean_config: Config, name: str) -> None:
 @pytest.mark.parametrize("name", CHANNELS)
 def test_mapping_is_pure_and_problems_name_the_channel(name: str) -> None:
     channel = lookup(DEMO.channels[name].type)(name, DEMO.channels[name])
-    for product in make_source(DEMO.catalog).read(lambda _: None):
+    for product in make_source(DEMO).read(lambda _: None):
         first, second = channel.to_record(product), channel.to_record(product)
         assert first == second
         for problem in channel.validate(first):

@@ -1,0 +1,65 @@
+"""Versioned migrations of the central store. Each entry moves the schema one version up; the
+version lives in SQLite's ``user_version`` so a file always says what it holds.
+
+Never edit a released migration: add the next one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: catalogue snapshot, stock, push ledger, runs.
+    """
+    CREATE TABLE products (
+        sku TEXT PRIMARY KEY,
+        data TEXT NOT NULL,            -- the product as JSON (see store.catalog)
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE locations (
+        code TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL CHECK (type IN ('warehouse', 'store')),
+        city TEXT NOT NULL DEFAULT '',
+        address TEXT NOT NULL DEFAULT '',
+        pickup INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE TABLE stock (
+        sku TEXT NOT NULL,
+        location TEXT NOT NULL,
+        on_hand INTEGER NOT NULL CHECK (on_hand >= 0),
+        PRIMARY KEY (sku, location)
+    ) WITHOUT ROWID;
+    -- Units held by open orders (filled by order ingest); available = on_hand - reserved.
+    CREATE TABLE reservations (
+        channel TEXT NOT NULL,
+        account TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        location TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity > 0),
+        PRIMARY KEY (channel, account, order_id, sku, location)
+    ) WITHOUT ROWID;
+    CREATE INDEX reservations_sku ON reservations (sku, location);
+    CREATE TABLE push_ledger (
+        channel TEXT NOT NULL,
+        account TEXT NOT NULL,
+        stream TEXT NOT NULL,          -- what is pushed: stock, price, product, …
+        sku TEXT NOT NULL,
+        desired_hash TEXT NOT NULL,
+        acked_hash TEXT,               -- NULL until the channel accepted a version
+        desired TEXT NOT NULL,         -- the payload last planned, as JSON (for retries)
+        last_pushed_at TEXT,
+        status TEXT NOT NULL,          -- pending, acked, failed, deferred, deleted
+        error TEXT,
+        PRIMARY KEY (channel, account, stream, sku)
+    ) WITHOUT ROWID;
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        exit_code INTEGER,
+        counts TEXT NOT NULL DEFAULT '{}',
+        error TEXT
+    );
+    """,
+)
