@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from omnisync import secrets
 from omnisync.channels.base import ChannelConfig
 from omnisync.channels.registry import lookup
 from omnisync.errors import ConfigError
@@ -60,6 +61,7 @@ def _env_secret(value: object) -> str:
     name = value[4:]
     if name not in os.environ:
         raise ValueError(f"environment variable {name} is not set")
+    secrets.register(os.environ[name])
     return os.environ[name]
 
 

@@ -5,13 +5,16 @@
     OmnisyncError              exit code carried by the class
     ├── ConfigError (2)        bad YAML, unknown keys, wrong values, missing files (all key paths)
     ├── UsageError (2)         a command-line choice that cannot work (unknown --channel, …)
-    └── SourceError (1)        a catalogue file that cannot be read at all (no header, …)
+    ├── SourceError (1)        a catalogue file that cannot be read at all (no header, …)
+    └── ChannelError (3)       a marketplace API call failed
+        ├── ChannelRejected    a 4xx answer that retrying cannot fix (with the channel's body)
+        ├── ChannelUnavailable still failing after the retry policy (5xx, timeouts, 429s)
+        └── Deferred           the run's time budget would be exceeded: try next run
 
 Per-row and per-item problems are *not* exceptions: they are :class:`omnisync.models.Problem`
 values collected in the run report, so one bad row never stops the run. Exceptions are for the
 cases where nothing sensible can be produced. The CLI translates them once, at its edge, into a
-one-line message (see ``omnisync.console``). Later issues add ``ChannelError`` (3) and
-``LockHeld`` (4) here.
+one-line message (see ``omnisync.console``). A later issue adds ``LockHeld`` (4).
 """
 
 from __future__ import annotations
@@ -67,3 +70,26 @@ class SourceError(OmnisyncError):
         self.file, self.line = file, line
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {message}")
+
+
+class ChannelError(OmnisyncError):
+    """A channel's API could not do what was asked. ``channel`` names it."""
+
+    exit_code = ExitCode.CHANNEL
+    hint = "the items stay pending and are retried on the next run"
+
+    def __init__(self, channel: str, message: str, status: int | None = None) -> None:
+        self.channel, self.status = channel, status
+        super().__init__(f"{channel}: {message}")
+
+
+class ChannelRejected(ChannelError):
+    """4xx: the request itself is wrong (auth, payload); retrying the same will not help."""
+
+
+class ChannelUnavailable(ChannelError):
+    """Still failing after every retry the policy allows."""
+
+
+class Deferred(ChannelError):
+    """Waiting (Retry-After, rate limit) would pass the run's time budget."""
