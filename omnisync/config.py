@@ -7,7 +7,6 @@ as ``env:NAME`` and held as :class:`~pydantic.SecretStr`, so they never print.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,17 +15,14 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    SecretStr,
     SerializeAsAny,
     ValidationError,
     ValidationInfo,
     model_validator,
 )
 
-from omnisync import secrets
 from omnisync.channels.base import ChannelConfig
 from omnisync.channels.registry import lookup
 from omnisync.errors import ConfigError
@@ -54,21 +50,9 @@ def _folder(value: Path) -> Path:
     return value
 
 
-def _env_secret(value: object) -> str:
-    """``env:NAME`` → the variable's value, which pydantic then wraps in a SecretStr."""
-    if not isinstance(value, str) or not value.startswith("env:"):
-        raise ValueError("write secrets as env:NAME and set NAME in the environment")
-    name = value[4:]
-    if name not in os.environ:
-        raise ValueError(f"environment variable {name} is not set")
-    secrets.register(os.environ[name])
-    return os.environ[name]
-
-
 OutputDir = Annotated[Path, AfterValidator(_relative_path), AfterValidator(_folder)]
 RelPath = Annotated[Path, AfterValidator(_relative_path)]
 InputFile = Annotated[Path, AfterValidator(_relative_path), AfterValidator(_existing_file)]
-Secret = Annotated[SecretStr, BeforeValidator(_env_secret)]
 
 
 class StrictModel(BaseModel):

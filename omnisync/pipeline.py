@@ -24,6 +24,7 @@ from omnisync.sources.registry import make_source
 from omnisync.store import catalog as store_catalog
 from omnisync.store import open_store
 from omnisync.store.catalog import ImportStats
+from omnisync.store.reservations import available_to_sell, load_reserved
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 1000
@@ -36,7 +37,7 @@ def validate(
     now: datetime | None = None,
 ) -> RunReport:
     """Check the catalogue and every selected channel; write nothing."""
-    run = _Run(config, only, progress, now)
+    run = Run(config, only, progress, now)
     run.stream()
     return run.report
 
@@ -49,7 +50,7 @@ def build(
     now: datetime | None = None,
 ) -> RunReport:
     """Write each selected file channel's outputs atomically, behind the publish gate."""
-    run = _Run(config, only, progress, now)
+    run = Run(config, only, progress, now)
     with ExitStack() as stack:
         for lane in run.lanes:
             if isinstance(lane.channel, FileFeed):
@@ -78,7 +79,7 @@ def import_catalog(config: Config, force: bool = False) -> tuple[ImportStats, Ru
 
 
 @dataclass(slots=True)
-class _Lane:
+class Lane:
     """One channel's share of a run: its uniqueness index, counters, files and writer."""
 
     channel: Channel
@@ -86,6 +87,8 @@ class _Lane:
     seen: set[str] = field(default_factory=set)
     files: dict[str, AtomicFile] = field(default_factory=dict)
     writer: FeedWriter | None = None
+    # Called with every valid, prepared product (pushes plan from it).
+    on_valid: Callable[[Product], None] | None = None
 
     def open_files(self, stack: ExitStack, output_dir: Path) -> None:
         channel = self.channel
@@ -106,8 +109,12 @@ class _Lane:
             message = "another item already has this id (as this channel compares ids)"
             problems.append(self.channel.problem(record, "id", "id_not_unique", message))
         self.seen.add(key)
-        if self._count(problems, report) == 0 and self.writer is not None:
+        if self._count(problems, report):
+            return
+        if self.writer is not None:
             self.writer.write(record)
+        if self.on_valid is not None:
+            self.on_valid(shown)
 
     def _count(self, problems: list[Problem], report: RunReport) -> int:
         errors = sum(1 for p in problems if p.severity is Severity.ERROR)
@@ -157,7 +164,7 @@ class _Lane:
         return "no valid items"
 
 
-class _Run:
+class Run:
     def __init__(
         self, config: Config, only: Iterable[str], progress: Progress | None, now: datetime | None
     ) -> None:
@@ -166,7 +173,7 @@ class _Run:
         self.source = make_source(config)
         locations = {loc.code: loc for loc in self.source.locations(self.report.add)}
         context = ChannelContext(locations=locations, now=now or datetime.now().astimezone())
-        self.lanes = [_Lane(c, ChannelStats(c.name)) for c in _channels(config, only, context)]
+        self.lanes = [Lane(c, ChannelStats(c.name)) for c in _channels(config, only, context)]
         self.report.channels = [lane.stats for lane in self.lanes]
 
     def stream(self) -> None:
@@ -183,9 +190,13 @@ class _Run:
             self.progress(self.report.products)
 
     def _unique(self) -> Iterator[Product]:
-        """Products with a SKU seen before are reported and skipped: the first row wins."""
+        """Products with a SKU seen before are reported and skipped: the first row wins.
+        Stock is available-to-sell: on hand less what open orders reserve."""
         seen: set[str] = set()
+        reserved = load_reserved(self.config.state)
         for product in self.source.read(self.report.add):
+            if product.sku in reserved:
+                product = available_to_sell(product, reserved[product.sku])
             if product.sku in seen:
                 self.report.add(store_catalog.duplicate_sku(product))
                 continue

@@ -7,6 +7,11 @@ marketplace in an error body never reaches a terminal or a file.
 
 from __future__ import annotations
 
+import os
+from typing import Annotated
+
+from pydantic import BeforeValidator, SecretStr
+
 _SECRETS: set[str] = set()
 MASK = "***"
 
@@ -21,3 +26,18 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
+
+
+def _env_secret(value: object) -> str:
+    """``env:NAME`` → the variable's value, which pydantic then wraps in a SecretStr."""
+    if not isinstance(value, str) or not value.startswith("env:"):
+        raise ValueError("write secrets as env:NAME and set NAME in the environment")
+    name = value[4:]
+    if name not in os.environ:
+        raise ValueError(f"environment variable {name} is not set")
+    register(os.environ[name])
+    return os.environ[name]
+
+
+# A config field holding a secret: written ``env:NAME``, held as a SecretStr.
+Secret = Annotated[SecretStr, BeforeValidator(_env_secret)]

@@ -10,8 +10,9 @@ import pytest
 from conftest import Workspace, good_row
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from omnisync.config import Secret, load_config
+from omnisync.config import load_config
 from omnisync.errors import ConfigError, ExitCode
+from omnisync.secrets import Secret
 
 MINIMAL = """\
 catalog:

@@ -17,11 +17,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, Protocol
+from typing import Annotated, Any, BinaryIO, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from omnisync.models import Location, Problem, Product, Severity
 from omnisync.rules import Rules, RuleSet
@@ -117,10 +124,10 @@ class Channel(ABC):
     @classmethod
     def location_keys(cls, config: ChannelConfig) -> dict[str, list[str]]:
         """Config keys (besides ``locations``) that name catalogue locations, so a typo is a
-        config error with its key path: per-store channels name them in ``stores`` (a mapping
-        from our location code, or a list of codes)."""
-        stores = getattr(config, "stores", None)
-        return {"stores": list(stores)} if stores else {}
+        config error with its key path: per-store channels name them in ``stores`` or
+        ``warehouses`` (a mapping from our location code, or a list of codes)."""
+        named = {key: getattr(config, key, None) for key in ("stores", "warehouses")}
+        return {key: list(codes) for key, codes in named.items() if codes}
 
     def config_issues(self) -> list[tuple[str, str]]:
         """(key under this channel, message) for settings that only the catalogue can refute,
@@ -228,3 +235,92 @@ class FileFeed(ABC):
     def verify(self, output: str, path: Path) -> str | None:
         """Why a freshly written file must not be published (e.g. fails its schema), or None."""
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class PushItem:
+    """One thing a channel's API receives: ``key`` is unique within ``stream`` (a SKU, or a
+    SKU and a warehouse), ``payload`` exactly what is sent for it (absolute values only)."""
+
+    stream: str
+    key: str
+    sku: str
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """The channel's verdict on one item of a request (HTTP 200 is not "all accepted")."""
+
+    key: str
+    ok: bool
+    error: str | None = None
+
+
+def parse_duration(value: object) -> timedelta:
+    """``24h``, ``30m``, ``2d``, ``90s`` or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    text = str(value).strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text[-1:] in units and text[:-1].replace(".", "", 1).isdigit():
+        return timedelta(seconds=float(text[:-1]) * units[text[-1]])
+    raise ValueError(f"{value!r} is not a duration like 24h, 30m or 2d")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class PushSettings(BaseModel):
+    """What every API channel takes besides its endpoint and credentials."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Re-send what was acknowledged longer ago than this: marketplaces drift, and a lost push
+    # must not stay lost.
+    reassert_after: Duration = timedelta(hours=24)
+
+
+class Pushes(ABC):
+    """Mixin for channels with an API that takes absolute stock/price/product values.
+
+    ``push_items`` maps a prepared, valid product to what the API receives; the pipeline keeps
+    a ledger of acknowledged hashes and sends only what changed (plus periodic re-assertion
+    and removals). ``send`` turns one batch into one request and parses per-item results.
+    """
+
+    @property
+    @abstractmethod
+    def account(self) -> str:
+        """The marketplace account these pushes go to (ledger key, rate-limit key)."""
+
+    def can_push(self) -> bool:
+        """Whether this configured channel has API settings (a file channel may not)."""
+        return True
+
+    @abstractmethod
+    def push_settings(self) -> PushSettings:
+        """Ledger settings of this channel."""
+
+    @abstractmethod
+    def batch_sizes(self) -> Mapping[str, int]:
+        """Items per request for each stream (the channel's documented maximum)."""
+
+    @abstractmethod
+    def push_items(self, product: Product) -> list[PushItem]:
+        """What the API should hold for this product. Pure."""
+
+    @abstractmethod
+    def removal(self, stream: str, key: str, sku: str) -> PushItem | None:
+        """What to send for an item that left the catalogue or the channel's filter (zero
+        stock, a delete), or None when nothing needs to be sent."""
+
+    @abstractmethod
+    def open_api(self, budget: Any) -> Any:
+        """An ``omnisync.http.Api`` for this account (auth headers, rate limiter)."""
+
+    @abstractmethod
+    def send(self, api: Any, stream: str, batch: list[PushItem]) -> list[ItemResult]:
+        """One request for ``batch``; a result for every item (missing ones count as failed)."""

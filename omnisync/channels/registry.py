@@ -10,6 +10,7 @@ from omnisync.channels.google import GoogleMerchant
 from omnisync.channels.kaspi import Kaspi
 from omnisync.channels.local_inventory import GoogleLocalInventory
 from omnisync.channels.meta import MetaCatalog
+from omnisync.channels.ozon import Ozon
 from omnisync.channels.satu import Satu
 from omnisync.channels.store_display import StoreDisplay
 
@@ -18,6 +19,7 @@ BUILTIN: dict[str, type[Channel]] = {
     "google_local_inventory": GoogleLocalInventory,
     "kaspi": Kaspi,
     "meta": MetaCatalog,
+    "ozon": Ozon,
     "satu": Satu,
     "store_display": StoreDisplay,
 }

@@ -1,0 +1,161 @@
+"""Ozon Seller API (channels.md §4): absolute stock per warehouse and prices.
+
+Stocks ``POST /v2/products/stocks`` take at most 100 (offer, warehouse) pairs a request and 80
+requests a minute; prices ``POST /v1/product/import/prices`` at most 1000 items. Both answer
+per item (``updated``, ``errors``): HTTP 200 is not "all accepted" (reliability.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from omnisync.channels.base import (
+    Channel,
+    ChannelConfig,
+    ItemResult,
+    Pushes,
+    PushItem,
+    PushSettings,
+    Record,
+)  # fmt: skip
+from omnisync.errors import ChannelUnavailable
+from omnisync.http import Api, Budget, RateLimiter
+from omnisync.models import Problem, Product
+from omnisync.secrets import Secret
+from omnisync.text import CENT
+
+STOCKS, PRICES = "/v2/products/stocks", "/v1/product/import/prices"
+BATCH = {"stock": 100, "price": 1000}  # [OZ] §4.2, §4.3
+STOCK_REQUESTS_PER_MINUTE = 80  # [OZ] §4.2
+
+
+class OzonConfig(ChannelConfig, PushSettings):
+    type: Literal["ozon"]
+    base_url: str = Field(default="https://api-seller.ozon.ru", pattern=r"^https?://\S+$")
+    client_id: str = Field(pattern=r"^\S+$")
+    api_key: Secret
+    # Our location code → Ozon warehouse id (FBS warehouses in the seller cabinet).
+    warehouses: dict[str, int] = Field(min_length=1)
+    currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")
+    requests_per_minute: float = Field(default=STOCK_REQUESTS_PER_MINUTE, gt=0)
+
+    @model_validator(mode="after")
+    def _no_locations(self) -> OzonConfig:
+        if self.locations is not None:
+            raise ValueError(
+                "locations: Ozon counts the warehouses it maps; list them in warehouses instead"
+            )
+        return self
+
+    def counted_locations(self) -> list[str] | None:
+        return list(self.warehouses)
+
+
+class Ozon(Channel, Pushes):
+    config_model = OzonConfig
+    config: OzonConfig
+    label = "Ozon"
+
+    @property
+    def account(self) -> str:
+        return self.config.client_id
+
+    def push_settings(self) -> PushSettings:
+        return self.config
+
+    def batch_sizes(self) -> Mapping[str, int]:
+        return BATCH
+
+    def to_record(self, product: Product) -> Record:
+        record = self.new_record(product)
+        record.fields = {"price": product.selling_price, "stock": self._stock(product)}
+        return record
+
+    def _stock(self, product: Product) -> dict[int, int] | None:
+        """Units per Ozon warehouse; None when the catalogue cannot say per warehouse."""
+        if product.stock is None:
+            total = self.units(product)
+            if total is None or len(self.config.warehouses) > 1:
+                return None
+            return {next(iter(self.config.warehouses.values())): total}
+        return {
+            wid: self.units_at(product, loc) or 0 for loc, wid in self.config.warehouses.items()
+        }
+
+    def validate(self, record: Record) -> list[Problem]:
+        found = []
+        if record.fields["price"] <= 0:
+            found.append(
+                self.problem(record, "price", "price_not_positive", "price must be greater than 0")
+            )
+        if record.fields["stock"] is None:
+            found.append(
+                self.problem(
+                    record,
+                    "stock",
+                    "stock_per_warehouse_missing",
+                    "Ozon takes stock per warehouse: give stock.csv rows for the mapped locations",
+                )
+            )
+        return found
+
+    def push_items(self, product: Product) -> list[PushItem]:
+        fields = self.to_record(product).fields
+        items = [
+            PushItem(
+                "stock",
+                f"{product.sku}@{wid}",
+                product.sku,
+                {"offer_id": product.sku, "warehouse_id": wid, "stock": units},
+            )
+            for wid, units in (fields["stock"] or {}).items()
+        ]
+        old = product.price if product.on_sale else Decimal(0)
+        items.append(PushItem("price", product.sku, product.sku, {
+            "offer_id": product.sku, "price": _amount(fields["price"]),
+            "old_price": _amount(old), "currency_code": self.config.currency,
+        }))  # fmt: skip
+        return items
+
+    def removal(self, stream: str, key: str, sku: str) -> PushItem | None:
+        if stream != "stock":
+            return None  # a price needs no removal; zero stock takes the item off sale
+        warehouse = int(key.rsplit("@", 1)[1])
+        return PushItem(stream, key, sku, {"offer_id": sku, "warehouse_id": warehouse, "stock": 0})
+
+    def open_api(self, budget: Budget) -> Api:
+        secret: SecretStr = self.config.api_key
+        headers = {"Client-Id": self.config.client_id, "Api-Key": secret.get_secret_value()}
+        limiter = RateLimiter(self.config.requests_per_minute)
+        return Api(self.name, self.config.base_url, headers, limiter=limiter, budget=budget)
+
+    def send(self, api: Api, stream: str, batch: list[PushItem]) -> list[ItemResult]:
+        path, field = (STOCKS, "stocks") if stream == "stock" else (PRICES, "prices")
+        body = {field: [dict(item.payload) for item in batch]}
+        answer = api.request("POST", path, json=body).json()
+        return [self._verdict(stream, entry) for entry in _results(self.name, answer)]
+
+    def _verdict(self, stream: str, entry: Mapping[str, Any]) -> ItemResult:
+        key = str(entry.get("offer_id"))
+        if stream == "stock":
+            key = f"{key}@{entry.get('warehouse_id')}"
+        errors = entry.get("errors") or []
+        message = "; ".join(
+            str(e.get("message") or e.get("code")) for e in errors if isinstance(e, Mapping)
+        )
+        return ItemResult(key, bool(entry.get("updated")) and not errors, message or None)
+
+
+def _amount(value: Decimal) -> str:
+    return str(value.quantize(CENT))
+
+
+def _results(channel: str, answer: object) -> list[Mapping[str, Any]]:
+    result = answer.get("result") if isinstance(answer, Mapping) else None
+    if not isinstance(result, list) or not all(isinstance(e, Mapping) for e in result):
+        raise ChannelUnavailable(channel, "the answer has no list of per-item results")
+    return result
