@@ -49,8 +49,13 @@ def build(
     progress: Progress | None = None,
     now: datetime | None = None,
 ) -> RunReport:
-    """Write each selected file channel's outputs atomically, behind the publish gate."""
+    """Write each selected file channel's outputs atomically, behind the publish gate.
+    API-only channels (Ozon, …) are left to ``push``."""
     run = Run(config, only, progress, now)
+    run.keep(
+        lambda lane: isinstance(lane.channel, FileFeed) and lane.channel.writes_files(),
+        "publishes no file; use omnisync push" if only else None,
+    )
     with ExitStack() as stack:
         for lane in run.lanes:
             if isinstance(lane.channel, FileFeed):
@@ -174,6 +179,15 @@ class Run:
         locations = {loc.code: loc for loc in self.source.locations(self.report.add)}
         context = ChannelContext(locations=locations, now=now or datetime.now().astimezone())
         self.lanes = [Lane(c, ChannelStats(c.name)) for c in _channels(config, only, context)]
+        self.report.channels = [lane.stats for lane in self.lanes]
+
+    def keep(self, wanted: Callable[[Lane], bool], refuse: str | None) -> None:
+        """Narrow the run to the lanes ``wanted``; with ``refuse``, a lane the user asked for
+        by name that is not wanted is a usage error instead of being skipped."""
+        unwanted = [lane.channel.name for lane in self.lanes if not wanted(lane)]
+        if unwanted and refuse:
+            raise UsageError(f"channel {unwanted[0]} {refuse}")
+        self.lanes = [lane for lane in self.lanes if wanted(lane)]
         self.report.channels = [lane.stats for lane in self.lanes]
 
     def stream(self) -> None:

@@ -63,11 +63,9 @@ def push(
     force: bool = False,
 ) -> PushReport:
     run = Run(config, only, progress, now)
-    lanes = [lane for lane in run.lanes if _pushes(lane)]
-    if not lanes:
-        raise UsageError("none of the selected channels pushes (add API settings, e.g. base_url)")
-    run.lanes = lanes
-    run.report.channels = [lane.stats for lane in lanes]
+    run.keep(_pushes, "has no API to push to" if only else None)
+    if not run.lanes:
+        raise UsageError("none of the channels pushes: add API settings (base_url, credentials)")
     store = open_store(config.state)
     try:
         return _push(run, store, dry_run, budget or Budget(), force)

@@ -26,7 +26,8 @@ from omnisync.sources.registry import make_source
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 DEMO = load_config(DEMO_CONFIG)
-CHANNELS = sorted(DEMO.channels)
+# The file channels: push-only channels are held to their contract against the sandbox.
+CHANNELS = sorted(n for n, c in DEMO.channels.items() if issubclass(lookup(c.type), FileFeed))
 
 
 def _demo(output_dir: Path, config: Config = DEMO) -> Config:

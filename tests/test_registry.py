@@ -77,6 +77,7 @@ def test_builtin_names() -> None:
         "google_local_inventory",
         "kaspi",
         "meta",
+        "ozon",
         "satu",
         "store_display",
     }

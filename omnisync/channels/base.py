@@ -220,6 +220,10 @@ class FeedWriter(Protocol):
 class FileFeed(ABC):
     """Mixin for channels that publish files: one feed, or several (one per store, …)."""
 
+    def writes_files(self) -> bool:
+        """Whether this configured channel writes files (an API-only setup may not)."""
+        return True
+
     @abstractmethod
     def outputs(self) -> list[str]:
         """Paths relative to the output directory, built from validated names only."""
