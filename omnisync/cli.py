@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from omnisync import __version__, console, pipeline, report
+from omnisync import push as push_api
 from omnisync.config import Config, load_config
 from omnisync.errors import ExitCode, OmnisyncError
 
@@ -125,6 +126,85 @@ def build(
         _emit(result, format.value, None, building=True)
         refused = any(s.refused for s in result.channels)
         raise typer.Exit(ExitCode.DATA if refused else ExitCode.OK)
+
+
+@app.command(epilog=EXIT_CODES)
+def push(
+    config: ConfigOpt,
+    channel: ChannelOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and report; send nothing, change no state.")
+    ] = False,
+    format: Annotated[BuildFormat, typer.Option("--format", "-f")] = BuildFormat.text,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Publish files (Kaspi) even when the publish gate would refuse."
+        ),
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Send what changed since the last acknowledged push (absolute values), re-assert what is
+    older than reassert_after, remove what left. Exit 3 when any item failed or was deferred."""
+    _push(config, channel, dry_run, format, force, debug)
+
+
+@app.command(epilog=EXIT_CODES)
+def diff(
+    config: ConfigOpt,
+    channel: ChannelOpt = None,
+    format: Annotated[BuildFormat, typer.Option("--format", "-f")] = BuildFormat.text,
+    debug: DebugOpt = False,
+) -> None:
+    """What push would send (push --dry-run): counts per action and the changes."""
+    _push(config, channel, True, format, False, debug)
+
+
+def _push(
+    config: Path,
+    channel: list[str] | None,
+    dry_run: bool,
+    format: BuildFormat,
+    force: bool,
+    debug: bool,
+) -> None:
+    with _guard(debug):
+        cfg = load_config(config)
+        with console.progress_bar(format is BuildFormat.text) as tick:
+            result = push_api.push(
+                cfg, channel or (), dry_run=dry_run, force=force, progress=_callback(tick)
+            )
+        if format is BuildFormat.json:
+            sys.stdout.write(report.push_json(result) + "\n")
+        else:
+            console.render_push(result, _stdout())
+        refused = any(s.refused for s in result.run.channels)
+        code = ExitCode.CHANNEL if result.partial else ExitCode.DATA if refused else ExitCode.OK
+        raise typer.Exit(code)
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8765,
+    fail_rate: Annotated[
+        float,
+        typer.Option("--fail-rate", min=0, max=1, help="Share of API calls answered with 503."),
+    ] = 0.0,
+    latency: Annotated[
+        int, typer.Option("--latency", min=0, help="Milliseconds added to every answer.")
+    ] = 0,
+) -> None:
+    """Serve a local emulator of the Ozon, Satu and Google Merchant APIs until interrupted."""
+    from omnisync.sandbox.server import Sandbox  # the server is only loaded when asked for
+
+    server = Sandbox(port=port, fail_rate=fail_rate, latency_ms=latency)
+    typer.echo(f"omnisync sandbox on {server.url} (Ctrl-C stops it)")
+    try:
+        server.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server.server_close()
 
 
 catalog_app = typer.Typer(help="The central store's catalogue snapshot.", no_args_is_help=True)

@@ -5,6 +5,7 @@ Machine formats (JSON, JUnit) come from :mod:`omnisync.report`; this module only
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,15 +17,18 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from omnisync.models import Problem
+from omnisync.push import PushReport, PushStats
 from omnisync.report import RunReport
+from omnisync.secrets import redact
 from omnisync.store.catalog import ImportStats
+from omnisync.store.ledger import ACTIONS
 
 EXAMPLES_PER_CODE = 3
 
 
 def error_line(message: str, stream: TextIO | None = None) -> None:
     """One line on stderr; plain write so brackets in paths are never taken as markup."""
-    (stream or sys.stderr).write(f"error: {message}\n")
+    (stream or sys.stderr).write(f"error: {redact(message)}\n")
 
 
 @contextmanager
@@ -47,6 +51,37 @@ def render_import(stats: ImportStats, report: RunReport, console: Console) -> No
     )
     if report.problems:
         console.print(_problems(report))
+
+
+def render_push(result: PushReport, console: Console) -> None:
+    verb = "would send" if result.dry_run else "sent"
+    table = Table(title=f"omnisync push{' (dry run: nothing sent)' if result.dry_run else ''}")
+    for column in ("channel", "account", *ACTIONS, "sent", "failed", "deferred"):
+        table.add_column(column, justify="left" if column in ("channel", "account") else "right")
+    for p in result.pushes:
+        counts = [str(p.planned.get(action, 0)) for action in ACTIONS]
+        table.add_row(p.channel, p.account, *counts, str(p.sent), str(p.failed), str(p.deferred))
+    console.print(table)
+    for p in result.pushes:
+        if p.changes:
+            console.print(_sample(p, verb))
+    if result.run.problems:
+        console.print(_problems(result.run))
+    for stats in result.run.channels:
+        for path in stats.paths if stats.published else ():
+            console.print(
+                f"[green]published[/] {stats.channel}: {escape(str(path))}", highlight=False
+            )
+
+
+def _sample(p: PushStats, verb: str) -> Table:
+    table = Table(title=f"{p.channel}: {len(p.changes)} changes it {verb} (first 10)")
+    for column in ("action", "stream", "key", "payload"):
+        table.add_column(column)
+    for change in p.changes[:10]:
+        payload = redact(json.dumps(change["payload"], ensure_ascii=False))
+        table.add_row(change["action"], change["stream"], escape(change["key"]), escape(payload))
+    return table
 
 
 def render(report: RunReport, console: Console, building: bool) -> None:
@@ -114,6 +149,10 @@ def _problems(report: RunReport) -> Table:
 
 
 def _example(p: Problem) -> str:
+    return redact(_describe(p))
+
+
+def _describe(p: Problem) -> str:
     where = ", ".join(x for x in (p.channel, f"{p.file}:{p.line}" if p.file else None) if x)
     who = p.sku or "-"
     return f"{who} ({where}): {p.message}" if where else f"{who}: {p.message}"

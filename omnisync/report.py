@@ -9,10 +9,12 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
 from omnisync.models import Problem, Severity
+from omnisync.secrets import redact
 from omnisync.text import xml_safe
 
 
@@ -106,7 +108,7 @@ def build_json(report: RunReport) -> str:
 
 
 def _dump(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2)
+    return redact(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def junit_xml(report: RunReport) -> bytes:
@@ -118,7 +120,8 @@ def junit_xml(report: RunReport) -> bytes:
         channel = None if suite_name == "catalogue" else suite_name
         problems = [p for p in report.problems if p.channel == channel]
         _suite(root, suite_name, problems)
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    text = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    return redact(text.decode("utf-8")).encode("utf-8")
 
 
 def _suite(root: etree._Element, name: str, problems: list[Problem]) -> None:
@@ -154,3 +157,21 @@ def _location(p: Problem) -> str:
         f"field={p.field}" if p.field else "",
     ]
     return " ".join(x for x in parts if x) + f"\n{p.message}"
+
+
+def push_json(result: Any) -> str:
+    """``omnisync push --format json`` (``result`` is a push.PushReport)."""
+    return _dump({
+        "dry_run": result.dry_run,
+        "channels": [
+            {"channel": p.channel, "account": p.account, "planned": p.planned, "sent": p.sent,
+             "failed": p.failed, "deferred": p.deferred}
+            for p in result.pushes
+        ],
+        "changes": [{"channel": p.channel, **change} for p in result.pushes
+                    for change in p.changes],
+        "published": [{"channel": s.channel, "paths": [str(x) for x in s.paths],
+                       "published": s.published, "refused": s.refused}
+                      for s in result.run.channels if s.paths],
+        "problems": [p.as_dict() for p in result.run.problems],
+    })  # fmt: skip

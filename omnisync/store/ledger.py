@@ -40,7 +40,7 @@ class Ledger:
             self.db.execute(f"DROP TABLE IF EXISTS temp.{table}")
         self.db.execute(
             "CREATE TEMP TABLE plan (stream TEXT, key TEXT, sku TEXT, action TEXT, "
-            "hash TEXT, payload TEXT, PRIMARY KEY (stream, key))"
+            "hash TEXT, payload TEXT, done INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (stream, key))"
         )
         self.db.execute("CREATE TEMP TABLE seen (stream TEXT, key TEXT, PRIMARY KEY (stream, key))")
 
@@ -63,7 +63,7 @@ class Ledger:
     def _plan(self, item: PushItem, action: str, digest: str) -> None:
         payload = json.dumps(item.payload, sort_keys=True, ensure_ascii=False)
         self.db.execute(
-            "INSERT OR REPLACE INTO temp.plan VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO temp.plan VALUES (?, ?, ?, ?, ?, ?, 0)",
             (item.stream, item.key, item.sku, action, digest, payload),
         )
 

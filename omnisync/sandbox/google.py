@@ -1,0 +1,65 @@
+"""Google Merchant API emulator (channels.md §1.4): product inputs and local inventory."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from omnisync.sandbox.common import Answer, bearer, error
+
+if TYPE_CHECKING:
+    from omnisync.sandbox.server import Request, State
+
+REQUIRED = ("offerId", "contentLanguage", "feedLabel")
+
+
+def insert_product(state: State, request: Request) -> Answer:
+    denied = bearer(request.headers)
+    if denied:
+        return denied
+    body = request.body if isinstance(request.body, dict) else {}
+    missing = [name for name in REQUIRED if not body.get(name)]
+    if missing or not request.query.get("dataSource"):
+        return error(400, f"missing {', '.join(missing) or 'dataSource'}")
+    offer = str(body["offerId"])
+    if offer in state.reject:
+        return error(400, state.reject[offer])
+    name = f"{body['contentLanguage']}~{body['feedLabel']}~{offer}"
+    state.bucket("google_products")[name] = body
+    return (
+        200,
+        {**body, "name": f"{request.path.split('/productInputs')[0]}/productInputs/{name}"},
+        {},
+    )
+
+
+def delete_product(state: State, request: Request) -> Answer:
+    denied = bearer(request.headers)
+    if denied:
+        return denied
+    name = request.path.rsplit("/", 1)[1]
+    if state.bucket("google_products").pop(name, None) is None:
+        return error(404, f"product input {name} not found")
+    return 200, {}, {}
+
+
+def insert_local_inventory(state: State, request: Request) -> Answer:
+    denied = bearer(request.headers)
+    if denied:
+        return denied
+    body = request.body if isinstance(request.body, dict) else {}
+    if not body.get("storeCode") or "localInventoryAttributes" not in body:
+        return error(400, "storeCode and localInventoryAttributes are required")
+    product = request.path.split("/products/")[1].split("/")[0]
+    state.bucket("google_local")[f"{product}@{body['storeCode']}"] = body
+    return 200, body, {}
+
+
+ROUTES = [
+    ("POST", "/products/v1/accounts/{account}/productInputs:insert", insert_product),
+    ("DELETE", "/products/v1/accounts/{account}/productInputs/{name}", delete_product),
+    (
+        "POST",
+        "/inventories/v1/accounts/{account}/products/{product}/localInventories:insert",
+        insert_local_inventory,
+    ),
+]
