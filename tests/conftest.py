@@ -14,8 +14,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 # The demo's API channels read their credentials from the environment (as any config does);
 # the sandbox accepts these values. The Makefile's demo sets the same.
-SANDBOX_ENV = {"OZON_API_KEY": "sandbox-ozon-key", "SATU_TOKEN": "sandbox-satu-token",
-               "GOOGLE_TOKEN": "sandbox-google-token", "KASPI_TOKEN": "sandbox-kaspi-token"}
+SANDBOX_ENV = {
+    "OZON_API_KEY": "sandbox-ozon-key",
+    "SATU_TOKEN": "sandbox-satu-token",
+    "GOOGLE_TOKEN": "sandbox-google-token",
+    "KASPI_TOKEN": "sandbox-kaspi-token",
+}
 for _name, _value in SANDBOX_ENV.items():
     os.environ.setdefault(_name, _value)
 DEMO_CONFIG = ROOT / "configs" / "demo.yaml"

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from omnisync.channels.base import ItemResult, PushItem
+from omnisync.secrets import redact
 from omnisync.store.db import Store
 
 ACTIONS = ("create", "update", "reassert", "delete", "unchanged")
@@ -174,7 +175,7 @@ class Ledger:
                 desired,
                 self.now if acked else None,
                 status,
-                verdict.error,
+                redact(verdict.error) if verdict.error else None,  # bodies may echo a token
             ),
         )
 

@@ -1,0 +1,178 @@
+"""The push loop against the local sandbox over real HTTP, through the real CLI.
+
+Acceptance of the push issue: first push sends everything in batches within the limits, a
+second sends nothing, one stock change sends exactly that item, a 429 is waited out, a per-item
+rejection exits 3 and is retried next run, a dry run changes nothing, and the token never shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from conftest import good_row
+
+from omnisync.sandbox.server import Sandbox
+
+SENTINEL = "SENTINEL-ozon-token-5f1c"
+WAREHOUSE = 22142605386000
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    server = Sandbox().start()
+    yield server
+    server.stop()
+
+
+def catalogue(root: Path, stock: dict[str, int]) -> None:
+    rows = [good_row(sku=sku, quantity="") for sku in stock]
+    with (root / "products.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = ["sku,location,quantity", *(f"{sku},WH-1,{n}" for sku, n in stock.items())]
+    (root / "stock.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "locations.csv").write_text(
+        "code,name,type,city,address,pickup\nWH-1,Склад,warehouse,Алматы,,no\n", encoding="utf-8"
+    )
+
+
+def config(root: Path, sandbox: Sandbox) -> Path:
+    data = {
+        "catalog": {"products": "products.csv", "stock": "stock.csv",
+                    "locations": "locations.csv"},
+        "state": "state.db",
+        "channels": {"ozon": {"type": "ozon", "base_url": sandbox.url, "client_id": "777",
+                              "api_key": "env:SANDBOX_OZON_KEY",
+                              "warehouses": {"WH-1": WAREHOUSE}, "currency": "KZT"}},
+    }  # fmt: skip
+    path = root / "omnisync.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SANDBOX_OZON_KEY": SENTINEL}
+    return subprocess.run(
+        [sys.executable, "-m", "omnisync", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def push(path: Path, *extra: str) -> tuple[int, dict[str, object]]:
+    done = cli("push", "--config", path, "--format", "json", *extra)
+    assert SENTINEL not in done.stdout + done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def planned(report: dict[str, object]) -> dict[str, int]:
+    (channel,) = report["channels"]  # type: ignore[misc]
+    return {**channel["planned"], "sent": channel["sent"], "failed": channel["failed"]}
+
+
+def held(sandbox: Sandbox) -> dict[str, object]:
+    return httpx.get(f"{sandbox.url}/_sandbox/state").json()  # type: ignore[no-any-return]
+
+
+STOCK = {f"SKU-{i:03}": i % 7 for i in range(150)}
+
+
+def test_the_push_loop(tmp_path: Path, sandbox: Sandbox) -> None:
+    catalogue(tmp_path, STOCK)
+    path = config(tmp_path, sandbox)
+
+    code, report = push(path)  # first push: everything, 150 stocks in 2 requests of <= 100
+    assert code == 0
+    assert planned(report) == {
+        "create": 300,
+        "update": 0,
+        "reassert": 0,
+        "delete": 0,
+        "unchanged": 0,
+        "sent": 300,
+        "failed": 0,
+    }
+    stocks = held(sandbox)["ozon_stocks"]
+    assert stocks == {f"{sku}@{WAREHOUSE}": n for sku, n in STOCK.items()}
+
+    code, report = push(path)  # second push: nothing to send
+    assert (code, planned(report)["unchanged"], planned(report)["sent"]) == (0, 300, 0)
+
+    catalogue(tmp_path, {**STOCK, "SKU-005": 42})  # one stock change: exactly that item
+    code, report = push(path)
+    assert planned(report)["update"] == 1 and planned(report)["sent"] == 1
+    assert held(sandbox)["ozon_stocks"][f"SKU-005@{WAREHOUSE}"] == 42
+
+
+def test_a_429_with_retry_after_is_waited_out(tmp_path: Path, sandbox: Sandbox) -> None:
+    catalogue(tmp_path, {"A": 1})
+    path = config(tmp_path, sandbox)
+    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"throttle": 2})
+    code, report = push(path)
+    assert code == 0 and planned(report)["sent"] == 2
+
+
+def test_a_rejected_item_exits_3_and_is_retried_next_run(tmp_path: Path, sandbox: Sandbox) -> None:
+    catalogue(tmp_path, {"A": 1, "B": 2})
+    path = config(tmp_path, sandbox)
+    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"reject": {"B": "offer is archived"}})
+    code, report = push(path)
+    assert code == 3 and planned(report)["failed"] == 2  # B's stock and B's price
+    problems = [p for p in report["problems"] if p["code"] == "push_rejected"]  # type: ignore[union-attr]
+    assert {(p["sku"], p["message"]) for p in problems} == {("B", "offer is archived")}
+    httpx.post(f"{sandbox.url}/_sandbox/reset")
+    code, report = push(path)
+    assert code == 0 and planned(report)["update"] + planned(report)["create"] == 2
+
+
+def test_a_dry_run_changes_nothing_anywhere(tmp_path: Path, sandbox: Sandbox) -> None:
+    catalogue(tmp_path, {"A": 1, "B": 2})
+    path = config(tmp_path, sandbox)
+    done = cli("diff", "--config", path, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["dry_run"] and len(report["changes"]) == 4
+    assert {c["payload"].get("stock") for c in report["changes"]} == {1, 2, None}
+    assert held(sandbox) == {}
+    ledger = sqlite3.connect(tmp_path / "state.db").execute("SELECT count(*) FROM push_ledger")
+    assert ledger.fetchone()[0] == 0
+
+
+def test_items_that_leave_get_zero_stock(tmp_path: Path, sandbox: Sandbox) -> None:
+    catalogue(tmp_path, {"A": 1, "B": 2, "C": 3})
+    path = config(tmp_path, sandbox)
+    push(path)
+    catalogue(tmp_path, {"A": 1, "B": 2})
+    code, report = push(path, "--force")
+    assert code == 0 and planned(report)["delete"] == 1
+    assert held(sandbox)["ozon_stocks"][f"C@{WAREHOUSE}"] == 0
+
+
+def test_the_sentinel_token_appears_in_no_file(tmp_path: Path, sandbox: Sandbox) -> None:
+    catalogue(tmp_path, {"A": 1})
+    path = config(tmp_path, sandbox)
+    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"reject": {"A": f"bad key {SENTINEL}"}})
+    outputs = [
+        cli("push", "--config", path),
+        cli("diff", "--config", path, "-f", "json"),
+        cli("push", "--config", path, "-f", "json"),
+        cli("validate", "-c", path),
+    ]
+    for done in outputs:
+        assert SENTINEL not in done.stdout + done.stderr
+    for file in tmp_path.rglob("*"):
+        if file.is_file():
+            assert SENTINEL.encode() not in file.read_bytes(), file
