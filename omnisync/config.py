@@ -9,50 +9,25 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     SerializeAsAny,
     ValidationError,
-    ValidationInfo,
     model_validator,
 )
 
 from omnisync.channels.base import ChannelConfig
 from omnisync.channels.registry import lookup
 from omnisync.errors import ConfigError
+from omnisync.paths import InputFile, OutputDir, RelPath
 
 # Channel names become file names: keep them to a safe slug so outputs stay in output_dir.
 CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-
-
-def _relative_path(value: Path, info: ValidationInfo) -> Path:
-    base = (info.context or {}).get("base_dir", Path.cwd())
-    return value if value.is_absolute() else (base / value)
-
-
-def _existing_file(value: Path) -> Path:
-    if not value.exists():
-        raise ValueError(f"file not found: {value}")
-    if not value.is_file():
-        raise ValueError(f"not a file: {value}")
-    return value
-
-
-def _folder(value: Path) -> Path:
-    if value.exists() and not value.is_dir():
-        raise ValueError(f"not a folder: {value}")
-    return value
-
-
-OutputDir = Annotated[Path, AfterValidator(_relative_path), AfterValidator(_folder)]
-RelPath = Annotated[Path, AfterValidator(_relative_path)]
-InputFile = Annotated[Path, AfterValidator(_relative_path), AfterValidator(_existing_file)]
 
 
 class StrictModel(BaseModel):

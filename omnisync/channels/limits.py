@@ -21,6 +21,8 @@ KASPI_CITIES = {
 SATU_NAME_MAX = 100  # Prom Excel import limit, third-party
 SATU_DESCRIPTION_MAX = 12160  # Prom Excel import limit, third-party
 YML_DATE_FORMAT = "%Y-%m-%d %H:%M"
+SATU_API_BATCH = 100  # one public script sends batches of 100
+SATU_API_REQUESTS_PER_MINUTE = 60  # Satu publishes no limit: be conservative, honour 429
 YML_PICTURES_MAX = 10  # Yandex accepts up to 10 pictures per offer
 
 # --- Meta catalog (third-party summaries of Meta's catalog field reference) -----------------

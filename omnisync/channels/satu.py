@@ -11,14 +11,16 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from lxml import etree
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from omnisync.channels import limits
-from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, Record
+from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, PushSettings, Record
+from omnisync.channels.satu_api import SatuPushes
 from omnisync.channels.writers import SingleFileFeed, count_xml
 from omnisync.channels.yml import CategoryTree, YmlWriter, checklist
 from omnisync.checks import ascii_url, url_problem
 from omnisync.models import Problem, Product, Severity
+from omnisync.secrets import Secret
 from omnisync.text import xml_safe
 
 # Yandex allows only letters and digits (§7.2); Satu's own rule is unconfirmed, so '-' and '_'
@@ -35,16 +37,29 @@ class Shop(BaseModel):
     url: str = Field(pattern=r"^https?://\S+$")
 
 
-class SatuConfig(ChannelConfig):
+class SatuConfig(ChannelConfig, PushSettings):
+    """``shop`` makes the YML file; ``base_url`` + ``token`` the API pushes; either or both."""
+
     type: Literal["satu"]
-    shop: Shop
+    shop: Shop | None = None
     currency: str = Field(default="KZT", pattern=r"^[A-Z]{3}$")
     # Yandex's rule (letters and digits only) as an error; off by default because Satu's own
     # rule is unconfirmed and SKUs with '-' are the norm.
     strict_ids: bool = False
+    base_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    token: Secret | None = None
+    requests_per_minute: float = Field(default=limits.SATU_API_REQUESTS_PER_MINUTE, gt=0)
+
+    @model_validator(mode="after")
+    def _file_or_api(self) -> SatuConfig:
+        if (self.base_url is None) != (self.token is None):
+            raise ValueError("base_url and token go together (the API needs both)")
+        if self.shop is None and self.base_url is None:
+            raise ValueError("give shop (for the YML file) or base_url and token (for pushes)")
+        return self
 
 
-class Satu(Channel, SingleFileFeed):
+class Satu(SatuPushes, SingleFileFeed):
     config_model = SatuConfig
     config: SatuConfig
     label = "Satu"
@@ -73,7 +88,12 @@ class Satu(Channel, SingleFileFeed):
         }  # fmt: skip
         return record
 
+    def writes_files(self) -> bool:
+        return self.config.shop is not None
+
     def validate(self, record: Record) -> list[Problem]:
+        if not self.writes_files():  # API only: what the API takes is a price and stock
+            return _price_problems(self, record)
         found = [self.problem(record, *finding, severity=sev) for finding, sev in _checks(record)]
         if self.config.strict_ids and not STRICT_ID.fullmatch(record.key):
             found.append(
@@ -103,7 +123,7 @@ class Satu(Channel, SingleFileFeed):
         root = etree.Element("yml_catalog", date=self.context.now.strftime(limits.YML_DATE_FORMAT))
         shop = etree.SubElement(root, "shop")
         for tag in ("name", "company", "url"):
-            etree.SubElement(shop, tag).text = xml_safe(getattr(self.config.shop, tag))
+            etree.SubElement(shop, tag).text = xml_safe(getattr(self.config.shop, tag, ""))
         currencies = etree.SubElement(shop, "currencies")
         etree.SubElement(currencies, "currency", id=self.config.currency, rate="1")
         return root
@@ -115,6 +135,12 @@ class Satu(Channel, SingleFileFeed):
         problems = checklist(path, FILE_ID, limits.SATU_NAME_MAX)
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         return f"fails the YML checklist: {problems[0]}{more}" if problems else None
+
+
+def _price_problems(channel: Channel, record: Record) -> list[Problem]:
+    if record.fields["price"] > 0:
+        return []
+    return [channel.problem(record, "price", "price_not_positive", "price must be greater than 0")]
 
 
 def _params(product: Product) -> list[tuple[str, str]]:
