@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP) ## build the demo catalogue's feeds into feeds/out
-	$(BIN)/omnisync build --config configs/demo.yaml
+demo: $(STAMP) ## build the demo's feeds into feeds/out, then push them to the local sandbox
+	BIN=$(BIN) scripts/demo.sh
 
 test-deps: ## system packages the tests need (headless Chromium), installed when missing
 	@scripts/install-test-deps.sh

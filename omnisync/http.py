@@ -183,3 +183,40 @@ class Api:
 def _describe(response: httpx.Response) -> str:
     body = response.text[:500].strip().replace("\n", " ")
     return f"HTTP {response.status_code}" + (f": {body}" if body else "")
+
+
+class GoogleAuthRequest:
+    """google-auth's transport interface over httpx, so service-account token refreshes go
+    through this module like every other call (google-auth ships requests/urllib3 transports
+    only)."""
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self.timeout = timeout
+
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        from google.auth import exceptions
+
+        try:
+            response = httpx.request(
+                method, url, content=body, headers=headers, timeout=timeout or self.timeout
+            )
+        except httpx.HTTPError as exc:
+            raise exceptions.TransportError(str(exc)) from exc  # type: ignore[no-untyped-call]
+        return _AuthResponse(response)
+
+
+class _AuthResponse:
+    def __init__(self, response: httpx.Response) -> None:
+        self.status, self.headers, self.data = (
+            response.status_code,
+            dict(response.headers),
+            response.content,
+        )

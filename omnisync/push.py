@@ -98,6 +98,7 @@ def _push(run: Run, store: Store, dry_run: bool, budget: Budget, force: bool) ->
         for lane in run.lanes:
             if lane.files:
                 lane.publish(run.report, force)
+                _deliver(lane, run.report, budget)
     for lane, ledger, stats in plans:
         _plan_removals(lane.channel, ledger)
         stats.planned = ledger.counts()
@@ -106,6 +107,18 @@ def _push(run: Run, store: Store, dry_run: bool, budget: Budget, force: bool) ->
         else:
             _send(lane.channel, ledger, stats, run.report, budget)
     return PushReport(run.report, [stats for _, _, stats in plans], dry_run)
+
+
+def _deliver(lane: Lane, report: RunReport, budget: Budget) -> None:
+    """A published file's own delivery (an upload); a failure makes the run partial."""
+    assert isinstance(lane.channel, FileFeed)
+    if not lane.stats.published:
+        return
+    try:
+        lane.channel.after_publish(lane.stats.paths, budget)
+    except ChannelError as exc:
+        lane.stats.refused = f"published, but the upload failed: {exc}"
+        report.add(Problem(code="upload_failed", channel=lane.stats.channel, message=str(exc)))
 
 
 def _planner(channel: Pushes, ledger: Ledger) -> Any:

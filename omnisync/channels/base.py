@@ -240,6 +240,12 @@ class FileFeed(ABC):
         """Why a freshly written file must not be published (e.g. fails its schema), or None."""
         return None
 
+    def after_publish(self, paths: list[Path], budget: Any) -> None:
+        """Deliver the published files further when the channel wants it (Kaspi's upload);
+        raises a ChannelError when that fails. Called by ``push`` only; most files are done
+        once published."""
+        return
+
 
 @dataclass(frozen=True, slots=True)
 class PushItem:

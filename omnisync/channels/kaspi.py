@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from lxml import etree
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from omnisync.channels import limits
 from omnisync.channels.base import Channel, FeedWriter, Record, StoreMapConfig
 from omnisync.channels.writers import CountingWriter, SingleFileFeed, XmlDocument, count_xml
+from omnisync.http import Api, Budget
 from omnisync.models import Problem, Product, Severity
+from omnisync.secrets import Secret
 from omnisync.text import one_line, xml_safe
 from omnisync.xmlinput import HARDENED, iter_elements
 
@@ -31,10 +33,20 @@ SCHEMA_LOCATION = "kaspiShopping http://kaspi.kz/kaspishopping.xsd"
 SAFE_SKU = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
+class KaspiUpload(BaseModel):
+    """Where to PUT the published price list besides its file (Kaspi itself fetches the file
+    from a URL; an upload serves setups where that URL is another server)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str = Field(pattern=r"^https?://\S+$")
+    token: Secret | None = None  # sent as Authorization: Bearer
+
+
 class KaspiConfig(StoreMapConfig):
     """``stores``: our location code → Kaspi storeId (the PP code shown in the cabinet)."""
 
     type: Literal["kaspi"]
+    upload: KaspiUpload | None = None
     company: str = Field(pattern=r"\S")
     merchant_id: str = Field(pattern=r"^\S+$")
     pre_order: int | None = Field(default=None, ge=0, le=limits.KASPI_PREORDER_MAX_DAYS)
@@ -67,6 +79,7 @@ def whole_tenge(amount: Decimal) -> int:
 class Kaspi(Channel, SingleFileFeed):
     config_model = KaspiConfig
     config: KaspiConfig
+    publish_is_push = True  # Kaspi fetches the published file (channels.md §2.1)
     label = "Kaspi"
     suffix = "xml"
 
@@ -126,6 +139,21 @@ class Kaspi(Channel, SingleFileFeed):
 
     def count_items(self, output: str, path: Path) -> int:
         return count_xml(path, _q("offer"))
+
+    def after_publish(self, paths: list[Path], budget: Budget) -> None:
+        """PUT the published price list to ``upload.url`` when configured."""
+        if self.config.upload is None:
+            return
+        upload = self.config.upload
+        headers = {"Content-Type": "application/xml"}
+        if upload.token is not None:
+            token: SecretStr = upload.token
+            headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+        client = Api(self.name, upload.url, headers, budget=budget)
+        try:
+            client.request("PUT", upload.url, content=paths[0].read_bytes())
+        finally:
+            client.close()
 
     def verify(self, output: str, path: Path) -> str | None:
         """Stream the written file through the shipped XSD (§2.5 checklist, items 1-5)."""

@@ -14,8 +14,16 @@ from typing import BinaryIO, Literal
 
 from pydantic import Field
 
-from omnisync.channels.base import Channel, ChannelContext, FeedWriter, Record, StoreMapConfig
+from omnisync.channels.base import (
+    ChannelContext,
+    FeedWriter,
+    PushSettings,
+    Record,
+    StoreMapConfig,
+)  # fmt: skip
 from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
+from omnisync.channels.google.api import GoogleApiSettings
+from omnisync.channels.google.pushes import LocalInventoryPushes
 from omnisync.channels.writers import DelimitedWriter, SingleFileFeed, count_rows
 from omnisync.models import Problem, Product, Severity
 from omnisync.text import money
@@ -29,17 +37,20 @@ PickupSla = Literal[  # [GMC 14154452]
 ]  # fmt: skip
 
 
-class LocalInventoryConfig(StoreMapConfig):
+class LocalInventoryConfig(StoreMapConfig, PushSettings):
     """``stores``: our location code → Google Business Profile store code."""
 
     type: Literal["google_local_inventory"]
+    api: GoogleApiSettings | None = (
+        None  # Merchant API localInventories (the file is written anyway)
+    )
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     # For stores whose locations.csv row says pickup: yes; others say "not supported".
     pickup_method: PickupMethod = "buy"
     pickup_sla: PickupSla = "same day"
 
 
-class GoogleLocalInventory(Channel, SingleFileFeed):
+class GoogleLocalInventory(LocalInventoryPushes, SingleFileFeed):
     config_model = LocalInventoryConfig
     config: LocalInventoryConfig
     label = "Google"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 from omnisync.sandbox.common import Answer, bearer, error
 
@@ -54,7 +55,23 @@ def insert_local_inventory(state: State, request: Request) -> Answer:
     return 200, body, {}
 
 
+def token(state: State, request: Request) -> Answer:
+    """OAuth token endpoint for service accounts: a JWT-bearer grant in, a token out."""
+    form = parse_qs(request.body if isinstance(request.body, str) else "")
+    grant = form.get("grant_type", [""])[0]
+    assertion = form.get("assertion", [""])[0]
+    if grant != "urn:ietf:params:oauth:grant-type:jwt-bearer" or assertion.count(".") != 2:
+        return 400, {"error": "invalid_grant"}, {}
+    state.bucket("google_tokens")["issued"] = state.bucket("google_tokens").get("issued", 0) + 1
+    return (
+        200,
+        {"access_token": "sandbox-issued-token", "expires_in": 3600, "token_type": "Bearer"},
+        {},
+    )
+
+
 ROUTES = [
+    ("POST", "/token", token),
     ("POST", "/products/v1/accounts/{account}/productInputs:insert", insert_product),
     ("DELETE", "/products/v1/accounts/{account}/productInputs/{name}", delete_product),
     (

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from omnisync.sandbox import google, ozon, satu
+from omnisync.sandbox import google, kaspi, ozon, satu
 
 Answer = tuple[int, dict[str, Any] | list[Any] | None, dict[str, str]]
 
@@ -64,7 +64,7 @@ class State:
 
 
 Route = Callable[[State, Request], Answer]
-ROUTES: list[tuple[str, str, Route]] = [*ozon.ROUTES, *satu.ROUTES, *google.ROUTES]
+ROUTES: list[tuple[str, str, Route]] = [*ozon.ROUTES, *satu.ROUTES, *google.ROUTES, *kaspi.ROUTES]
 
 
 class Sandbox:
@@ -155,7 +155,7 @@ def _handler(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b""
             try:
                 body = json.loads(raw) if raw else None
-            except ValueError:
+            except ValueError:  # XML uploads, OAuth forms
                 body = raw.decode("utf-8", "replace")
             request = Request(
                 self.command,

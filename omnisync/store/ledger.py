@@ -31,24 +31,29 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
 class Ledger:
     """One channel account's slice of the ledger, and its plan for this run."""
 
+    _count = 0  # numbers each ledger's TEMP tables
+
     def __init__(
         self, store: Store, channel: str, account: str, now: datetime, reassert_after: timedelta
     ) -> None:
         self.store, self.db, self.channel, self.account = store, store.db, channel, account
         self.now, self.cutoff = now.isoformat(), (now - reassert_after).isoformat()
         self.unchanged = 0
-        for table in ("plan", "seen"):
-            self.db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        # Each ledger has its own TEMP tables: several channels plan on one connection.
+        Ledger._count += 1
+        self.plan, self.seen = f"temp.plan_{Ledger._count}", f"temp.seen_{Ledger._count}"
         self.db.execute(
-            "CREATE TEMP TABLE plan (stream TEXT, key TEXT, sku TEXT, action TEXT, "
+            f"CREATE TABLE {self.plan} (stream TEXT, key TEXT, sku TEXT, action TEXT, "
             "hash TEXT, payload TEXT, done INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (stream, key))"
         )
-        self.db.execute("CREATE TEMP TABLE seen (stream TEXT, key TEXT, PRIMARY KEY (stream, key))")
+        self.db.execute(
+            f"CREATE TABLE {self.seen} (stream TEXT, key TEXT, PRIMARY KEY (stream, key))"
+        )
 
     def consider(self, item: PushItem) -> str:
         """Plan ``item``: its action (``unchanged`` items are only remembered as seen)."""
         digest = payload_hash(item.payload)
-        self.db.execute("INSERT OR IGNORE INTO temp.seen VALUES (?, ?)", (item.stream, item.key))
+        self.db.execute(f"INSERT OR IGNORE INTO {self.seen} VALUES (?, ?)", (item.stream, item.key))
         row = self.db.execute(
             "SELECT acked_hash, last_pushed_at, status FROM push_ledger WHERE channel = ? AND "
             "account = ? AND stream = ? AND sku = ?",
@@ -64,7 +69,7 @@ class Ledger:
     def _plan(self, item: PushItem, action: str, digest: str) -> None:
         payload = json.dumps(item.payload, sort_keys=True, ensure_ascii=False)
         self.db.execute(
-            "INSERT OR REPLACE INTO temp.plan VALUES (?, ?, ?, ?, ?, ?, 0)",
+            f"INSERT OR REPLACE INTO {self.plan} VALUES (?, ?, ?, ?, ?, ?, 0)",
             (item.stream, item.key, item.sku, action, digest, payload),
         )
 
@@ -72,7 +77,7 @@ class Ledger:
         """(stream, key, sku) of items the channel holds that this run did not see."""
         rows = self.db.execute(
             "SELECT stream, sku, desired FROM push_ledger l WHERE channel = ? AND account = ? "
-            "AND status != 'deleted' AND NOT EXISTS (SELECT 1 FROM temp.seen s WHERE "
+            f"AND status != 'deleted' AND NOT EXISTS (SELECT 1 FROM {self.seen} s WHERE "
             "s.stream = l.stream AND s.key = l.sku) ORDER BY stream, sku",
             (self.channel, self.account),
         ).fetchall()
@@ -88,7 +93,7 @@ class Ledger:
     def counts(self) -> dict[str, int]:
         found = dict.fromkeys(ACTIONS, 0)
         for action, count in self.db.execute(
-            "SELECT action, count(*) FROM temp.plan WHERE action != 'forget' GROUP BY action"
+            f"SELECT action, count(*) FROM {self.plan} WHERE action != 'forget' GROUP BY action"
         ):
             found[action] = count
         found["unchanged"] = self.unchanged
@@ -97,7 +102,7 @@ class Ledger:
     def planned(self) -> Iterator[tuple[PushItem, str]]:
         """Every planned item and its action, in stream and key order (for reports)."""
         rows = self.db.execute(
-            "SELECT stream, key, sku, action, payload FROM temp.plan "
+            f"SELECT stream, key, sku, action, payload FROM {self.plan} "
             "WHERE action != 'forget' ORDER BY stream, key"
         )
         for stream, key, sku, action, payload in rows:
@@ -106,7 +111,7 @@ class Ledger:
     def unsent(self) -> list[PushItem]:
         """Planned items no request has carried yet (after a channel stopped early)."""
         rows = self.db.execute(
-            "SELECT stream, key, sku, payload FROM temp.plan WHERE done = 0 "
+            f"SELECT stream, key, sku, payload FROM {self.plan} WHERE done = 0 "
             "AND action != 'forget' ORDER BY stream, key"
         ).fetchall()
         return [PushItem(s, key, sku, json.loads(payload)) for s, key, sku, payload in rows]
@@ -117,7 +122,7 @@ class Ledger:
         last = ""
         while True:
             rows = self.db.execute(
-                "SELECT key, sku, payload FROM temp.plan WHERE stream = ? AND key > ? AND "
+                f"SELECT key, sku, payload FROM {self.plan} WHERE stream = ? AND key > ? AND "
                 "action != 'forget' ORDER BY key LIMIT ?",
                 (stream, last, size),
             ).fetchall()
@@ -147,11 +152,11 @@ class Ledger:
 
     def _write(self, item: PushItem, status: str, verdict: ItemResult) -> None:
         action, digest = self.db.execute(
-            "SELECT action, hash FROM temp.plan WHERE stream = ? AND key = ?",
+            f"SELECT action, hash FROM {self.plan} WHERE stream = ? AND key = ?",
             (item.stream, item.key),
         ).fetchone()
         self.db.execute(
-            "UPDATE temp.plan SET done = 1 WHERE stream = ? AND key = ?", (item.stream, item.key)
+            f"UPDATE {self.plan} SET done = 1 WHERE stream = ? AND key = ?", (item.stream, item.key)
         )
         if action in ("delete", "forget") and status == "acked":
             status = "deleted"
@@ -184,7 +189,7 @@ class Ledger:
         with self.store.transaction():
             self.db.execute(
                 "UPDATE push_ledger SET status = 'deleted' WHERE channel = ? AND account = ? AND "
-                "(stream, sku) IN (SELECT stream, key FROM temp.plan WHERE action = 'forget')",
+                f"(stream, sku) IN (SELECT stream, key FROM {self.plan} WHERE action = 'forget')",
                 (self.channel, self.account),
             )
 

@@ -1,0 +1,133 @@
+"""Google Merchant API pushes (channels.md §1.4): product inputs and local inventory.
+
+``productInputs:insert`` replaces the input with the same offerId + contentLanguage +
+feedLabel in an API data source (an upsert, safe to retry); ``DELETE`` removes an item that left;
+``localInventories:insert`` replaces a store's entry. Money is ``{amountMicros, currencyCode}``;
+enums are upper case in v1 (``IN_STOCK``, ``NEW``; §1.4a). There is no custombatch any more, so
+every item is one request (batch size 1); the per-method quota is the limiter's rate.
+Credentials: an access token, or a service-account key file (google-auth signs and refreshes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from omnisync.errors import ChannelRejected
+from omnisync.http import Api, Budget, GoogleAuthRequest, RateLimiter
+from omnisync.paths import InputFile
+from omnisync.secrets import Secret, register
+
+SCOPE = "https://www.googleapis.com/auth/content"  # [MAPI reference]
+MICROS = Decimal(1_000_000)
+
+
+class GoogleApiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = Field(default="https://merchantapi.googleapis.com", pattern=r"^https?://\S+$")
+    token_url: str = Field(default="https://oauth2.googleapis.com/token", pattern=r"^https?://\S+$")
+    account_id: str = Field(pattern=r"^\d+$")
+    data_source: str = Field(pattern=r"^\d+$")
+    content_language: str = Field(default="ru", pattern=r"^[a-z]{2}$")
+    feed_label: str = Field(default="KZ", pattern=r"^[A-Za-z0-9_-]{1,20}$")
+    access_token: Secret | None = None
+    service_account_file: InputFile | None = None
+    requests_per_minute: float = Field(default=120, gt=0)
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> GoogleApiSettings:
+        if (self.access_token is None) == (self.service_account_file is None):
+            raise ValueError("give exactly one of access_token (env:NAME) and service_account_file")
+        return self
+
+    @property
+    def data_source_name(self) -> str:
+        return f"accounts/{self.account_id}/dataSources/{self.data_source}"
+
+    def product_name(self, offer_id: str) -> str:
+        """``contentLanguage~feedLabel~offerId`` as v1 names product inputs (§1.4)."""
+        return quote(f"{self.content_language}~{self.feed_label}~{offer_id}", safe="~")
+
+
+def bearer_token(settings: GoogleApiSettings) -> str:
+    if settings.access_token is not None:
+        token: SecretStr = settings.access_token
+        return token.get_secret_value()
+    from google.oauth2 import service_account
+
+    assert settings.service_account_file is not None
+    info = json.loads(Path(settings.service_account_file).read_text(encoding="utf-8"))
+    info["token_uri"] = settings.token_url  # configurable, so the sandbox can issue tokens
+    credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+        info, scopes=[SCOPE]
+    )
+    credentials.refresh(GoogleAuthRequest())
+    register(credentials.token)  # a token is a secret like any other
+    return str(credentials.token)
+
+
+def open_api(channel: str, settings: GoogleApiSettings, budget: Budget) -> Api:
+    headers = {"Authorization": f"Bearer {bearer_token(settings)}"}
+    limiter = RateLimiter(settings.requests_per_minute)
+    return Api(channel, settings.base_url, headers, limiter=limiter, budget=budget)
+
+
+def money(amount: Decimal, currency: str) -> dict[str, str]:
+    return {"amountMicros": str(int(amount * MICROS)), "currencyCode": currency}
+
+
+def call(api: Api, method: str, path: str, **kwargs: Any) -> str | None:
+    """One item's request; its error message when Google refused that item, else None.
+    Authentication failures stop the channel (they would fail every item)."""
+    try:
+        api.request(method, path, **kwargs)
+    except ChannelRejected as exc:
+        if exc.status in (401, 403):
+            raise
+        return str(exc)
+    return None
+
+
+def insert_path(settings: GoogleApiSettings) -> str:
+    return f"/products/v1/accounts/{settings.account_id}/productInputs:insert"
+
+
+def delete_path(settings: GoogleApiSettings, offer_id: str) -> str:
+    name = settings.product_name(offer_id)
+    return f"/products/v1/accounts/{settings.account_id}/productInputs/{name}"
+
+
+def local_path(settings: GoogleApiSettings, offer_id: str) -> str:
+    product = settings.product_name(offer_id)
+    return (
+        f"/inventories/v1/accounts/{settings.account_id}/products/{product}/localInventories:insert"
+    )
+
+
+def attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The primary feed record as v1 ``productAttributes`` (empty values left out)."""
+    currency = fields["currency"]
+    found: dict[str, Any] = {
+        "title": fields["title"], "description": fields["description"], "link": fields["link"],
+        "imageLink": fields["image_link"], "additionalImageLinks": fields["additional_image_link"],
+        "availability": fields["availability"].upper(), "brand": fields["brand"],
+        "gtins": [fields["gtin"]] if fields["gtin"] else [], "mpn": fields["mpn"],
+        "condition": fields["condition"].upper(),
+        "googleProductCategory": fields["google_product_category"],
+        "productTypes": [fields["product_type"]] if fields["product_type"] else [],
+        "itemGroupId": fields["item_group_id"], "color": fields["color"], "size": fields["size"],
+        "availabilityDate": fields["availability_date"],
+        "price": money(fields["price"], currency),
+    }  # fmt: skip
+    if fields["sale_price"] is not None:
+        found["salePrice"] = money(fields["sale_price"], currency)
+    if fields["identifier_exists"] == "no":
+        found["identifierExists"] = False
+    return {key: value for key, value in found.items() if value not in ("", [], None)}

@@ -1,0 +1,24 @@
+"""Kaspi emulator: the price-list upload target (Kaspi itself fetches the XML by URL)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from omnisync.sandbox.common import Answer, error
+
+if TYPE_CHECKING:
+    from omnisync.sandbox.server import Request, State
+
+
+def upload(state: State, request: Request) -> Answer:
+    body = request.body if isinstance(request.body, str) else ""
+    if "<kaspi_catalog" not in body:
+        return error(400, "the body is not a Kaspi price list")
+    state.bucket("kaspi")["pricelist"] = {
+        "bytes": len(body.encode()),
+        "offers": body.count("<offer "),
+    }
+    return 200, {"status": "accepted"}, {}
+
+
+ROUTES = [("PUT", "/kaspi/pricelist", upload)]

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make demo`: build every feed of the demo catalogue, then push to the local marketplace
+# sandbox twice — the second push sends nothing, because nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.venv/bin}
+PORT=8765
+export OZON_API_KEY=${OZON_API_KEY:-sandbox-ozon-key} SATU_TOKEN=${SATU_TOKEN:-sandbox-satu-token}
+export GOOGLE_TOKEN=${GOOGLE_TOKEN:-sandbox-google-token} KASPI_TOKEN=${KASPI_TOKEN:-sandbox-kaspi-token}
+
+"$BIN/omnisync" build --config configs/demo.yaml
+
+mkdir -p feeds/out
+"$BIN/omnisync" sandbox --port "$PORT" > feeds/out/sandbox.log 2>&1 &
+SANDBOX=$!
+trap 'kill $SANDBOX 2>/dev/null || true' EXIT
+"$BIN/python" - "$PORT" <<'PY'
+import socket, sys, time
+for _ in range(100):  # wait until the sandbox listens
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.2).close()
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("the sandbox did not start; see feeds/out/sandbox.log")
+PY
+echo
+echo "== push to the local sandbox (http://127.0.0.1:$PORT) =="
+"$BIN/omnisync" push --config configs/demo.yaml
+echo
+echo "== push again: nothing changed, so nothing is sent =="
+"$BIN/omnisync" push --config configs/demo.yaml
