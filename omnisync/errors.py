@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from omnisync.secrets import redact
+
 
 class ExitCode(IntEnum):
     """The exit-code contract documented in the README and in ``--help``."""
@@ -39,7 +41,9 @@ class OmnisyncError(Exception):
     hint = ""
 
     def __str__(self) -> str:
-        message = super().__str__()
+        # Messages may quote a marketplace's answer, which may echo a token: never show one,
+        # not even in a --debug traceback (which prints str(exc)).
+        message = redact(super().__str__())
         return f"{message}; {self.hint}" if self.hint else message
 
 

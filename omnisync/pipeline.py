@@ -22,7 +22,7 @@ from omnisync.publish import AtomicFile, gate_refusal
 from omnisync.report import ChannelStats, RunReport
 from omnisync.sources.registry import make_source
 from omnisync.store import catalog as store_catalog
-from omnisync.store import open_store
+from omnisync.store import open_store, runs
 from omnisync.store.catalog import ImportStats
 from omnisync.store.reservations import available_to_sell, load_reserved
 
@@ -73,10 +73,15 @@ def import_catalog(config: Config, force: bool = False) -> tuple[ImportStats, Ru
         raise config.error([("catalog.products", "set the CSV files that catalog import loads")])
     report = RunReport()
     store = open_store(config.state)
+    run_id = runs.start(store, "catalog import")
     try:
         stats = store_catalog.import_catalog(
             store, make_source(config, "csv"), report.add, force=force
         )
+        runs.finish(store, run_id, 0, {"products": stats.products, "stock_rows": stats.stock_rows})
+    except BaseException as exc:
+        runs.finish(store, run_id, getattr(exc, "exit_code", 1), {}, str(exc))
+        raise
     finally:
         store.close()
     report.products = stats.products

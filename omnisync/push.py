@@ -23,7 +23,7 @@ from omnisync.http import Budget
 from omnisync.models import Problem, Product
 from omnisync.pipeline import Lane, Progress, Run
 from omnisync.report import RunReport
-from omnisync.store import Store, open_store
+from omnisync.store import Store, open_store, runs
 from omnisync.store.ledger import Ledger
 
 SAMPLE = 10
@@ -67,10 +67,23 @@ def push(
     if not run.lanes:
         raise UsageError("none of the channels pushes: add API settings (base_url, credentials)")
     store = open_store(config.state)
+    run_id = runs.start(store, "push --dry-run" if dry_run else "push")
     try:
-        return _push(run, store, dry_run, budget or Budget(), force)
-    finally:
+        result = _push(run, store, dry_run, budget or Budget(), force)
+    except BaseException as exc:
+        runs.finish(store, run_id, getattr(exc, "exit_code", 1), {}, str(exc))
         store.close()
+        raise
+    runs.finish(store, run_id, 3 if result.partial else 0, _counts(result))
+    store.close()
+    return result
+
+
+def _counts(result: PushReport) -> dict[str, Any]:
+    return {
+        p.channel: {**p.planned, "sent": p.sent, "failed": p.failed, "deferred": p.deferred}
+        for p in result.pushes
+    }
 
 
 def _pushes(lane: Lane) -> bool:

@@ -161,6 +161,20 @@ def test_items_that_leave_get_zero_stock(tmp_path: Path, sandbox: Sandbox) -> No
     assert held(sandbox)["ozon_stocks"][f"C@{WAREHOUSE}"] == 0
 
 
+def test_runs_are_recorded(tmp_path: Path, sandbox: Sandbox) -> None:
+    catalogue(tmp_path, {"A": 1})
+    path = config(tmp_path, sandbox)
+    push(path)
+    cli("diff", "--config", path)
+    rows = (
+        sqlite3.connect(tmp_path / "state.db")
+        .execute("SELECT command, exit_code, counts, finished_at IS NOT NULL FROM runs ORDER BY id")
+        .fetchall()
+    )
+    assert [(r[0], r[1], r[3]) for r in rows] == [("push", 0, 1), ("push --dry-run", 0, 1)]
+    assert json.loads(rows[0][2])["ozon"]["sent"] == 2
+
+
 def test_the_sentinel_token_appears_in_no_file(tmp_path: Path, sandbox: Sandbox) -> None:
     catalogue(tmp_path, {"A": 1})
     path = config(tmp_path, sandbox)
