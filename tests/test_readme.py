@@ -20,10 +20,16 @@ def test_quick_start_is_exactly_the_two_commands() -> None:
 
 
 def test_every_documented_option_exists_in_the_commands_help() -> None:
-    usage = re.findall(r"^omnisync (\w+) +(.*)$", README, flags=re.MULTILINE)
-    assert {command for command, _ in usage} == {"validate", "build"}
+    usage = re.findall(r"^omnisync ((?:catalog )?\w+) +(.*)$", README, flags=re.MULTILINE)
+    commands = {command for command, _ in usage}
+    assert commands == {"validate", "build", "push", "diff", "catalog import", "sandbox"}
+    registered = {
+        c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands
+    }
+    assert registered == {command.split()[0] for command in commands} - {"catalog"}
     for command, line in usage:
-        help_text = CliRunner().invoke(app, [command, "--help"], terminal_width=200).output
+        args = [*command.split(), "--help"]
+        help_text = CliRunner().invoke(app, args, terminal_width=200).output
         for option in re.findall(r"--[a-z-]+", line):
             assert option in help_text, f"{command} {option}"
         for choices in re.findall(r"--format ([a-z|]+)", line):
