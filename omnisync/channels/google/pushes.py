@@ -11,8 +11,8 @@ from omnisync.http import Api, Budget
 from omnisync.models import Product
 
 
-class MerchantApiPushes(Channel, Pushes):
-    """The API half of the Google channel; its config carries ``api`` (GoogleApiSettings)."""
+class _MerchantApi(Channel, Pushes):
+    """What both Merchant API halves share: the account, the settings, the client."""
 
     config: Any
 
@@ -26,6 +26,13 @@ class MerchantApiPushes(Channel, Pushes):
     def push_settings(self) -> PushSettings:
         settings: PushSettings = self.config
         return settings
+
+    def open_api(self, budget: Budget) -> Api:
+        return api.open_api(self.name, self.config.api, budget)
+
+
+class MerchantApiPushes(_MerchantApi):
+    """The API half of the Google channel; its config carries ``api`` (GoogleApiSettings)."""
 
     def batch_sizes(self) -> Mapping[str, int]:
         return {"product": 1}  # one request per item: Merchant API v1 has no custombatch
@@ -43,9 +50,6 @@ class MerchantApiPushes(Channel, Pushes):
 
     def removal(self, stream: str, key: str, sku: str) -> PushItem | None:
         return PushItem(stream, key, sku, {"delete": key})
-
-    def open_api(self, budget: Budget) -> Api:
-        return api.open_api(self.name, self.config.api, budget)
 
     def send(self, client: Api, stream: str, batch: list[PushItem]) -> list[ItemResult]:
         settings, results = self.config.api, []
@@ -67,22 +71,9 @@ class MerchantApiPushes(Channel, Pushes):
         return results
 
 
-class LocalInventoryPushes(Channel, Pushes):
+class LocalInventoryPushes(_MerchantApi):
     """Merchant API ``localInventories:insert`` per item and mapped store; the channel's config
     carries ``api`` and ``stores``. Keys are ``offerId@storeCode``."""
-
-    config: Any
-
-    @property
-    def account(self) -> str:
-        return str(self.config.api.account_id)
-
-    def can_push(self) -> bool:
-        return self.config.api is not None
-
-    def push_settings(self) -> PushSettings:
-        settings: PushSettings = self.config
-        return settings
 
     def batch_sizes(self) -> Mapping[str, int]:
         return {"local": 1}
@@ -109,9 +100,6 @@ class LocalInventoryPushes(Channel, Pushes):
         store = key.rsplit("@", 1)[1]
         attrs = {"availability": "OUT_OF_STOCK", "quantity": "0"}
         return PushItem(stream, key, sku, {"storeCode": store, "localInventoryAttributes": attrs})
-
-    def open_api(self, budget: Budget) -> Api:
-        return api.open_api(self.name, self.config.api, budget)
 
     def send(self, client: Api, stream: str, batch: list[PushItem]) -> list[ItemResult]:
         results = []
