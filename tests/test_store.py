@@ -4,6 +4,7 @@ source reading the snapshot back in SKU order."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -112,3 +113,30 @@ def test_sqlite_source_without_an_import_says_what_to_do(workspace: Workspace) -
     workspace.write_config(source="sqlite")
     with pytest.raises(SourceError, match="run omnisync catalog import"):
         pipeline.validate(load_config(workspace.config_path))
+
+
+def test_an_older_state_file_is_migrated_forward(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_store(tmp_path / "state.db").close()  # at the current version
+    newer = (*MIGRATIONS, "CREATE TABLE later (x INTEGER);")
+    monkeypatch.setattr("omnisync.store.db.MIGRATIONS", newer)
+    store = open_store(tmp_path / "state.db")
+    assert store.version == len(newer)
+    assert store.db.execute("SELECT count(*) FROM later").fetchone()[0] == 0
+    store.close()
+
+
+def test_a_failed_migration_leaves_the_file_at_its_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_store(tmp_path / "state.db").close()
+    broken = (*MIGRATIONS, "CREATE TABLE half (x INTEGER);\nTHIS IS NOT SQL;")
+    monkeypatch.setattr("omnisync.store.db.MIGRATIONS", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        open_store(tmp_path / "state.db")
+    monkeypatch.setattr("omnisync.store.db.MIGRATIONS", MIGRATIONS)
+    store = open_store(tmp_path / "state.db")
+    assert store.version == len(MIGRATIONS)
+    tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master")}
+    assert "half" not in tables
