@@ -178,8 +178,7 @@ def _push(
             sys.stdout.write(report.push_json(result) + "\n")
         else:
             console.render_push(result, _stdout())
-        refused = any(s.refused for s in result.run.channels)
-        code = ExitCode.CHANNEL if result.partial else ExitCode.DATA if refused else ExitCode.OK
+        code = ExitCode.CHANNEL if result.partial else ExitCode.DATA if result.refused else 0
         raise typer.Exit(code)
 
 
@@ -194,7 +193,8 @@ def sandbox(
         int, typer.Option("--latency", min=0, help="Milliseconds added to every answer.")
     ] = 0,
 ) -> None:
-    """Serve a local emulator of the Ozon, Satu and Google Merchant APIs until interrupted."""
+    """Serve a local emulator of the Ozon, Satu, Google Merchant and Kaspi APIs until
+    interrupted."""
     from omnisync.sandbox.server import Sandbox  # the server is only loaded when asked for
 
     server = Sandbox(port=port, fail_rate=fail_rate, latency_ms=latency)

@@ -97,8 +97,8 @@ class Lane:
     seen: set[str] = field(default_factory=set)
     files: dict[str, AtomicFile] = field(default_factory=dict)
     writer: FeedWriter | None = None
-    # Called with every valid, prepared product (pushes plan from it).
-    on_valid: Callable[[Product], None] | None = None
+    # Called with every prepared product and whether it is valid (pushes plan from it).
+    on_item: Callable[[Product, bool], None] | None = None
 
     def open_files(self, stack: ExitStack, output_dir: Path) -> None:
         channel = self.channel
@@ -119,12 +119,11 @@ class Lane:
             message = "another item already has this id (as this channel compares ids)"
             problems.append(self.channel.problem(record, "id", "id_not_unique", message))
         self.seen.add(key)
-        if self._count(problems, report):
-            return
-        if self.writer is not None:
+        valid = self._count(problems, report) == 0
+        if valid and self.writer is not None:
             self.writer.write(record)
-        if self.on_valid is not None:
-            self.on_valid(shown)
+        if self.on_item is not None:
+            self.on_item(shown, valid)
 
     def _count(self, problems: list[Problem], report: RunReport) -> int:
         errors = sum(1 for p in problems if p.severity is Severity.ERROR)

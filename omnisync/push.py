@@ -2,31 +2,31 @@
 
 One read of the catalogue plans every selected channel: each valid item's payload is hashed
 and compared with the ledger (``store.ledger``); what changed, what was acknowledged longer
-ago than ``reassert_after``, and what left the catalogue are planned; then each channel sends
-its plan in batches through ``omnisync.http`` and the per-item results go back to the ledger.
-Channels that publish a file Kaspi fetches (``kaspi``) are built in the same pass: publishing is
-their push. A dry run plans, reports and sends nothing; its plan lives in TEMP tables only.
+ago than ``reassert_after``, and what left the catalogue or the channel's filter are planned
+(an item that is still there but invalid this run is held, not removed); then each channel sends
+its plan through ``omnisync.sending``. Channels whose file is fetched (Kaspi) are built in the
+same pass: publishing is their push. A dry run plans and reports; it sends nothing and writes
+nothing: the state file is opened read-only and the plan lives in TEMP tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from omnisync.channels.base import FileFeed, Pushes, PushItem
+from omnisync.channels.base import Channel, FileFeed, Pushes, PushItem
 from omnisync.config import Config
-from omnisync.errors import ChannelError, Deferred, UsageError
+from omnisync.errors import ChannelError, UsageError
 from omnisync.http import Budget
 from omnisync.models import Problem, Product
 from omnisync.pipeline import Lane, Progress, Run
 from omnisync.report import RunReport
+from omnisync.sending import send
 from omnisync.store import Store, open_store, runs
 from omnisync.store.ledger import Ledger
-
-SAMPLE = 10
 
 
 @dataclass
@@ -48,8 +48,15 @@ class PushReport:
 
     @property
     def partial(self) -> bool:
-        return any(p.failed or p.deferred for p in self.pushes) or any(
-            s.refused for s in self.run.channels
+        """Something was not delivered: failed or deferred items, or a failed upload."""
+        uploads = any(p.code == "upload_failed" for p in self.run.problems)
+        return uploads or any(p.failed or p.deferred for p in self.pushes)
+
+    @property
+    def refused(self) -> bool:
+        """A gate held something back (a shrunken feed, mass removals): a data problem."""
+        return any(s.refused for s in self.run.channels) or any(
+            p.code == "removal_gate" for p in self.run.problems
         )
 
 
@@ -66,24 +73,33 @@ def push(
     run.keep(_pushes, "has no API to push to" if only else None)
     if not run.lanes:
         raise UsageError("none of the channels pushes: add API settings (base_url, credentials)")
-    store = open_store(config.state)
-    run_id = runs.start(store, "push --dry-run" if dry_run else "push")
+    store = open_store(config.state, readonly=dry_run)
     try:
-        result = _push(run, store, dry_run, budget or Budget(), force)
+        if dry_run:
+            return _push(run, store, True, budget or Budget(), force)
+        return _recorded(run, store, budget or Budget(), force)
+    finally:
+        store.close()
+
+
+def _recorded(run: Run, store: Store, budget: Budget, force: bool) -> PushReport:
+    run_id = runs.start(store, "push")
+    try:
+        result = _push(run, store, False, budget, force)
     except BaseException as exc:
         runs.finish(store, run_id, getattr(exc, "exit_code", 1), {}, str(exc))
-        store.close()
         raise
-    runs.finish(store, run_id, 3 if result.partial else 0, _counts(result))
-    store.close()
+    code = 3 if result.partial else 1 if result.refused else 0
+    runs.finish(
+        store,
+        run_id,
+        code,
+        {
+            p.channel: {**p.planned, "sent": p.sent, "failed": p.failed, "deferred": p.deferred}
+            for p in result.pushes
+        },
+    )
     return result
-
-
-def _counts(result: PushReport) -> dict[str, Any]:
-    return {
-        p.channel: {**p.planned, "sent": p.sent, "failed": p.failed, "deferred": p.deferred}
-        for p in result.pushes
-    }
 
 
 def _pushes(lane: Lane) -> bool:
@@ -94,56 +110,79 @@ def _pushes(lane: Lane) -> bool:
 
 
 def _push(run: Run, store: Store, dry_run: bool, budget: Budget, force: bool) -> PushReport:
-    context = run.lanes[0].channel.context
-    plans: list[tuple[Lane, Ledger, PushStats]] = []
+    plans: list[tuple[Channel, Ledger, PushStats]] = []
     with ExitStack() as stack:
         for lane in run.lanes:
             channel = lane.channel
             if isinstance(channel, Pushes) and channel.can_push():
-                after = channel.push_settings().reassert_after
-                ledger = Ledger(store, channel.name, channel.account, context.now, after)
-                stats = PushStats(channel.name, channel.account)
-                lane.on_valid = _planner(channel, ledger)
-                plans.append((lane, ledger, stats))
+                ledger = Ledger(
+                    store,
+                    channel.name,
+                    channel.account,
+                    channel.context.now,
+                    channel.push_settings().reassert_after,
+                )
+                lane.on_item = _planner(channel, ledger)
+                plans.append((channel, ledger, PushStats(channel.name, channel.account)))
             elif isinstance(channel, FileFeed) and not dry_run:
                 lane.open_files(stack, run.config.output_dir)
         run.stream()
-        for lane in run.lanes:
-            if lane.files:
-                lane.publish(run.report, force)
-                _deliver(lane, run.report, budget)
-    for lane, ledger, stats in plans:
-        _plan_removals(lane.channel, ledger)
+        _publish(run, budget, force)
+    for channel, ledger, stats in plans:
+        _plan_removals(channel, ledger, run.report, force)
         stats.planned = ledger.counts()
         if dry_run:
             stats.changes = [_change(item, action) for item, action in ledger.planned()]
+        elif any(stats.planned[a] for a in ("create", "update", "reassert", "delete")):
+            send(channel, ledger, stats, run.report, budget)
         else:
-            _send(lane.channel, ledger, stats, run.report, budget)
+            ledger.forget()
     return PushReport(run.report, [stats for _, _, stats in plans], dry_run)
 
 
-def _deliver(lane: Lane, report: RunReport, budget: Budget) -> None:
-    """A published file's own delivery (an upload); a failure makes the run partial."""
-    assert isinstance(lane.channel, FileFeed)
-    if not lane.stats.published:
-        return
-    try:
-        lane.channel.after_publish(lane.stats.paths, budget)
-    except ChannelError as exc:
-        lane.stats.refused = f"published, but the upload failed: {exc}"
-        report.add(Problem(code="upload_failed", channel=lane.stats.channel, message=str(exc)))
-
-
-def _planner(channel: Pushes, ledger: Ledger) -> Any:
-    def plan(product: Product) -> None:
+def _planner(channel: Any, ledger: Ledger) -> Callable[[Product, bool], None]:
+    def plan(product: Product, valid: bool) -> None:
+        if not valid:
+            ledger.hold(product.sku)
+            return
         for item in channel.push_items(product):
             ledger.consider(item)
 
     return plan
 
 
-def _plan_removals(channel: Any, ledger: Ledger) -> None:
-    for stream, key, sku in list(ledger.gone()):
+def _publish(run: Run, budget: Budget, force: bool) -> None:
+    """Files fetched by the channel (Kaspi): publish, then deliver further (an upload)."""
+    for lane in run.lanes:
+        if not lane.files:
+            continue
+        lane.publish(run.report, force)
+        if not lane.stats.published:
+            continue
+        assert isinstance(lane.channel, FileFeed)
+        try:
+            lane.channel.after_publish(lane.stats.paths, budget)
+        except ChannelError as exc:
+            lane.stats.refused = f"published, but the upload failed: {exc}"
+            run.report.add(
+                Problem(code="upload_failed", channel=lane.stats.channel, message=str(exc))
+            )
+
+
+def _plan_removals(channel: Any, ledger: Ledger, report: RunReport, force: bool) -> None:
+    """Items that left get zero stock or a delete — unless that would remove more than the
+    channel's ``max_drop`` of what it holds (a truncated catalogue must not empty a shop)."""
+    gone, live = ledger.gone(), ledger.live()
+    limit = channel.config.max_drop * live
+    if gone and len(gone) > limit and not force:
+        report.add(Problem(
+            code="removal_gate", channel=channel.name,
+            message=f"{len(gone)} of the {live} items the channel holds left the catalogue; "
+                    f"the gate allows {channel.config.max_drop:.0%}, so none was removed — "
+                    "check the catalogue, or re-run with --force",
+        ))  # fmt: skip
+        return
+    for stream, key, sku in gone:
         ledger.plan_removal(channel.removal(stream, key, sku), stream, key)
 
 
@@ -155,82 +194,3 @@ def _change(item: PushItem, action: str) -> dict[str, Any]:
         "action": action,
         "payload": dict(item.payload),
     }
-
-
-def _send(
-    channel: Any, ledger: Ledger, stats: PushStats, report: RunReport, budget: Budget
-) -> None:
-    """Every stream's batches, in order; the first channel-level failure stops the channel
-    (a circuit breaker: no point burning quota) and defers the rest to the next run."""
-    api = channel.open_api(budget)
-    try:
-        for stream, size in channel.batch_sizes().items():
-            for batch in ledger.batches(stream, size):
-                if not _send_batch(channel, api, ledger, stats, report, stream, batch):
-                    _defer_rest(ledger, stats)
-                    return
-        ledger.forget()
-    finally:
-        api.close()
-
-
-def _send_batch(
-    channel: Any,
-    api: Any,
-    ledger: Ledger,
-    stats: PushStats,
-    report: RunReport,
-    stream: str,
-    batch: list[PushItem],
-) -> bool:
-    try:
-        results = channel.send(api, stream, batch)
-    except ChannelError as exc:
-        reason = str(exc)
-        if isinstance(exc, Deferred):
-            ledger.defer(batch, reason)
-            stats.deferred += len(batch)
-        else:
-            failures = ledger.record(batch, [])
-            _report_failures(report, stats, batch, failures, reason)
-        report.add(
-            Problem(
-                code="push_failed" if not isinstance(exc, Deferred) else "push_deferred",
-                channel=channel.name,
-                message=reason,
-            )
-        )
-        return False
-    failures = ledger.record(batch, results)
-    stats.sent += len(batch) - len(failures)
-    _report_failures(report, stats, batch, failures, None)
-    return True
-
-
-def _report_failures(
-    report: RunReport,
-    stats: PushStats,
-    batch: list[PushItem],
-    failures: list[Any],
-    reason: str | None,
-) -> None:
-    skus = {item.key: item.sku for item in batch}
-    stats.failed += len(failures)
-    for failure in failures:
-        report.add(
-            Problem(
-                code="push_rejected",
-                channel=stats.channel,
-                sku=skus[failure.key],
-                field=failure.key,
-                message=reason or failure.error or "rejected",
-            )
-        )
-
-
-def _defer_rest(ledger: Ledger, stats: PushStats) -> None:
-    """Everything not yet sent is recorded as deferred, to be planned again next run."""
-    rest = ledger.unsent()
-    if rest:
-        ledger.defer(rest, "not sent: the channel failed earlier in this run")
-        stats.deferred += len(rest)

@@ -147,8 +147,14 @@ def test_a_dry_run_changes_nothing_anywhere(tmp_path: Path, sandbox: Sandbox) ->
     assert report["dry_run"] and len(report["changes"]) == 4
     assert {c["payload"].get("stock") for c in report["changes"]} == {1, 2, None}
     assert held(sandbox) == {}
-    ledger = sqlite3.connect(tmp_path / "state.db").execute("SELECT count(*) FROM push_ledger")
-    assert ledger.fetchone()[0] == 0
+    assert not (tmp_path / "state.db").exists()  # not even created
+    push(path)
+    # The state file's bytes (SQLite may add its -shm index beside a read-only reader).
+    before = (tmp_path / "state.db").read_bytes()
+    catalogue(tmp_path, {"A": 5, "B": 2})
+    done = cli("diff", "--config", path, "--format", "json")
+    assert [c["key"] for c in json.loads(done.stdout)["changes"]] == [f"A@{WAREHOUSE}"]
+    assert (tmp_path / "state.db").read_bytes() == before
 
 
 def test_items_that_leave_get_zero_stock(tmp_path: Path, sandbox: Sandbox) -> None:
@@ -171,7 +177,7 @@ def test_runs_are_recorded(tmp_path: Path, sandbox: Sandbox) -> None:
         .execute("SELECT command, exit_code, counts, finished_at IS NOT NULL FROM runs ORDER BY id")
         .fetchall()
     )
-    assert [(r[0], r[1], r[3]) for r in rows] == [("push", 0, 1), ("push --dry-run", 0, 1)]
+    assert [(r[0], r[1], r[3]) for r in rows] == [("push", 0, 1)]  # a dry run records nothing
     assert json.loads(rows[0][2])["ozon"]["sent"] == 2
 
 

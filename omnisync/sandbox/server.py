@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from omnisync.sandbox import google, kaspi, ozon, satu
+from omnisync.sandbox import google, kaspi, orders, ozon, satu
 
 Answer = tuple[int, dict[str, Any] | list[Any] | None, dict[str, str]]
 
@@ -64,7 +64,13 @@ class State:
 
 
 Route = Callable[[State, Request], Answer]
-ROUTES: list[tuple[str, str, Route]] = [*ozon.ROUTES, *satu.ROUTES, *google.ROUTES, *kaspi.ROUTES]
+ROUTES: list[tuple[str, str, Route]] = [
+    *ozon.ROUTES,
+    *satu.ROUTES,
+    *google.ROUTES,
+    *kaspi.ROUTES,
+    *orders.ROUTES,
+]
 
 
 class Sandbox:

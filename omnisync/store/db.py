@@ -36,14 +36,41 @@ class Store:
         self.db.close()
 
 
-def open_store(path: Path) -> Store:
-    """Open (creating if needed) and migrate the state file at ``path``."""
+def open_store(path: Path, readonly: bool = False) -> Store:
+    """Open (creating if needed) and migrate the state file at ``path``.
+
+    ``readonly`` (dry runs) never creates or changes the file: a missing file is an empty
+    in-memory store, and TEMP tables still work for planning.
+    """
+    if readonly:
+        return _readonly(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, isolation_level=None, timeout=30)
     connection.execute("PRAGMA journal_mode = WAL")  # readers never block the writer
     connection.execute("PRAGMA synchronous = NORMAL")  # durable at each WAL checkpoint
     store = Store(connection, path)
     _migrate(store)
+    return store
+
+
+def _readonly(path: Path) -> Store:
+    if not path.exists():
+        store = Store(sqlite3.connect(":memory:", isolation_level=None), path)
+        _migrate(store)
+        return store
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    store = Store(sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30), path)
+    if store.version != len(MIGRATIONS):
+        raise ConfigError(
+            str(path),
+            [
+                (
+                    "state",
+                    "the state file needs a migration: run a "
+                    "command that writes (push, catalog import) first",
+                )
+            ],
+        )
     return store
 
 

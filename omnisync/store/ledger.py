@@ -1,11 +1,14 @@
 """The push ledger: what each channel account last acknowledged, and this run's plan.
 
 Per (channel, account, stream, key): the desired payload and its hash, the acknowledged hash,
-the last push time, a status and the last error. Planning compares each item's hash with the
-ledger and writes the changes to a TEMP plan table, so a dry run changes nothing durable and a
-real run streams its batches from there. After each request the results are written in one
-transaction: a crash loses at most the batch in flight, which the next run sends again
-(absolute values, so a replay converges).
+the last push time (UTC), a status and the last error. Planning compares each item's hash with
+the ledger and writes the changes to TEMP tables, so a dry run changes nothing durable and a
+real run streams its batches from there.
+
+Crash safety: before a batch is sent its rows are marked ``sending`` with no acknowledged hash.
+If the outcome never arrives (a crash, a lost answer), the next run finds no acknowledgement and
+sends the item again — absolute values, so the replay converges. An item is only ever
+"unchanged" when the channel acknowledged exactly that payload.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from omnisync.channels.base import ItemResult, PushItem
@@ -21,6 +24,13 @@ from omnisync.secrets import redact
 from omnisync.store.db import Store
 
 ACTIONS = ("create", "update", "reassert", "delete", "unchanged")
+_UPSERT = (
+    "INSERT INTO push_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, account, "
+    "stream, sku) DO UPDATE SET desired_hash = excluded.desired_hash, acked_hash = "
+    "excluded.acked_hash, desired = excluded.desired, last_pushed_at = coalesce("
+    "excluded.last_pushed_at, push_ledger.last_pushed_at), status = excluded.status, "
+    "error = excluded.error"
+)
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
@@ -31,40 +41,49 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
 class Ledger:
     """One channel account's slice of the ledger, and its plan for this run."""
 
-    _count = 0  # numbers each ledger's TEMP tables
+    _count = 0  # numbers each ledger's TEMP tables: several channels plan on one connection
 
     def __init__(
         self, store: Store, channel: str, account: str, now: datetime, reassert_after: timedelta
     ) -> None:
         self.store, self.db, self.channel, self.account = store, store.db, channel, account
-        self.now, self.cutoff = now.isoformat(), (now - reassert_after).isoformat()
+        utc = now.astimezone(UTC)  # stored times compare as text: keep one zone
+        self.now, self.cutoff = utc.isoformat(), (utc - reassert_after).isoformat()
         self.unchanged = 0
-        # Each ledger has its own TEMP tables: several channels plan on one connection.
         Ledger._count += 1
-        self.plan, self.seen = f"temp.plan_{Ledger._count}", f"temp.seen_{Ledger._count}"
+        n = Ledger._count
+        self.plan, self.seen, self.held = f"temp.plan_{n}", f"temp.seen_{n}", f"temp.held_{n}"
         self.db.execute(
-            f"CREATE TABLE {self.plan} (stream TEXT, key TEXT, sku TEXT, action TEXT, "
-            "hash TEXT, payload TEXT, done INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (stream, key))"
+            f"CREATE TABLE {self.plan} (stream TEXT, key TEXT, sku TEXT, action TEXT,"
+            " hash TEXT, payload TEXT, done INTEGER NOT NULL DEFAULT 0,"
+            " PRIMARY KEY (stream, key))"
         )
         self.db.execute(
             f"CREATE TABLE {self.seen} (stream TEXT, key TEXT, PRIMARY KEY (stream, key))"
         )
+        self.db.execute(f"CREATE TABLE {self.held} (sku TEXT PRIMARY KEY)")
 
-    def consider(self, item: PushItem) -> str:
-        """Plan ``item``: its action (``unchanged`` items are only remembered as seen)."""
+    def _row(self, stream: str, key: str) -> tuple[Any, ...] | None:
+        found: tuple[Any, ...] | None = self.db.execute(
+            "SELECT acked_hash, last_pushed_at, status FROM push_ledger WHERE channel = ? AND "
+            "account = ? AND stream = ? AND sku = ?", (self.channel, self.account, stream, key),
+        ).fetchone()  # fmt: skip
+        return found
+
+    def consider(self, item: PushItem) -> None:
+        """Plan ``item`` (``unchanged`` items are only remembered as seen)."""
         digest = payload_hash(item.payload)
         self.db.execute(f"INSERT OR IGNORE INTO {self.seen} VALUES (?, ?)", (item.stream, item.key))
-        row = self.db.execute(
-            "SELECT acked_hash, last_pushed_at, status FROM push_ledger WHERE channel = ? AND "
-            "account = ? AND stream = ? AND sku = ?",
-            (self.channel, self.account, item.stream, item.key),
-        ).fetchone()
-        action = _action(row, digest, self.cutoff)
+        action = _action(self._row(item.stream, item.key), digest, self.cutoff)
         if action == "unchanged":
             self.unchanged += 1
         else:
             self._plan(item, action, digest)
-        return action
+
+    def hold(self, sku: str) -> None:
+        """The SKU is still in the catalogue but not valid this run: keep what the channel has
+        (a typo must not delete a product) rather than treat it as gone."""
+        self.db.execute(f"INSERT OR IGNORE INTO {self.held} VALUES (?)", (sku,))
 
     def _plan(self, item: PushItem, action: str, digest: str) -> None:
         payload = json.dumps(item.payload, sort_keys=True, ensure_ascii=False)
@@ -73,16 +92,24 @@ class Ledger:
             (item.stream, item.key, item.sku, action, digest, payload),
         )
 
-    def gone(self) -> Iterator[tuple[str, str, str]]:
-        """(stream, key, sku) of items the channel holds that this run did not see."""
+    def gone(self) -> list[tuple[str, str, str]]:
+        """(stream, key, sku) of items the channel holds that this run neither saw nor held."""
         rows = self.db.execute(
             "SELECT stream, sku, desired FROM push_ledger l WHERE channel = ? AND account = ? "
             f"AND status != 'deleted' AND NOT EXISTS (SELECT 1 FROM {self.seen} s WHERE "
             "s.stream = l.stream AND s.key = l.sku) ORDER BY stream, sku",
             (self.channel, self.account),
         ).fetchall()
-        for stream, key, desired in rows:
-            yield stream, key, json.loads(desired).get("__sku", key)
+        held = {sku for (sku,) in self.db.execute(f"SELECT sku FROM {self.held}")}
+        found = [(s, key, json.loads(desired).get("__sku", key)) for s, key, desired in rows]
+        return [entry for entry in found if entry[2] not in held]
+
+    def live(self) -> int:
+        """Items the channel holds (for the removal gate)."""
+        count: int = self.db.execute(
+            "SELECT count(*) FROM push_ledger WHERE channel = ? AND account = ? AND status != "
+            "'deleted'", (self.channel, self.account)).fetchone()[0]  # fmt: skip
+        return count
 
     def plan_removal(self, item: PushItem | None, stream: str, key: str) -> None:
         if item is None:  # nothing to send: forget it once this run is recorded
@@ -99,26 +126,19 @@ class Ledger:
         found["unchanged"] = self.unchanged
         return found
 
-    def planned(self) -> Iterator[tuple[PushItem, str]]:
-        """Every planned item and its action, in stream and key order (for reports)."""
+    def planned(self, done: bool | None = None) -> list[tuple[PushItem, str]]:
+        """Planned items and their actions in stream and key order; ``done=False``: only those
+        no request has carried yet."""
+        where = "action != 'forget'" + ("" if done is None else f" AND done = {int(done)}")
         rows = self.db.execute(
             f"SELECT stream, key, sku, action, payload FROM {self.plan} "
-            "WHERE action != 'forget' ORDER BY stream, key"
-        )
-        for stream, key, sku, action, payload in rows:
-            yield PushItem(stream, key, sku, json.loads(payload)), action
-
-    def unsent(self) -> list[PushItem]:
-        """Planned items no request has carried yet (after a channel stopped early)."""
-        rows = self.db.execute(
-            f"SELECT stream, key, sku, payload FROM {self.plan} WHERE done = 0 "
-            "AND action != 'forget' ORDER BY stream, key"
+            f"WHERE {where} ORDER BY stream, key"
         ).fetchall()
-        return [PushItem(s, key, sku, json.loads(payload)) for s, key, sku, payload in rows]
+        return [(PushItem(s, key, sku, json.loads(p)), action) for s, key, sku, action, p in rows]
 
     def batches(self, stream: str, size: int) -> Iterator[list[PushItem]]:
-        """The stream's planned items to send, ``size`` at a time. Keyset pages, so no cursor
-        stays open while results are committed."""
+        """The stream's planned items, ``size`` at a time. Keyset pages, so no cursor stays open
+        while results are committed."""
         last = ""
         while True:
             rows = self.db.execute(
@@ -131,6 +151,12 @@ class Ledger:
             yield [PushItem(stream, key, sku, json.loads(payload)) for key, sku, payload in rows]
             last = rows[-1][0]
 
+    def sending(self, batch: list[PushItem]) -> None:
+        """Before a request: nothing of it counts as acknowledged until its answer is read."""
+        with self.store.transaction():
+            for item in batch:
+                self._write(item, "sending", None)
+
     def record(self, batch: list[PushItem], results: list[ItemResult]) -> list[ItemResult]:
         """Write one request's outcome; returns the failures (items without a verdict too)."""
         verdicts = {r.key: r for r in results}
@@ -140,7 +166,7 @@ class Ledger:
                 verdict = verdicts.get(item.key) or ItemResult(
                     item.key, False, "the channel's answer omitted it"
                 )
-                self._write(item, "acked" if verdict.ok else "failed", verdict)
+                self._write(item, "acked" if verdict.ok else "failed", verdict.error)
                 if not verdict.ok:
                     failed.append(verdict)
         return failed
@@ -148,41 +174,29 @@ class Ledger:
     def defer(self, batch: list[PushItem], reason: str) -> None:
         with self.store.transaction():
             for item in batch:
-                self._write(item, "deferred", ItemResult(item.key, False, reason))
+                self._write(item, "deferred", reason)
 
-    def _write(self, item: PushItem, status: str, verdict: ItemResult) -> None:
+    def _write(self, item: PushItem, status: str, error: str | None) -> None:
         action, digest = self.db.execute(
             f"SELECT action, hash FROM {self.plan} WHERE stream = ? AND key = ?",
             (item.stream, item.key),
         ).fetchone()
-        self.db.execute(
-            f"UPDATE {self.plan} SET done = 1 WHERE stream = ? AND key = ?", (item.stream, item.key)
-        )
-        if action in ("delete", "forget") and status == "acked":
+        if status != "sending":
+            self.db.execute(
+                f"UPDATE {self.plan} SET done = 1 WHERE stream = ? AND key = ?",
+                (item.stream, item.key),
+            )
+        if action == "delete" and status == "acked":
             status = "deleted"
         acked = digest if status in ("acked", "deleted") else None
         desired = json.dumps(
             {**item.payload, "__sku": item.sku}, sort_keys=True, ensure_ascii=False
         )
-        self.db.execute(
-            "INSERT INTO push_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, "
-            "account, stream, sku) DO UPDATE SET desired_hash = excluded.desired_hash, "
-            "acked_hash = coalesce(excluded.acked_hash, push_ledger.acked_hash), desired = "
-            "excluded.desired, last_pushed_at = coalesce(excluded.last_pushed_at, "
-            "push_ledger.last_pushed_at), status = excluded.status, error = excluded.error",
-            (
-                self.channel,
-                self.account,
-                item.stream,
-                item.key,
-                digest,
-                acked,
-                desired,
-                self.now if acked else None,
-                status,
-                redact(verdict.error) if verdict.error else None,  # bodies may echo a token
-            ),
-        )
+        error = redact(error) if error else None  # an answer's body may echo a token
+        self.db.execute(_UPSERT, (
+            self.channel, self.account, item.stream, item.key, digest, acked, desired,
+            self.now if acked else None, status, error,
+        ))  # fmt: skip
 
     def forget(self) -> None:
         """Items that left and needed no call are recorded as deleted."""
@@ -195,9 +209,13 @@ class Ledger:
 
 
 def _action(row: tuple[Any, ...] | None, digest: str, cutoff: str) -> str:
-    if row is None or (row[0] is None and row[2] != "deleted"):
+    """create: never acknowledged (or deleted); update: acknowledged something else;
+    reassert: acknowledged this, but before ``cutoff``; else unchanged."""
+    if row is None or row[2] == "deleted":
         return "create"
-    acked, pushed_at, status = row
-    if status == "deleted" or acked != digest:
-        return "update" if status != "deleted" else "create"
+    acked, pushed_at, _ = row
+    if acked is None:
+        return "create" if pushed_at is None else "update"
+    if acked != digest:
+        return "update"
     return "reassert" if (pushed_at or "") < cutoff else "unchanged"

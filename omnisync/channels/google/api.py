@@ -85,12 +85,15 @@ def money(amount: Decimal, currency: str) -> dict[str, str]:
 
 def call(api: Api, method: str, path: str, **kwargs: Any) -> str | None:
     """One item's request; its error message when Google refused that item, else None.
-    Authentication failures stop the channel (they would fail every item)."""
+    Authentication failures stop the channel (they would fail every item). Deleting what
+    Google does not have (404) is done, not failed."""
     try:
         api.request(method, path, **kwargs)
     except ChannelRejected as exc:
         if exc.status in (401, 403):
             raise
+        if exc.status == 404 and method == "DELETE":
+            return None
         return str(exc)
     return None
 
