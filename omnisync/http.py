@@ -50,6 +50,18 @@ class Budget:
         return self.clock() + wait <= self.deadline
 
 
+_LIMITERS: dict[tuple[str, str], RateLimiter] = {}
+
+
+def limiter_for(kind: str, account: str, per_minute: float) -> RateLimiter:
+    """The one limiter of a marketplace account in this process: every channel pushing to the
+    same account shares its quota."""
+    key = (kind, account)
+    if key not in _LIMITERS:
+        _LIMITERS[key] = RateLimiter(per_minute)
+    return _LIMITERS[key]
+
+
 class RateLimiter:
     """A token bucket: ``per_minute`` requests a minute, bursts of up to ``burst``."""
 
@@ -145,20 +157,38 @@ class Api:
             response = self.client.request(method, path, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise _Retryable(None, exc) from exc  # the request never left
-        except httpx.TimeoutException as exc:
+        except httpx.TransportError as exc:  # timeouts, dropped connections: maybe applied
             if idempotent:
                 raise _Retryable(None, exc) from exc
             raise ChannelUnavailable(
                 self.channel,
                 f"{method} {path}: {exc}; not retried because the call is not idempotent",
             ) from exc
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
+            # e.g. a header value httpx refuses: say what went wrong, never the value
+            raise ChannelRejected(
+                self.channel, f"{method} {path}: cannot send the request ({type(exc).__name__})"
+            ) from None
+        return self._check(method, path, response)
+
+    def _check(self, method: str, path: str, response: httpx.Response) -> httpx.Response:
         if response.status_code in RETRY_STATUSES:
             raise _Retryable(response)
-        if response.status_code >= 400:
+        if response.status_code >= 300:  # redirects are not followed: a moved API is an error
             raise ChannelRejected(
                 self.channel, f"{method} {path}: {_describe(response)}", response.status_code
             )
         return response
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """``request`` and the answer's JSON; an answer that is not JSON is a channel error."""
+        response = self.request(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise ChannelUnavailable(
+                self.channel, f"{method} {path}: the answer is not JSON ({_describe(response)})"
+            ) from None
 
     def _throttle(self) -> None:
         delay = self.limiter.delay() if self.limiter else 0.0

@@ -35,8 +35,14 @@ def _env_secret(value: object) -> str:
     name = value[4:]
     if name not in os.environ:
         raise ValueError(f"environment variable {name} is not set")
-    register(os.environ[name])
-    return os.environ[name]
+    secret = os.environ[name].strip()  # a trailing newline from `cat token` is not the token
+    if not secret or not secret.isascii() or not secret.isprintable():
+        raise ValueError(
+            f"environment variable {name} is empty or holds characters a token "
+            "cannot have (the value is not shown)"
+        )
+    register(secret)
+    return secret
 
 
 # A config field holding a secret: written ``env:NAME``, held as a SecretStr.

@@ -11,6 +11,8 @@ export GOOGLE_TOKEN=${GOOGLE_TOKEN:-sandbox-google-token} KASPI_TOKEN=${KASPI_TO
 "$BIN/omnisync" build --config configs/demo.yaml
 
 mkdir -p feeds/out
+# The sandbox starts empty every time, so the demo's push state starts afresh with it.
+rm -f feeds/out/state.db feeds/out/state.db-wal feeds/out/state.db-shm
 "$BIN/omnisync" sandbox --port "$PORT" > feeds/out/sandbox.log 2>&1 &
 SANDBOX=$!
 trap 'kill $SANDBOX 2>/dev/null || true' EXIT

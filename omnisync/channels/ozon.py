@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from omnisync.channels.base import (
     Channel,
@@ -23,7 +23,7 @@ from omnisync.channels.base import (
     Record,
 )  # fmt: skip
 from omnisync.errors import ChannelUnavailable
-from omnisync.http import Api, Budget, RateLimiter
+from omnisync.http import Api, Budget, limiter_for
 from omnisync.models import Problem, Product
 from omnisync.secrets import Secret
 from omnisync.text import CENT
@@ -42,6 +42,15 @@ class OzonConfig(ChannelConfig, PushSettings):
     warehouses: dict[str, int] = Field(min_length=1)
     currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")
     requests_per_minute: float = Field(default=STOCK_REQUESTS_PER_MINUTE, gt=0)
+
+    @field_validator("warehouses")
+    @classmethod
+    def _one_location_per_warehouse(cls, warehouses: dict[str, int]) -> dict[str, int]:
+        ids = list(warehouses.values())
+        repeated = sorted({str(i) for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"warehouse {', '.join(repeated)} is mapped from several locations")
+        return warehouses
 
     @model_validator(mode="after")
     def _no_locations(self) -> OzonConfig:
@@ -72,7 +81,11 @@ class Ozon(Channel, Pushes):
 
     def to_record(self, product: Product) -> Record:
         record = self.new_record(product)
-        record.fields = {"price": product.selling_price, "stock": self._stock(product)}
+        record.fields = {
+            "price": product.selling_price,
+            "stock": self._stock(product),
+            "currency": product.currency,
+        }
         return record
 
     def _stock(self, product: Product) -> dict[int, int] | None:
@@ -91,6 +104,16 @@ class Ozon(Channel, Pushes):
         if record.fields["price"] <= 0:
             found.append(
                 self.problem(record, "price", "price_not_positive", "price must be greater than 0")
+            )
+        if record.fields["currency"] not in ("", self.config.currency):
+            found.append(
+                self.problem(
+                    record,
+                    "price",
+                    "currency_mismatch",
+                    f"the row is in {record.fields['currency']}; this Ozon "
+                    f"account prices in {self.config.currency}",
+                )
             )
         if record.fields["stock"] is None:
             found.append(
@@ -130,13 +153,13 @@ class Ozon(Channel, Pushes):
     def open_api(self, budget: Budget) -> Api:
         secret: SecretStr = self.config.api_key
         headers = {"Client-Id": self.config.client_id, "Api-Key": secret.get_secret_value()}
-        limiter = RateLimiter(self.config.requests_per_minute)
+        limiter = limiter_for("ozon", self.account, self.config.requests_per_minute)
         return Api(self.name, self.config.base_url, headers, limiter=limiter, budget=budget)
 
     def send(self, api: Api, stream: str, batch: list[PushItem]) -> list[ItemResult]:
         path, field = (STOCKS, "stocks") if stream == "stock" else (PRICES, "prices")
         body = {field: [dict(item.payload) for item in batch]}
-        answer = api.request("POST", path, json=body).json()
+        answer = api.json("POST", path, json=body)
         return [self._verdict(stream, entry) for entry in _results(self.name, answer)]
 
     def _verdict(self, stream: str, entry: Mapping[str, Any]) -> ItemResult:

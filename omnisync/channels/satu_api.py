@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from omnisync.channels import limits
 from omnisync.channels.base import Channel, ItemResult, Pushes, PushItem, PushSettings
 from omnisync.errors import ChannelUnavailable
-from omnisync.http import Api, Budget, RateLimiter
+from omnisync.http import Api, Budget, limiter_for
 from omnisync.models import Product
 
 EDIT = "/api/v1/products/edit_by_external_id"
@@ -61,11 +61,11 @@ class SatuPushes(Channel, Pushes):
     def open_api(self, budget: Budget) -> Api:
         token: SecretStr = self.config.token
         headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
-        limiter = RateLimiter(self.config.requests_per_minute)
+        limiter = limiter_for("satu", self.account, self.config.requests_per_minute)
         return Api(self.name, self.config.base_url, headers, limiter=limiter, budget=budget)
 
     def send(self, api: Api, stream: str, batch: list[PushItem]) -> list[ItemResult]:
-        answer = api.request("POST", EDIT, json=[dict(item.payload) for item in batch]).json()
+        answer = api.json("POST", EDIT, json=[dict(item.payload) for item in batch])
         if not isinstance(answer, Mapping) or not isinstance(answer.get("processed_ids"), list):
             raise ChannelUnavailable(self.name, "the answer has no processed_ids list")
         processed = {str(i) for i in answer["processed_ids"]}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from omnisync.sandbox.common import Answer, bearer, error
 
@@ -37,7 +37,7 @@ def delete_product(state: State, request: Request) -> Answer:
     denied = bearer(request.headers)
     if denied:
         return denied
-    name = request.path.rsplit("/", 1)[1]
+    name = unquote(request.path.rsplit("/", 1)[1])
     if state.bucket("google_products").pop(name, None) is None:
         return error(404, f"product input {name} not found")
     return 200, {}, {}

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 # Warehouses the emulated seller has (FBS); others get a per-item error.
 WAREHOUSES = {22142605386000, 22142605386001, 22142605386002}
 STOCKS_PER_REQUEST, PRICES_PER_REQUEST, STOCK_CALLS_PER_MINUTE = 100, 1000, 80
+UNKNOWN_PREFIX = "UNKNOWN-"  # SKUs the emulated seller does not have
 
 
 def _items(state: State, request: Request, field: str, limit: int) -> list[Any] | Answer:
@@ -28,7 +29,8 @@ def _items(state: State, request: Request, field: str, limit: int) -> list[Any] 
 
 
 def stocks(state: State, request: Request) -> Answer:
-    wait = state.rate_limited("ozon-stocks", STOCK_CALLS_PER_MINUTE, time.monotonic())
+    client = request.headers.get("client-id", "")
+    wait = state.rate_limited(f"ozon-stocks-{client}", STOCK_CALLS_PER_MINUTE, time.monotonic())
     if wait is not None:
         return error(429, "rate limit: 80 requests a minute", {"Retry-After": str(int(wait) + 1)})
     items = _items(state, request, "stocks", STOCKS_PER_REQUEST)
@@ -75,6 +77,8 @@ def prices(state: State, request: Request) -> Answer:
 def _errors(state: State, sku: str) -> list[dict[str, str]]:
     if sku in state.reject:
         return [{"code": "REJECTED", "message": state.reject[sku]}]
+    if sku.startswith(UNKNOWN_PREFIX):  # the emulated seller has no such product
+        return [{"code": "PRODUCT_NOT_FOUND", "message": f"offer_id {sku} not found"}]
     return []
 
 

@@ -27,6 +27,8 @@ def edit_by_external_id(state: State, request: Request) -> Answer:
         external = str(item.get("id"))
         if external in state.reject:
             errors[external] = state.reject[external]
+        elif external.startswith("UNKNOWN-"):  # the emulated shop has no such product
+            errors[external] = f"product with external id {external} not found"
         elif item.get("presence") not in PRESENCE:
             errors[external] = f"presence {item.get('presence')!r} is not allowed"
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from google.auth.exceptions import GoogleAuthError
 from omnisync.errors import ChannelRejected
-from omnisync.http import Api, Budget, GoogleAuthRequest, RateLimiter
+from omnisync.http import Api, Budget, GoogleAuthRequest, limiter_for
 from omnisync.paths import InputFile
 from omnisync.secrets import Secret, register
 
@@ -74,8 +76,14 @@ def bearer_token(settings: GoogleApiSettings) -> str:
 
 
 def open_api(channel: str, settings: GoogleApiSettings, budget: Budget) -> Api:
-    headers = {"Authorization": f"Bearer {bearer_token(settings)}"}
-    limiter = RateLimiter(settings.requests_per_minute)
+    try:
+        headers = {"Authorization": f"Bearer {bearer_token(settings)}"}
+    except (ValueError, OSError, GoogleAuthError) as exc:
+        # a key file that does not parse, a token endpoint that refuses: this channel stops
+        raise ChannelRejected(
+            channel, f"cannot get a Google access token ({type(exc).__name__}: {exc})", 401
+        ) from None
+    limiter = limiter_for("google", settings.account_id, settings.requests_per_minute)
     return Api(channel, settings.base_url, headers, limiter=limiter, budget=budget)
 
 
@@ -114,6 +122,15 @@ def local_path(settings: GoogleApiSettings, offer_id: str) -> str:
     )
 
 
+def rfc3339(text: str) -> str:
+    """The feed's ISO 8601 date (``2026-06-01T00:00+0500``) as the API's RFC 3339 timestamp
+    (``2026-06-01T00:00:00+05:00``); a date without a zone is taken as UTC."""
+    if not text:
+        return ""
+    moment = datetime.fromisoformat(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
 def attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
     """The primary feed record as v1 ``productAttributes`` (empty values left out)."""
     currency = fields["currency"]
@@ -126,7 +143,7 @@ def attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
         "googleProductCategory": fields["google_product_category"],
         "productTypes": [fields["product_type"]] if fields["product_type"] else [],
         "itemGroupId": fields["item_group_id"], "color": fields["color"], "size": fields["size"],
-        "availabilityDate": fields["availability_date"],
+        "availabilityDate": rfc3339(fields["availability_date"]),
         "price": money(fields["price"], currency),
     }  # fmt: skip
     if fields["sale_price"] is not None:

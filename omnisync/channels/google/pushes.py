@@ -10,6 +10,18 @@ from omnisync.channels.google import api
 from omnisync.http import Api, Budget
 from omnisync.models import Product
 
+# Feed spellings → Merchant API v1 enum names (channels.md §1.3; §1.4a: v1 uses enums).
+_SLA = {
+    "same day": "SAME_DAY",
+    "next day": "NEXT_DAY",
+    "2-day": "TWO_DAY",
+    "3-day": "THREE_DAY",
+    "4-day": "FOUR_DAY",
+    "5-day": "FIVE_DAY",
+    "6-day": "SIX_DAY",
+    "multi-week": "MULTI_WEEK",
+}
+
 
 class _MerchantApi(Channel, Pushes):
     """What both Merchant API halves share: the account, the settings, the client."""
@@ -92,9 +104,18 @@ class LocalInventoryPushes(_MerchantApi):
                 attrs["quantity"] = str(units)
             if product.on_sale:
                 attrs["salePrice"] = api.money(product.selling_price, currency)
+            attrs.update(self._pickup(location))
             body = {"storeCode": store, "localInventoryAttributes": attrs}
             items.append(PushItem("local", f"{product.sku}@{store}", product.sku, body))
         return items
+
+    def _pickup(self, location: str) -> dict[str, str]:
+        """Pickup for stores that offer it, as the TSV feed writes it (v1 enum spellings)."""
+        where = self.context.locations.get(location)
+        if where is None or not where.pickup:
+            return {}
+        method = self.config.pickup_method.upper().replace(" ", "_")
+        return {"pickupMethod": method, "pickupSla": _SLA[self.config.pickup_sla]}
 
     def removal(self, stream: str, key: str, sku: str) -> PushItem | None:
         store = key.rsplit("@", 1)[1]
