@@ -296,3 +296,29 @@ def test_secret_from_unset_variable_names_it(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(ValidationError) as info:
         M(token=f"env:{TOKEN_VAR}")
     assert f"{TOKEN_VAR} is not set" in str(info.value)
+
+
+def test_a_secret_loses_surrounding_whitespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import BaseModel
+
+    class M(BaseModel):
+        token: Secret
+
+    monkeypatch.setenv("OMNISYNC_T", "abcd1234\n")
+    assert M(token="env:OMNISYNC_T").token.get_secret_value() == "abcd1234"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["", "  ", "токен123", "tab\there"])
+def test_a_secret_a_header_cannot_carry_is_refused_without_showing_it(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    from pydantic import BaseModel, ValidationError
+
+    class M(BaseModel):
+        token: Secret
+
+    monkeypatch.setenv("OMNISYNC_T", value)
+    with pytest.raises(ValidationError, match="OMNISYNC_T is empty or holds characters") as info:
+        M(token="env:OMNISYNC_T")  # type: ignore[arg-type]
+    if value.strip():
+        assert value not in str(info.value)

@@ -131,3 +131,26 @@ def test_requests_go_through_the_limiter() -> None:
 
 def test_backoff_is_bounded_by_the_cap() -> None:
     assert all(0 <= backoff(n) <= 30 for n in range(1, 20))
+
+
+@respx.mock
+def test_a_dropped_connection_is_retried_for_idempotent_calls() -> None:
+    route = respx.post(f"{BASE}/x").mock(
+        side_effect=[httpx.RemoteProtocolError("gone"), httpx.Response(200)]
+    )
+    assert api(FakeClock()).request("POST", "/x").status_code == 200
+    assert route.call_count == 2
+
+
+@respx.mock
+def test_a_redirect_is_an_error_not_a_success() -> None:
+    respx.post(f"{BASE}/x").mock(return_value=httpx.Response(301, headers={"Location": "/y"}))
+    with pytest.raises(ChannelRejected, match="HTTP 301"):
+        api(FakeClock()).request("POST", "/x")
+
+
+@respx.mock
+def test_an_answer_that_is_not_json_is_a_channel_error() -> None:
+    respx.post(f"{BASE}/x").mock(return_value=httpx.Response(200, text="<html>oops</html>"))
+    with pytest.raises(ChannelUnavailable, match="not JSON"):
+        api(FakeClock()).json("POST", "/x")

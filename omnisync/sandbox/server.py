@@ -6,8 +6,10 @@ headers, per-item errors for unknown SKUs or warehouses) and injects faults on r
 ``fail_rate`` answers that share of requests with 503, ``latency_ms`` delays every answer.
 
 Control endpoints for tests: ``GET /_sandbox/state`` (everything received), ``POST
-/_sandbox/faults`` (``{"reject": {"SKU": "message"}, "throttle": N}``: reject those SKUs per
-item; answer the next N API calls with 429), ``POST /_sandbox/reset``.
+/_sandbox/faults`` with any of ``{"reject": {"SKU": "message"}}`` (a per-item error for those
+SKUs), ``{"poison": ["SKU"]}`` (a 400 for any request naming them), ``{"throttle": N}`` (429 for
+the next N calls), ``{"lose": N}`` (apply the next N calls but answer 503), and ``POST
+/_sandbox/reset``. SKUs starting ``UNKNOWN-`` are products the emulated seller does not have.
 """
 
 from __future__ import annotations
@@ -43,11 +45,14 @@ class State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     data: dict[str, Any] = field(default_factory=dict)
     reject: dict[str, str] = field(default_factory=dict)  # SKU → per-item error message
+    poison: list[str] = field(default_factory=list)  # a request naming one gets a whole 400
     throttle: int = 0  # answer this many next API calls with 429
+    lose: int = 0  # apply this many next API calls, then answer 503 (the outcome is lost)
     windows: dict[str, list[float]] = field(default_factory=dict)  # rate-limit windows
 
     def reset(self) -> None:
-        self.data, self.reject, self.throttle, self.windows = {}, {}, 0, {}
+        self.data, self.reject, self.poison, self.windows = {}, {}, [], {}
+        self.throttle = self.lose = 0
 
     def bucket(self, name: str) -> dict[str, Any]:
         found: dict[str, Any] = self.data.setdefault(name, {})
@@ -112,7 +117,13 @@ class Sandbox:
                 return 429, {"error": "too many requests"}, {"Retry-After": "1"}
             if self.fail_rate and self.rng.random() < self.fail_rate:
                 return 503, {"error": "injected failure"}, {}
-            return route(self.state, request)
+            if any(f'"{sku}"' in json.dumps(request.body) for sku in self.state.poison):
+                return 400, {"error": "the request holds an item this account refuses"}, {}
+            answer = route(self.state, request)
+            if self.state.lose > 0:
+                self.state.lose -= 1
+                return 503, {"error": "applied, but the answer was lost"}, {}
+            return answer
 
     def _control(self, request: Request) -> Answer:
         with self.state.lock:
@@ -122,8 +133,11 @@ class Sandbox:
                 self.state.reset()
                 return 200, {}, {}
             if request.path == "/_sandbox/faults" and isinstance(request.body, dict):
-                self.state.reject.update(request.body.get("reject", {}))
-                self.state.throttle = int(request.body.get("throttle", self.state.throttle))
+                body = request.body
+                self.state.reject.update(body.get("reject", {}))
+                self.state.poison.extend(body.get("poison", []))
+                self.state.throttle = int(body.get("throttle", self.state.throttle))
+                self.state.lose = int(body.get("lose", self.state.lose))
                 return 200, {}, {}
         return 404, {"error": "unknown control endpoint"}, {}
 
