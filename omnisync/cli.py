@@ -6,7 +6,6 @@ the exit code of the contract below, once, in :func:`_guard`.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -228,16 +227,7 @@ def catalog_import(
     with _guard(debug):
         stats, result = pipeline.import_catalog(load_config(config), force=force)
         if format is BuildFormat.json:
-            payload = {
-                "imported": {
-                    "products": stats.products,
-                    "stock_rows": stats.stock_rows,
-                    "locations": stats.locations,
-                    "previous": stats.previous,
-                },
-                "problems": [p.as_dict() for p in result.problems],
-            }
-            typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+            typer.echo(report.import_json(stats, result))
         else:
             console.render_import(stats, result, _stdout())
 

@@ -175,3 +175,14 @@ def push_json(result: Any) -> str:
                       for s in result.run.channels if s.paths],
         "problems": [p.as_dict() for p in result.run.problems],
     })  # fmt: skip
+
+
+def import_json(stats: Any, report: RunReport) -> str:
+    """``omnisync catalog import --format json`` (``stats`` is a store.catalog.ImportStats)."""
+    imported = {
+        "products": stats.products,
+        "stock_rows": stats.stock_rows,
+        "locations": stats.locations,
+        "previous": stats.previous,
+    }
+    return _dump({"imported": imported, "problems": [p.as_dict() for p in report.problems]})
