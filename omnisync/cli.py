@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -20,6 +21,8 @@ from omnisync import __version__, console, pipeline, report
 from omnisync import push as push_api
 from omnisync.config import Config, load_config
 from omnisync.errors import ExitCode, OmnisyncError
+from omnisync.orders import pull as orders_pull_api
+from omnisync.store.orders import list_orders
 
 EXIT_CODES = """\
 Exit codes: 0 ok · 1 data problems (validation errors, publish gate) · 2 usage or configuration
@@ -204,6 +207,54 @@ def sandbox(
         pass
     finally:
         server.server.server_close()
+
+
+orders_app = typer.Typer(help="Marketplace orders in the central store.", no_args_is_help=True)
+app.add_typer(orders_app, name="orders")
+
+
+@orders_app.command("pull", epilog=EXIT_CODES)
+def orders_pull(
+    config: ConfigOpt,
+    channel: ChannelOpt = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            "--since",
+            help="Read orders from this date (default: the stored cursor, or 30 days).",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+        ),
+    ] = None,
+    format: Annotated[BuildFormat, typer.Option("--format", "-f")] = BuildFormat.text,
+    debug: DebugOpt = False,
+) -> None:
+    """Pull orders from every order-listing channel into the central store, effectively once,
+    and reserve their stock. Exit 3 when a channel could not be read."""
+    with _guard(debug):
+        since_utc = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
+        result = orders_pull_api.pull(load_config(config), channel or (), since=since_utc)
+        if format is BuildFormat.json:
+            sys.stdout.write(report.pull_json(result) + "\n")
+        else:
+            console.render_pull(result, _stdout())
+        raise typer.Exit(ExitCode.CHANNEL if result.failed else ExitCode.OK)
+
+
+@orders_app.command("list")
+def orders_list(
+    config: ConfigOpt,
+    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+    channel: Annotated[str | None, typer.Option("--channel", metavar="NAME")] = None,
+    format: Annotated[BuildFormat, typer.Option("--format", "-f")] = BuildFormat.text,
+    debug: DebugOpt = False,
+) -> None:
+    """The stored orders with their lines and flags (needs_attention, oversell)."""
+    with _guard(debug):
+        orders = list_orders(load_config(config).state, status, channel)
+        if format is BuildFormat.json:
+            sys.stdout.write(report.dump(orders) + "\n")
+        else:
+            console.render_orders(orders, _stdout())
 
 
 catalog_app = typer.Typer(help="The central store's catalogue snapshot.", no_args_is_help=True)

@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -82,6 +82,54 @@ def _sample(p: PushStats, verb: str) -> Table:
         payload = redact(json.dumps(change["payload"], ensure_ascii=False))
         table.add_row(change["action"], change["stream"], escape(change["key"]), escape(payload))
     return table
+
+
+def render_pull(result: Any, console: Console) -> None:
+    table = Table(title="omnisync orders pull")
+    for column in (
+        "channel",
+        "account",
+        "new",
+        "updated",
+        "unchanged",
+        "needs attention",
+        "oversold",
+        "error",
+    ):
+        table.add_column(column)
+    for p in result.pulls:
+        table.add_row(
+            p.channel,
+            p.account,
+            str(p.stats.new),
+            str(p.stats.updated),
+            str(p.stats.unchanged),
+            str(len(p.stats.needs_attention)),
+            ", ".join(sorted(p.stats.oversold)),
+            escape(redact(p.error or "")),
+        )
+    console.print(table)
+    if result.run.problems:
+        console.print(_problems(result.run))
+
+
+def render_orders(orders: list[dict[str, Any]], console: Console) -> None:
+    table = Table(title=f"{len(orders)} orders")
+    for column in ("channel", "order", "status", "created", "lines", "flags"):
+        table.add_column(column)
+    for o in orders:
+        lines = ", ".join(
+            f"{line['sku'] or line['channel_sku']} ×{line['quantity']}" for line in o["lines"]
+        )
+        table.add_row(
+            o["channel"],
+            escape(o["code"]),
+            o["status"],
+            o["created_at"],
+            escape(lines),
+            ", ".join(o["flags"]),
+        )
+    console.print(table)
 
 
 def render(report: RunReport, console: Console, building: bool) -> None:

@@ -107,6 +107,11 @@ def build_json(report: RunReport) -> str:
     )
 
 
+def dump(data: object) -> str:
+    """Any report data as JSON, with secrets redacted."""
+    return _dump(data)
+
+
 def _dump(data: object) -> str:
     return redact(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -186,3 +191,17 @@ def import_json(stats: Any, report: RunReport) -> str:
         "previous": stats.previous,
     }
     return _dump({"imported": imported, "problems": [p.as_dict() for p in report.problems]})
+
+
+def pull_json(result: Any) -> str:
+    """``omnisync orders pull --format json`` (``result`` is an orders.pull.PullReport)."""
+    return _dump({
+        "channels": [
+            {"channel": p.channel, "account": p.account, "since": p.since.isoformat(),
+             "until": p.until.isoformat(), "new": p.stats.new, "updated": p.stats.updated,
+             "unchanged": p.stats.unchanged, "needs_attention": len(p.stats.needs_attention),
+             "oversold": sorted(p.stats.oversold), "error": p.error}
+            for p in result.pulls
+        ],
+        "problems": [p.as_dict() for p in result.run.problems],
+    })  # fmt: skip

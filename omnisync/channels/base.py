@@ -15,7 +15,7 @@ entry point; its ``config_model`` is validated like the built-in ones.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -334,3 +334,20 @@ class Pushes(ABC):
     @abstractmethod
     def send(self, api: Any, stream: str, batch: list[PushItem]) -> list[ItemResult]:
         """One request for ``batch``; a result for every item (missing ones count as failed)."""
+
+
+class PullsOrders(ABC):
+    """Mixin for channels whose API lists orders. ``pull_orders`` yields pages of normalised
+    orders created or changed in [since, until]; the pipeline stores each page and moves the
+    cursor in one transaction."""
+
+    @abstractmethod
+    def pull_orders(self, api: Any, since: datetime, until: datetime) -> Iterator[list[Any]]:
+        """Pages of ``omnisync.orders.model.Order``."""
+
+    @abstractmethod
+    def orders_api(self, budget: Any) -> Any:
+        """An ``omnisync.http.Api`` for the orders endpoints."""
+
+    def can_pull(self) -> bool:
+        return True

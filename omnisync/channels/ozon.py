@@ -7,16 +7,19 @@ per item (``updated``, ``errors``): HTTP 200 is not "all accepted" (reliability.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from omnisync.channels import ozon_orders
 from omnisync.channels.base import (
     Channel,
     ChannelConfig,
     ItemResult,
+    PullsOrders,
     Pushes,
     PushItem,
     PushSettings,
@@ -64,7 +67,7 @@ class OzonConfig(ChannelConfig, PushSettings):
         return list(self.warehouses)
 
 
-class Ozon(Channel, Pushes):
+class Ozon(Channel, Pushes, PullsOrders):
     config_model = OzonConfig
     config: OzonConfig
     label = "Ozon"
@@ -155,6 +158,12 @@ class Ozon(Channel, Pushes):
         headers = {"Client-Id": self.config.client_id, "Api-Key": secret.get_secret_value()}
         limiter = limiter_for("ozon", self.account, self.config.requests_per_minute)
         return Api(self.name, self.config.base_url, headers, limiter=limiter, budget=budget)
+
+    def orders_api(self, budget: Budget) -> Api:
+        return self.open_api(budget)
+
+    def pull_orders(self, api: Any, since: datetime, until: datetime) -> Iterator[list[Any]]:
+        return ozon_orders.pages(self, api, since, until)
 
     def send(self, api: Api, stream: str, batch: list[PushItem]) -> list[ItemResult]:
         path, field = (STOCKS, "stocks") if stream == "stock" else (PRICES, "prices")

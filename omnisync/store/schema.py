@@ -62,4 +62,50 @@ MIGRATIONS: tuple[str, ...] = (
         error TEXT
     );
     """,
+    # 2: orders pulled from the channels, their lines, pull cursors, SKU mapping.
+    """
+    CREATE TABLE orders (
+        channel TEXT NOT NULL,
+        account TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        code TEXT NOT NULL,
+        status TEXT NOT NULL,          -- normalised: new, accepted, shipped, delivered, cancelled
+        channel_status TEXT NOT NULL,  -- the channel's own status
+        created_at TEXT NOT NULL,      -- UTC ISO 8601
+        updated_at TEXT NOT NULL,      -- the channel's last change we know of (UTC)
+        delivery_mode TEXT NOT NULL DEFAULT '',
+        location TEXT,                 -- our location the order takes stock from
+        pickup INTEGER NOT NULL DEFAULT 0,  -- the buyer collects it in that store
+        customer TEXT NOT NULL DEFAULT '{}',
+        total TEXT NOT NULL DEFAULT '0',
+        flags TEXT NOT NULL DEFAULT '[]',   -- needs_attention, oversell
+        acknowledged INTEGER NOT NULL DEFAULT 0,
+        ingested_at TEXT NOT NULL,
+        PRIMARY KEY (channel, account, external_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE order_lines (
+        channel TEXT NOT NULL,
+        account TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        channel_sku TEXT NOT NULL,
+        sku TEXT,                      -- NULL when the channel's code maps to no product
+        quantity INTEGER NOT NULL,
+        unit_price TEXT NOT NULL,
+        PRIMARY KEY (channel, account, external_id, line)
+    ) WITHOUT ROWID;
+    CREATE TABLE cursors (
+        channel TEXT NOT NULL,
+        account TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (channel, account, stream)
+    ) WITHOUT ROWID;
+    CREATE TABLE sku_map (
+        channel TEXT NOT NULL,
+        channel_sku TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        PRIMARY KEY (channel, channel_sku)
+    ) WITHOUT ROWID;
+    """,
 )

@@ -1,0 +1,1 @@
+"""Marketplace orders: one model, effectively-once ingest, reservations."""
