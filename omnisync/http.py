@@ -50,13 +50,13 @@ class Budget:
         return self.clock() + wait <= self.deadline
 
 
-_LIMITERS: dict[tuple[str, str], RateLimiter] = {}
+_LIMITERS: dict[tuple[str, str, float], RateLimiter] = {}
 
 
 def limiter_for(kind: str, account: str, per_minute: float) -> RateLimiter:
     """The one limiter of a marketplace account in this process: every channel pushing to the
     same account shares its quota."""
-    key = (kind, account)
+    key = (kind, account, per_minute)
     if key not in _LIMITERS:
         _LIMITERS[key] = RateLimiter(per_minute)
     return _LIMITERS[key]

@@ -156,6 +156,17 @@ class Channel(ABC):
         )
         return truncate(text, limit)
 
+    def orders_location(self) -> str | None:
+        """Where an order without a store of its own takes its stock from: the channel's first
+        counted location, else the first warehouse, else the first location."""
+        counted = self.config.counted_locations()
+        if counted:
+            return counted[0]
+        locations = list(self.context.locations.values())
+        warehouses = [loc.code for loc in locations if loc.type == "warehouse"]
+        candidates = warehouses or [loc.code for loc in locations]
+        return candidates[0] if candidates else None
+
     def prepare(self, product: Product) -> Product | None:
         """The product as this channel shows it, or None when its rules leave it out."""
         if not self.rules.admits(product, self.units(product)):

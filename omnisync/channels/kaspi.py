@@ -8,6 +8,8 @@ one (the official XSD is not public; ours is written from the spec, see the file
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from importlib.resources import files
@@ -17,10 +19,10 @@ from typing import Any, BinaryIO, Literal
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from omnisync.channels import limits
-from omnisync.channels.base import Channel, FeedWriter, Record, StoreMapConfig
+from omnisync.channels import kaspi_orders, limits
+from omnisync.channels.base import Channel, FeedWriter, PullsOrders, Record, StoreMapConfig
 from omnisync.channels.writers import CountingWriter, SingleFileFeed, XmlDocument, count_xml
-from omnisync.http import Api, Budget
+from omnisync.http import Api, Budget, limiter_for
 from omnisync.models import Problem, Product, Severity
 from omnisync.secrets import Secret
 from omnisync.text import one_line, xml_safe
@@ -47,6 +49,10 @@ class KaspiConfig(StoreMapConfig):
 
     type: Literal["kaspi"]
     upload: KaspiUpload | None = None
+    # The Shop API for orders (channels.md §2.2): X-Auth-Token from the merchant cabinet.
+    base_url: str = Field(default="https://kaspi.kz/shop/api/v2", pattern=r"^https?://\S+$")
+    token: Secret | None = None
+    requests_per_minute: float = Field(default=60, gt=0)  # none published: be conservative
     company: str = Field(pattern=r"\S")
     merchant_id: str = Field(pattern=r"^\S+$")
     pre_order: int | None = Field(default=None, ge=0, le=limits.KASPI_PREORDER_MAX_DAYS)
@@ -76,7 +82,7 @@ def whole_tenge(amount: Decimal) -> int:
     return int(amount.to_integral_value(ROUND_HALF_UP))
 
 
-class Kaspi(Channel, SingleFileFeed):
+class Kaspi(Channel, PullsOrders, SingleFileFeed):
     config_model = KaspiConfig
     config: KaspiConfig
     publish_is_push = True  # Kaspi fetches the published file (channels.md §2.1)
@@ -139,6 +145,26 @@ class Kaspi(Channel, SingleFileFeed):
 
     def count_items(self, output: str, path: Path) -> int:
         return count_xml(path, _q("offer"))
+
+    @property
+    def account(self) -> str:
+        return self.config.merchant_id
+
+    def can_pull(self) -> bool:
+        return self.config.token is not None
+
+    def orders_api(self, budget: Budget) -> Api:
+        assert self.config.token is not None
+        token: SecretStr = self.config.token
+        headers = {
+            "X-Auth-Token": token.get_secret_value(),
+            "Content-Type": "application/vnd.api+json",
+        }
+        limiter = limiter_for("kaspi", self.account, self.config.requests_per_minute)
+        return Api(self.name, self.config.base_url, headers, limiter=limiter, budget=budget)
+
+    def pull_orders(self, api: Any, since: datetime, until: datetime) -> Iterator[list[Any]]:
+        return kaspi_orders.pages(self, api, since, until)
 
     def after_publish(self, paths: list[Path], budget: Budget) -> None:
         """PUT the published price list to ``upload.url`` when configured."""

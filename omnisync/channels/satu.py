@@ -7,14 +7,23 @@ The written file is checked against the YML checklist (§7.5) before it replaces
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from omnisync.channels import limits
-from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, PushSettings, Record
+from omnisync.channels import limits, satu_orders
+from omnisync.channels.base import (
+    Channel,
+    ChannelConfig,
+    FeedWriter,
+    PullsOrders,
+    PushSettings,
+    Record,
+)  # fmt: skip
 from omnisync.channels.satu_api import SatuPushes
 from omnisync.channels.writers import SingleFileFeed, count_xml
 from omnisync.channels.yml import CategoryTree, YmlWriter, checklist
@@ -59,7 +68,7 @@ class SatuConfig(ChannelConfig, PushSettings):
         return self
 
 
-class Satu(SatuPushes, SingleFileFeed):
+class Satu(SatuPushes, PullsOrders, SingleFileFeed):
     config_model = SatuConfig
     config: SatuConfig
     label = "Satu"
@@ -90,6 +99,15 @@ class Satu(SatuPushes, SingleFileFeed):
 
     def writes_files(self) -> bool:
         return self.config.shop is not None
+
+    def can_pull(self) -> bool:
+        return self.can_push()
+
+    def orders_api(self, budget: Any) -> Any:
+        return self.open_api(budget)
+
+    def pull_orders(self, api: Any, since: datetime, until: datetime) -> Iterator[list[Any]]:
+        return satu_orders.pages(self, api, since, until)
 
     def validate(self, record: Record) -> list[Problem]:
         if not self.writes_files():  # API only: what the API takes is a price and stock

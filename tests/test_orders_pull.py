@@ -1,0 +1,116 @@
+"""Orders pulled from the sandbox's seeded Kaspi, Ozon and Satu orders: stored once however
+often and however overlapping the pulls, reserved once, unknown SKUs flagged, and the next push
+showing the reserved stock gone."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from conftest import DEMO_CONFIG
+
+from omnisync import pipeline, push
+from omnisync.config import load_config
+from omnisync.orders import pull
+from omnisync.sandbox.server import Sandbox
+from omnisync.store.orders import list_orders
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    server = Sandbox().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def config(tmp_path: Path, sandbox: Sandbox) -> Path:
+    shutil.copytree(DEMO_CONFIG.parent / "demo", tmp_path / "demo")
+    text = DEMO_CONFIG.read_text(encoding="utf-8").replace("http://127.0.0.1:8765", sandbox.url)
+    data = yaml.safe_load(text)
+    data.update(output_dir="out", state="state.db")
+    for channel in ("kaspi", "satu", "ozon"):  # the sandbox has no quota to protect
+        data["channels"][channel]["requests_per_minute"] = 6000
+    path = tmp_path / "omnisync.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    pipeline.import_catalog(load_config(path))
+    return path
+
+
+def counts(state: Path) -> tuple[int, int, int]:
+    db = sqlite3.connect(state)
+    return tuple(
+        db.execute(f"SELECT count(*), coalesce(sum({col}), 0) FROM {table}").fetchone()[i]  # type: ignore[return-value]
+        for table, col, i in (
+            ("orders", "1", 0),
+            ("reservations", "quantity", 0),
+            ("reservations", "quantity", 1),
+        )
+    )
+
+
+def test_pulling_twice_and_overlapping_stores_and_reserves_once(config: Path) -> None:
+    first = pull.pull(load_config(config), since=NOW - timedelta(days=40), now=NOW)
+    assert not first.failed
+    assert {p.channel: p.stats.new for p in first.pulls} == {"kaspi": 12, "ozon": 8, "satu": 6}
+    stored = counts(config.parent / "state.db")
+    again = pull.pull(load_config(config), now=NOW + timedelta(minutes=5))
+    assert sum(p.stats.new + p.stats.updated for p in again.pulls) == 0
+    overlap = pull.pull(load_config(config), since=NOW - timedelta(days=40), now=NOW)
+    assert sum(p.stats.new + p.stats.updated for p in overlap.pulls) == 0
+    assert sum(p.stats.unchanged for p in overlap.pulls) == 26
+    assert counts(config.parent / "state.db") == stored
+
+
+def test_an_unknown_sku_flags_its_order_and_the_run_goes_on(config: Path) -> None:
+    result = pull.pull(load_config(config), now=NOW)
+    assert not result.failed
+    unknown = [p for p in result.run.problems if p.code == "unknown_sku"]
+    assert {p.channel for p in unknown} == {"kaspi", "ozon", "satu"}
+    flagged = [
+        o for o in list_orders(config.parent / "state.db") if "needs_attention" in o["flags"]
+    ]
+    assert len(flagged) == 3
+    assert all(any(line["sku"] is None for line in o["lines"]) for o in flagged)
+
+
+def test_a_status_change_on_the_channel_updates_the_order_and_releases_stock(
+    config: Path, sandbox: Sandbox
+) -> None:
+    pull.pull(load_config(config), now=NOW)
+    state = config.parent / "state.db"
+    satu_open = [o for o in list_orders(state, channel="satu") if o["status"] == "accepted"]
+    order = next(o for o in satu_open if o["external_id"] == "910004")
+    httpx.post(f"{sandbox.url}/api/v1/orders/set_status", json={"status": "delivered",
+               "ids": [910004]}, headers={"Authorization": "Bearer t"})  # fmt: skip
+    before = counts(state)[2]
+    pull.pull(load_config(config), since=NOW - timedelta(days=40), now=NOW + timedelta(hours=1))
+    after = {o["external_id"]: o for o in list_orders(state, channel="satu")}
+    assert after["910004"]["status"] == "delivered"
+    assert counts(state)[2] == before - sum(line["quantity"] for line in order["lines"])
+
+
+def test_the_next_push_shows_the_reserved_stock_gone_everywhere(
+    config: Path, sandbox: Sandbox
+) -> None:
+    push.push(load_config(config), ["ozon"], now=NOW)
+    stocks = httpx.get(f"{sandbox.url}/_sandbox/state").json()["ozon_stocks"]
+    key = "TSHIRT-BASIC-BLK-M@22142605386000"
+    before = stocks[key]
+    pull.pull(load_config(config), now=NOW)  # Ozon and Satu orders reserve it at WH-1
+    reserved = sqlite3.connect(config.parent / "state.db").execute(
+        "SELECT sum(quantity) FROM reservations WHERE sku = 'TSHIRT-BASIC-BLK-M' AND "
+        "location = 'WH-1'").fetchone()[0]  # fmt: skip
+    assert reserved > 0
+    result = push.push(load_config(config), ["ozon"], now=NOW)
+    assert result.pushes[0].planned["update"] >= 1
+    after = httpx.get(f"{sandbox.url}/_sandbox/state").json()["ozon_stocks"][key]
+    assert after == max(before - reserved, 0)
