@@ -199,7 +199,8 @@ def pull_json(result: Any) -> str:
         "channels": [
             {"channel": p.channel, "account": p.account, "since": p.since.isoformat(),
              "until": p.until.isoformat(), "new": p.stats.new, "updated": p.stats.updated,
-             "unchanged": p.stats.unchanged, "needs_attention": len(p.stats.needs_attention),
+             "unchanged": p.stats.unchanged, "acknowledged": p.acknowledged,
+             "needs_attention": len(p.stats.needs_attention),
              "oversold": sorted(p.stats.oversold), "error": p.error}
             for p in result.pulls
         ],

@@ -114,3 +114,18 @@ def test_the_next_push_shows_the_reserved_stock_gone_everywhere(
     assert result.pushes[0].planned["update"] >= 1
     after = httpx.get(f"{sandbox.url}/_sandbox/state").json()["ozon_stocks"][key]
     assert after == max(before - reserved, 0)
+
+
+def test_each_new_order_is_acknowledged_exactly_once(config: Path, sandbox: Sandbox) -> None:
+    first = pull.pull(load_config(config), since=NOW - timedelta(days=40), now=NOW)
+    state = httpx.get(f"{sandbox.url}/_sandbox/state").json()
+    kaspi = [r["attributes"]["status"] for r in state["orders_kaspi"].values()]
+    satu = [r["order"]["status"] for r in state["orders_satu"].values()]
+    assert "APPROVED_BY_BANK" not in kaspi and "pending" not in satu
+    acknowledged = {p.channel: p.acknowledged for p in first.pulls}
+    assert acknowledged["kaspi"] > 0 and acknowledged["satu"] > 0 and acknowledged["ozon"] == 0
+    again = pull.pull(load_config(config), since=NOW - timedelta(days=40), now=NOW)
+    assert sum(p.acknowledged for p in again.pulls) == 0
+    assert not [p for p in again.run.problems if p.code == "ack_failed"]
+    stored = list_orders(config.parent / "state.db", channel="kaspi")
+    assert all(o["status"] != "new" for o in stored)

@@ -19,6 +19,7 @@ from omnisync.config import Config
 from omnisync.errors import ChannelError, UsageError
 from omnisync.http import Budget
 from omnisync.models import Problem
+from omnisync.orders import acknowledge
 from omnisync.orders.model import Order
 from omnisync.pipeline import Run
 from omnisync.report import RunReport
@@ -38,6 +39,7 @@ class ChannelPull:
     until: datetime
     stats: IngestStats = field(default_factory=IngestStats)
     error: str | None = None
+    acknowledged: int = 0
 
 
 @dataclass
@@ -102,7 +104,40 @@ def _pull(
         result.error = str(exc)
         run.report.add(Problem(code="pull_failed", channel=channel.name, message=str(exc)))
     _report(run.report, channel.name, result.stats)
+    if result.error is None:
+        _acknowledge(store, channel, budget, result, run.report)
     return result
+
+
+def _acknowledge(
+    store: Store, channel: Any, budget: Budget, result: ChannelPull, report: RunReport
+) -> None:
+    """Kaspi and Satu orders are acknowledged once stored; Ozon postings need no accept."""
+    kind = channel.config.type
+    if kind not in ("kaspi", "satu"):
+        return
+    ack = acknowledge.kaspi if kind == "kaspi" else acknowledge.satu
+    source = acknowledge.KASPI_FROM if kind == "kaspi" else acknowledge.SATU_FROM
+    target = acknowledge.KASPI_TO if kind == "kaspi" else acknowledge.SATU_TO
+    waiting = acknowledge.pending(store, channel.name, channel.account, source)
+    if not waiting:
+        return
+    api = channel.orders_api(budget)
+    try:
+        done, failed = ack(api, waiting)
+    finally:
+        api.close()
+    acknowledge.mark(store, channel.name, channel.account, done, target)
+    result.acknowledged = len(done)
+    for code, error in failed:
+        report.add(
+            Problem(
+                code="ack_failed",
+                channel=channel.name,
+                field="status",
+                message=f"order {code}: {error}; tried again on the next pull",
+            )
+        )
 
 
 def _with_last(pages: Iterator[list[Order]]) -> Iterator[tuple[list[Order], bool]]:
