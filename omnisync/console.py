@@ -86,26 +86,30 @@ def _sample(p: PushStats, verb: str) -> Table:
 
 def render_pull(result: Any, console: Console) -> None:
     table = Table(title="omnisync orders pull")
-    for column in (
+    columns = (
         "channel",
         "account",
         "new",
         "updated",
         "unchanged",
+        "acknowledged",
         "needs attention",
         "oversold",
         "error",
-    ):
+    )
+    for column in columns:
         table.add_column(column)
     for p in result.pulls:
+        s = p.stats
         table.add_row(
             p.channel,
             p.account,
-            str(p.stats.new),
-            str(p.stats.updated),
-            str(p.stats.unchanged),
-            str(len(p.stats.needs_attention)),
-            ", ".join(sorted(p.stats.oversold)),
+            str(s.new),
+            str(s.updated),
+            str(s.unchanged),
+            str(p.acknowledged),
+            str(len(s.needs_attention)),
+            ", ".join(sorted(s.oversold)),
             escape(redact(p.error or "")),
         )
     console.print(table)

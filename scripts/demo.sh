@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: build every feed of the demo catalogue, then push to the local marketplace
-# sandbox twice — the second push sends nothing, because nothing changed.
+# `make demo`: build every feed of the demo catalogue, push to the local marketplace sandbox
+# twice (the second push sends nothing: nothing changed), pull the sandbox's orders (stored
+# once, stock reserved, new orders acknowledged), and push again: lower stock everywhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
@@ -32,4 +33,10 @@ echo "== push to the local sandbox (http://127.0.0.1:$PORT) =="
 "$BIN/omnisync" push --config configs/demo.yaml
 echo
 echo "== push again: nothing changed, so nothing is sent =="
+"$BIN/omnisync" push --config configs/demo.yaml
+echo
+echo "== pull the marketplaces' orders: stored once, stock reserved, new orders acknowledged =="
+"$BIN/omnisync" orders pull --config configs/demo.yaml --since 2026-10-15 || true
+echo
+echo "== push once more: the reserved units are gone from every channel's stock =="
 "$BIN/omnisync" push --config configs/demo.yaml
