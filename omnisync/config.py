@@ -25,6 +25,7 @@ from omnisync.channels.base import ChannelConfig
 from omnisync.channels.registry import lookup
 from omnisync.errors import ConfigError
 from omnisync.paths import InputFile, OutputDir, RelPath
+from omnisync.secrets import Secret
 
 # Channel names become file names: keep them to a safe slug so outputs stay in output_dir.
 CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -52,10 +53,28 @@ class CatalogConfig(StrictModel):
         return self
 
 
+class Webhook(StrictModel):
+    url: str = Field(pattern=r"^https?://\S+$")
+    token: Secret | None = None  # sent as Authorization: Bearer
+
+
+class ExportsConfig(StrictModel):
+    """Where stored orders go besides the central store (each an outbox relayed after a pull)."""
+
+    ndjson: RelPath | None = None  # one JSON order per line, rewritten atomically
+    commerceml: RelPath | None = None  # 1C CommerceML 2 orders.xml (channels.md §6.4)
+    webhook: Webhook | None = None  # POST per order version, Idempotency-Key reused on retry
+    currency: str = Field(default="KZT", pattern=r"^[A-Z]{3}$")
+
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(k for k in ("ndjson", "commerceml", "webhook") if getattr(self, k))
+
+
 class _TopLevel(StrictModel):
     catalog: CatalogConfig
     output_dir: OutputDir = Field(default=Path("out"), validate_default=True)
     state: RelPath = Field(default=Path("state.db"), validate_default=True)
+    exports: ExportsConfig = ExportsConfig()
     channels: Any = None  # validated per channel type, see _validate_channels
 
 
@@ -63,6 +82,7 @@ class Config(StrictModel):
     catalog: CatalogConfig
     output_dir: Path
     state: Path  # the central store (SQLite file)
+    exports: ExportsConfig = ExportsConfig()
     # Each value is the channel type's own config model (a ChannelConfig subclass).
     channels: dict[str, SerializeAsAny[ChannelConfig]]
     path: Path = Path("omnisync.yaml")  # the file it came from, for messages
@@ -89,6 +109,7 @@ def load_config(path: Path) -> Config:
         catalog=top.catalog,
         output_dir=top.output_dir,
         state=top.state,
+        exports=top.exports,
         channels=channels,
         path=path,
     )

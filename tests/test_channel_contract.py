@@ -31,7 +31,8 @@ CHANNELS = sorted(n for n, c in DEMO.channels.items() if issubclass(lookup(c.typ
 
 
 def _demo(output_dir: Path, config: Config = DEMO) -> Config:
-    return config.model_copy(update={"output_dir": output_dir})
+    # Also a state file of its own: the repo's feeds/out/state.db (make demo) holds reservations.
+    return config.model_copy(update={"output_dir": output_dir, "state": output_dir / "state.db"})
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,9 @@ def clean_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
         name: folder / "demo" / getattr(DEMO.catalog, name).name
         for name in ("products", "stock", "locations", "city_prices", "reviews")
     })  # fmt: skip
-    return DEMO.model_copy(update={"catalog": catalog, "output_dir": folder / "out"})
+    return DEMO.model_copy(
+        update={"catalog": catalog, "output_dir": folder / "out", "state": folder / "s.db"}
+    )
 
 
 def test_every_builtin_channel_type_is_in_the_demo() -> None:

@@ -43,7 +43,7 @@ def run_chromium(page: Path, profile: Path, *args: str) -> tuple[str, list[str]]
 @pytest.fixture(scope="module")
 def displays(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("feeds")
-    config = load_config(DEMO_CONFIG).model_copy(update={"output_dir": out})
+    config = load_config(DEMO_CONFIG).model_copy(update={"output_dir": out, "state": out / "s.db"})
     report = pipeline.build(config, ["displays"], now=datetime(2026, 11, 22, 10, 0, tzinfo=UTC))
     assert report.channels[0].published
     return out / "displays"

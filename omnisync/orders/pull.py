@@ -19,7 +19,7 @@ from omnisync.config import Config
 from omnisync.errors import ChannelError, UsageError
 from omnisync.http import Budget
 from omnisync.models import Problem
-from omnisync.orders import acknowledge
+from omnisync.orders import acknowledge, exports
 from omnisync.orders.model import Order
 from omnisync.pipeline import Run
 from omnisync.report import RunReport
@@ -69,9 +69,10 @@ def pull(
     known = {product.sku for product in run.source.read(lambda _: None)}  # validate reports
     store = open_store(config.state)
     run_id = runs.start(store, "orders pull")
+    budget = budget or Budget()
     try:
-        pulls = [_pull(store, lane.channel, known, since, run, budget or Budget())
-                 for lane in run.lanes]  # fmt: skip
+        pulls = [_pull(store, lane.channel, known, since, run, budget) for lane in run.lanes]
+        exports.relay(config, store, budget, run.report)
     finally:
         report = PullReport(run.report, pulls)
         runs.finish(
@@ -97,7 +98,14 @@ def _pull(
         api = channel.orders_api(budget)
         try:
             for page, last in _with_last(channel.pull_orders(api, result.since, until)):
-                ingest(store, page, resolve, cursor if last else None, result.stats)
+                ingest(
+                    store,
+                    page,
+                    resolve,
+                    cursor if last else None,
+                    result.stats,
+                    run.config.exports.kinds(),
+                )
         finally:
             api.close()
     except ChannelError as exc:

@@ -22,3 +22,16 @@ def upload(state: State, request: Request) -> Answer:
 
 
 ROUTES = [("PUT", "/kaspi/pricelist", upload)]
+
+
+def webhook(state: State, request: Request) -> Answer:
+    """A central system's order webhook: records each delivery with its Idempotency-Key."""
+    key = request.headers.get("idempotency-key", "")
+    if not key:
+        return error(400, "Idempotency-Key is required")
+    deliveries = state.data.setdefault("webhook", [])
+    deliveries.append({"key": key, "order": request.body})
+    return 200, {"received": True}, {}
+
+
+ROUTES.append(("POST", "/webhook/orders", webhook))

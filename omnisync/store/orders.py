@@ -36,14 +36,17 @@ def ingest(
     resolve: Resolve,
     cursor: tuple[str, str, str, str] | None,
     stats: IngestStats,
+    exports: tuple[str, ...] = (),
 ) -> list[Order]:
-    """Store one page; returns the orders that were new or changed."""
+    """Store one page; returns the orders that were new or changed. Each export kind gets an
+    outbox row per new order version, in the same transaction (the relay sends it later)."""
     changed = []
     with store.transaction() as db:
         for order in orders:
             outcome = _upsert(db, order, resolve, stats)
             if outcome != "unchanged":
                 changed.append(order)
+                _outbox(db, order, exports)
             setattr(stats, outcome, getattr(stats, outcome) + 1)
         if cursor is not None:
             db.execute(
@@ -74,6 +77,38 @@ def _upsert(db: Any, order: Order, resolve: Resolve, stats: IngestStats) -> str:
     _write_lines(db, order, skus)
     _reserve(db, order, skus, stats)
     return "new" if row is None else "updated"
+
+
+def _outbox(db: Any, order: Order, exports: tuple[str, ...]) -> None:
+    version = f"{_utc(order.updated_at)}:{order.status}"
+    payload = json.dumps(order_json(order), ensure_ascii=False, sort_keys=True)
+    for kind in exports:
+        key = f"{kind}:{order.channel}:{order.account}:{order.external_id}:{version}"
+        db.execute(
+            "INSERT OR IGNORE INTO outbox (kind, channel, account, external_id, key, "
+            "payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                kind,
+                order.channel,
+                order.account,
+                order.external_id,
+                key,
+                payload,
+                _utc(datetime.now(UTC)),
+            ),
+        )
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    return {
+        "channel": order.channel, "account": order.account, "external_id": order.external_id,
+        "code": order.code, "status": order.status, "channel_status": order.channel_status,
+        "created_at": _utc(order.created_at), "updated_at": _utc(order.updated_at),
+        "delivery_mode": order.delivery_mode, "location": order.location,
+        "pickup": order.pickup, "customer": dict(order.customer), "total": str(order.total),
+        "lines": [{"channel_sku": line.channel_sku, "quantity": line.quantity,
+                   "unit_price": str(line.unit_price)} for line in order.lines],
+    }  # fmt: skip
 
 
 def _newer(order: Order, status: str, updated_at: str) -> bool:

@@ -108,4 +108,21 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (channel, channel_sku)
     ) WITHOUT ROWID;
     """,
+    # 3: the outbox of order exports (NDJSON file, CommerceML orders.xml, webhook).
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,              -- ndjson, commerceml, webhook
+        channel TEXT NOT NULL,
+        account TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        key TEXT NOT NULL UNIQUE,        -- the Idempotency-Key: one per order version and kind
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT
+    );
+    CREATE INDEX outbox_unsent ON outbox (kind, sent_at);
+    """,
 )

@@ -1,0 +1,160 @@
+"""Orders into the central system: the outbox relay (reliability.md → outbox, idempotent relay).
+
+Ingest writes an outbox row per export kind and order version in the same transaction as the
+order; this relay sends what is unsent, and only then marks it sent:
+
+* ``ndjson`` and ``commerceml`` files are rewritten whole from the store (atomically), so
+  writing them again after a crash changes nothing — the relay is idempotent by construction;
+* ``webhook`` POSTs each order version with an ``Idempotency-Key`` that is the row's key, the
+  same on every retry, so the receiver can drop a duplicate (as stripe-python does).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from pydantic import SecretStr
+
+from omnisync.config import Config
+from omnisync.errors import ChannelError
+from omnisync.http import Api, Budget
+from omnisync.models import Problem
+from omnisync.publish import AtomicFile
+from omnisync.report import RunReport
+from omnisync.store import Store
+from omnisync.store.orders import list_orders
+
+STATUS_1C = {"new": "Новый", "accepted": "Подтвержден", "shipped": "Отгружен",
+             "delivered": "Выполнен", "cancelled": "Отменен"}  # fmt: skip
+
+
+def relay(config: Config, store: Store, budget: Budget, report: RunReport) -> dict[str, int]:
+    """Send every unsent outbox row; returns rows sent per kind."""
+    sent = {}
+    for kind in config.exports.kinds():
+        rows = store.db.execute(
+            "SELECT id, key, payload FROM outbox WHERE kind = ? AND sent_at IS NULL ORDER BY id",
+            (kind,),
+        ).fetchall()
+        if rows:
+            done = (
+                _webhook(config, rows, budget, report)
+                if kind == "webhook"
+                else _file(config, store, kind, rows)
+            )
+            _mark_sent(store, done)
+            sent[kind] = len(done)
+    return sent
+
+
+def _file(config: Config, store: Store, kind: str, rows: list[Any]) -> list[int]:
+    orders = list_orders(store.path)
+    target: Path = getattr(config.exports, kind)
+    with AtomicFile(target) as out:
+        out.stream.write(
+            ndjson(orders) if kind == "ndjson" else commerceml(orders, config.exports.currency)
+        )
+        out.commit()
+    return [row[0] for row in rows]
+
+
+def _webhook(config: Config, rows: list[Any], budget: Budget, report: RunReport) -> list[int]:
+    hook = config.exports.webhook
+    assert hook is not None
+    headers = {"Content-Type": "application/json"}
+    if hook.token is not None:
+        token: SecretStr = hook.token
+        headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+    api, done = Api("webhook", hook.url, headers, budget=budget), []
+    try:
+        for row_id, key, payload in rows:
+            try:
+                api.request(
+                    "POST", hook.url, content=payload.encode(), headers={"Idempotency-Key": key}
+                )
+            except ChannelError as exc:
+                report.add(
+                    Problem(
+                        code="export_failed",
+                        channel="webhook",
+                        field=key,
+                        message=f"{exc}; sent again with the same key next run",
+                    )
+                )
+                break  # keep the order: later versions wait for this one
+            done.append(row_id)
+    finally:
+        api.close()
+    return done
+
+
+def _mark_sent(store: Store, ids: list[int]) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with store.transaction() as db:
+        db.executemany(
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+            [(now, row_id) for row_id in ids],
+        )
+
+
+def ndjson(orders: list[dict[str, Any]]) -> bytes:
+    lines = (json.dumps(order, ensure_ascii=False, sort_keys=True) for order in orders)
+    return "".join(f"{line}\n" for line in lines).encode("utf-8")
+
+
+def commerceml(orders: list[dict[str, Any]], currency: str) -> bytes:
+    """CommerceML 2 ``orders.xml`` (channels.md §6.4): one ``Документ`` per order, its ``Сумма``
+    the sum of its lines' ``Сумма``."""
+    root = etree.Element(
+        "КоммерческаяИнформация",
+        ВерсияСхемы="2.05",
+        ДатаФормирования=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+    )
+    for order in orders:
+        _document(etree.SubElement(root, "Документ"), order, currency)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+def _document(doc: Any, order: dict[str, Any], currency: str) -> None:
+    created = datetime.fromisoformat(order["created_at"])
+    lines = [(line, Decimal(line["unit_price"]) * line["quantity"]) for line in order["lines"]]
+    for tag, text in (
+        ("Ид", f"{order['channel']}-{order['external_id']}"),
+        ("Номер", order["code"]),
+        ("Дата", created.strftime("%Y-%m-%d")),
+        ("Время", created.strftime("%H:%M:%S")),
+        ("ХозОперация", "Заказ товара"),
+        ("Роль", "Продавец"),
+        ("Валюта", currency),
+        ("Курс", "1"),
+        ("Сумма", _money(sum((s for _, s in lines), Decimal(0)))),
+    ):
+        etree.SubElement(doc, tag).text = text
+    goods = etree.SubElement(doc, "Товары")
+    for line, total in lines:
+        item = etree.SubElement(goods, "Товар")
+        for tag, text in (
+            ("Ид", line["sku"] or line["channel_sku"]),
+            ("Наименование", line["sku"] or line["channel_sku"]),
+            ("ЦенаЗаЕдиницу", _money(Decimal(line["unit_price"]))),
+            ("Количество", str(line["quantity"])),
+            ("Сумма", _money(total)),
+        ):
+            etree.SubElement(item, tag).text = text
+    props = etree.SubElement(doc, "ЗначенияРеквизитов")
+    for name, value in (
+        ("Статус заказа", STATUS_1C.get(order["status"], order["status"])),
+        ("Канал продаж", order["channel"]),
+    ):
+        prop = etree.SubElement(props, "ЗначениеРеквизита")
+        etree.SubElement(prop, "Наименование").text = name
+        etree.SubElement(prop, "Значение").text = value
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
