@@ -22,7 +22,7 @@ from omnisync import push as push_api
 from omnisync.config import Config, load_config
 from omnisync.errors import ExitCode, OmnisyncError
 from omnisync.orders import pull as orders_pull_api
-from omnisync.store.orders import list_orders
+from omnisync.store.orders import list_orders, pickup_board
 
 EXIT_CODES = """\
 Exit codes: 0 ok · 1 data problems (validation errors, publish gate) · 2 usage or configuration
@@ -253,6 +253,24 @@ def orders_list(
         orders = list_orders(load_config(config).state, status, channel)
         if format is BuildFormat.json:
             sys.stdout.write(report.dump(orders) + "\n")
+        else:
+            console.render_orders(orders, _stdout())
+
+
+@orders_app.command("board")
+def orders_board(
+    config: ConfigOpt,
+    store: Annotated[
+        str, typer.Option("--store", help="Location code of the store.", metavar="CODE")
+    ],
+    format: Annotated[BuildFormat, typer.Option("--format", "-f")] = BuildFormat.text,
+    debug: DebugOpt = False,
+) -> None:
+    """Click and collect: the open orders buyers will collect in this store, oldest first."""
+    with _guard(debug):
+        orders = pickup_board(load_config(config).state, store)
+        if format is BuildFormat.json:
+            sys.stdout.write(report.dump({"store": store, "orders": orders}) + "\n")
         else:
             console.render_orders(orders, _stdout())
 

@@ -4,6 +4,7 @@ showing the reserved stock gone."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -14,8 +15,10 @@ import httpx
 import pytest
 import yaml
 from conftest import DEMO_CONFIG
+from typer.testing import CliRunner
 
 from omnisync import pipeline, push
+from omnisync.cli import app
 from omnisync.config import load_config
 from omnisync.orders import pull
 from omnisync.sandbox.server import Sandbox
@@ -129,3 +132,27 @@ def test_each_new_order_is_acknowledged_exactly_once(config: Path, sandbox: Sand
     assert not [p for p in again.run.problems if p.code == "ack_failed"]
     stored = list_orders(config.parent / "state.db", channel="kaspi")
     assert all(o["status"] != "new" for o in stored)
+
+
+def test_the_pickup_board_and_the_cli(config: Path, sandbox: Sandbox) -> None:
+    env = {"OZON_API_KEY": "k", "SATU_TOKEN": "t", "GOOGLE_TOKEN": "g", "KASPI_TOKEN": "s"}
+    run = CliRunner().invoke
+    pulled = run(
+        app, ["orders", "pull", "-c", str(config), "--since", "2026-10-10", "-f", "json"], env=env
+    )
+    assert pulled.exit_code == 0, pulled.output
+    assert {c["channel"] for c in json.loads(pulled.stdout)["channels"]} == {
+        "kaspi",
+        "ozon",
+        "satu",
+    }
+    board = run(
+        app, ["orders", "board", "-c", str(config), "--store", "ALM-1", "-f", "json"], env=env
+    )
+    orders = json.loads(board.stdout)["orders"]
+    assert orders and all(o["pickup"] and o["location"] == "ALM-1" for o in orders)
+    assert all(o["status"] in ("new", "accepted", "shipped") for o in orders)
+    listed = run(
+        app, ["orders", "list", "-c", str(config), "--status", "cancelled", "-f", "json"], env=env
+    )
+    assert {o["status"] for o in json.loads(listed.stdout)} == {"cancelled"}

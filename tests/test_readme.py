@@ -30,6 +30,7 @@ def test_every_documented_option_exists_in_the_commands_help() -> None:
         "catalog import",
         "orders pull",
         "orders list",
+        "orders board",
         "sandbox",
     }
     registered = {

@@ -227,6 +227,16 @@ def list_orders(
         store.close()
 
 
+def pickup_board(state: Any, store_code: str) -> list[dict[str, Any]]:
+    """Open orders the buyer collects in ``store_code``, oldest first: what staff prepare."""
+    orders = [
+        o
+        for o in list_orders(state)
+        if o["pickup"] and o["location"] == store_code and o["status"] in OPEN
+    ]
+    return sorted(orders, key=lambda o: o["created_at"])
+
+
 def _rows(store: Store, status: str | None, channel: str | None) -> list[tuple[Any, ...]]:
     query = (
         "SELECT channel, account, external_id, code, status, channel_status, created_at, "
