@@ -21,6 +21,7 @@ from omnisync import __version__, console, pipeline, report
 from omnisync import push as push_api
 from omnisync.config import Config, load_config
 from omnisync.errors import ExitCode, OmnisyncError
+from omnisync.orders import fulfil
 from omnisync.orders import pull as orders_pull_api
 from omnisync.store.orders import list_orders, pickup_board
 
@@ -273,6 +274,39 @@ def orders_board(
             sys.stdout.write(report.dump({"store": store, "orders": orders}) + "\n")
         else:
             console.render_orders(orders, _stdout())
+
+
+@orders_app.command("ship", epilog=EXIT_CODES)
+def orders_ship(
+    config: ConfigOpt,
+    order: Annotated[str, typer.Argument(help="The order's code or external id.")],
+    tracking: Annotated[str, typer.Option("--tracking", help="The tracking number.")],
+    carrier: Annotated[str | None, typer.Option("--carrier", help="The carrier's name.")] = None,
+    channel: Annotated[str | None, typer.Option("--channel", metavar="NAME")] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Tell the channel the order is shipped (Ozon ship + tracking number, Satu delivered)."""
+    with _guard(debug):
+        outcome = fulfil.ship(load_config(config), order, tracking, carrier, channel)
+        _say_fulfilled(outcome)
+
+
+@orders_app.command("cancel", epilog=EXIT_CODES)
+def orders_cancel(
+    config: ConfigOpt,
+    order: Annotated[str, typer.Argument(help="The order's code or external id.")],
+    reason: Annotated[str, typer.Option("--reason", help="buyer, unreachable or out_of_stock")],
+    channel: Annotated[str | None, typer.Option("--channel", metavar="NAME")] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Cancel the order on its channel and release its reserved stock."""
+    with _guard(debug):
+        _say_fulfilled(fulfil.cancel(load_config(config), order, reason, channel))
+
+
+def _say_fulfilled(outcome: Any) -> None:
+    already = "" if outcome.called else " (it already was; nothing sent)"
+    typer.echo(f"{outcome.channel} order {outcome.code}: {outcome.status}{already}")
 
 
 catalog_app = typer.Typer(help="The central store's catalogue snapshot.", no_args_is_help=True)

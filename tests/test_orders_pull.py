@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from omnisync import pipeline, push
 from omnisync.cli import app
 from omnisync.config import load_config
-from omnisync.orders import pull
+from omnisync.orders import fulfil, pull
 from omnisync.sandbox.server import Sandbox
 from omnisync.store.orders import list_orders
 
@@ -156,3 +156,38 @@ def test_the_pickup_board_and_the_cli(config: Path, sandbox: Sandbox) -> None:
         app, ["orders", "list", "-c", str(config), "--status", "cancelled", "-f", "json"], env=env
     )
     assert {o["status"] for o in json.loads(listed.stdout)} == {"cancelled"}
+
+
+def test_ship_and_cancel_go_to_the_channel_and_follow_in_the_store(
+    config: Path, sandbox: Sandbox
+) -> None:
+    pull.pull(load_config(config), since=NOW - timedelta(days=40), now=NOW)
+    state = config.parent / "state.db"
+    ozon = {o["external_id"]: o for o in list_orders(state, channel="ozon")}
+    new = next(o for o in ozon.values() if o["status"] == "new" and "needs_attention"
+               not in o["flags"])  # fmt: skip
+    shipped = fulfil.ship(load_config(config), new["external_id"], "TRK-1")
+    assert shipped.called and shipped.status == "shipped"
+    posting = httpx.get(f"{sandbox.url}/_sandbox/state").json()["orders_ozon"][new["external_id"]]
+    assert posting["posting"]["status"] == "awaiting_deliver"
+    assert posting["posting"]["tracking_number"] == "TRK-1"
+    again = fulfil.ship(load_config(config), new["external_id"], "TRK-1")
+    assert not again.called  # not sent twice: status changes are not idempotent
+
+    kaspi = next(o for o in list_orders(state, channel="kaspi") if o["status"] == "accepted")
+    reserved = (
+        sqlite3.connect(state)
+        .execute("SELECT count(*) FROM reservations WHERE order_id = ?", (kaspi["external_id"],))
+        .fetchone()[0]
+    )
+    assert reserved > 0
+    cancelled = fulfil.cancel(load_config(config), kaspi["code"], "out_of_stock")
+    assert cancelled.called and cancelled.status == "cancelled"
+    kaspi_state = httpx.get(f"{sandbox.url}/_sandbox/state").json()["orders_kaspi"]
+    assert kaspi_state[kaspi["external_id"]]["attributes"]["status"] == "CANCELLED"
+    assert (
+        sqlite3.connect(state)
+        .execute("SELECT count(*) FROM reservations WHERE order_id = ?", (kaspi["external_id"],))
+        .fetchone()[0]
+        == 0
+    )

@@ -31,6 +31,8 @@ def test_every_documented_option_exists_in_the_commands_help() -> None:
         "orders pull",
         "orders list",
         "orders board",
+        "orders ship",
+        "orders cancel",
         "sandbox",
     }
     registered = {

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from omnisync.sandbox import google, kaspi, orders, ozon, satu
+from omnisync.sandbox import google, kaspi, orders, ozon, ozon_fbs, satu
 
 Answer = tuple[int, dict[str, Any] | list[Any] | None, dict[str, str]]
 
@@ -75,6 +75,7 @@ ROUTES: list[tuple[str, str, Route]] = [
     *google.ROUTES,
     *kaspi.ROUTES,
     *orders.ROUTES,
+    *ozon_fbs.ROUTES,
 ]
 
 

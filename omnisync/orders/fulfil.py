@@ -1,0 +1,193 @@
+"""Fulfilment back to the channel: ``orders ship`` and ``orders cancel`` (channels.md §2.2, §3.2,
+§4.5). Status changes are not idempotent: the stored status (refreshed by every pull) is read
+first, an order already in the target state is left alone, and a channel answer that says so
+counts as done. The stored order follows: shipped keeps its reservation, cancelled releases it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from omnisync.channels.base import ChannelContext
+from omnisync.channels.registry import lookup
+from omnisync.config import Config
+from omnisync.errors import ChannelRejected, UsageError
+from omnisync.http import Budget
+from omnisync.store import open_store
+from omnisync.store.orders import list_orders
+
+KASPI_REASONS = {"buyer": "BUYER_CANCELLATION_BY_MERCHANT", "unreachable": "BUYER_NOT_REACHABLE",
+                 "out_of_stock": "MERCHANT_OUT_OF_STOCK"}  # fmt: skip
+SATU_REASONS = {"buyer": "buyers_request", "unreachable": "invalid_phone_number",
+                "out_of_stock": "not_available"}  # fmt: skip
+REASONS = tuple(KASPI_REASONS)
+
+
+@dataclass
+class Outcome:
+    channel: str
+    code: str
+    status: str
+    called: bool  # False: the order was already there
+
+
+def ship(
+    config: Config, ref: str, tracking: str, carrier: str | None = None, only: str | None = None
+) -> Outcome:
+    order, channel = _find(config, ref, only)
+    if order["status"] in ("shipped", "delivered"):
+        return Outcome(channel.name, order["code"], order["status"], False)
+    _require_open(order)
+    api = channel.orders_api(Budget())
+    try:
+        _call(channel, lambda: _SHIP[channel.config.type](api, channel, order, tracking, carrier))
+    finally:
+        api.close()
+    _store_status(config, order, "shipped", release=False)
+    return Outcome(channel.name, order["code"], "shipped", True)
+
+
+def cancel(config: Config, ref: str, reason: str, only: str | None = None) -> Outcome:
+    if reason not in REASONS:
+        raise UsageError(f"--reason must be one of {', '.join(REASONS)}")
+    order, channel = _find(config, ref, only)
+    if order["status"] == "cancelled":
+        return Outcome(channel.name, order["code"], "cancelled", False)
+    _require_open(order)
+    api = channel.orders_api(Budget())
+    try:
+        _call(channel, lambda: _CANCEL[channel.config.type](api, order, reason))
+    finally:
+        api.close()
+    _store_status(config, order, "cancelled", release=True)
+    return Outcome(channel.name, order["code"], "cancelled", True)
+
+
+def _find(config: Config, ref: str, only: str | None) -> tuple[dict[str, Any], Any]:
+    found = [
+        o for o in list_orders(config.state, channel=only) if ref in (o["code"], o["external_id"])
+    ]
+    if not found:
+        raise UsageError(f"no stored order {ref!r}; run omnisync orders pull first")
+    if len({o["channel"] for o in found}) > 1:
+        raise UsageError(f"order {ref!r} is on several channels; name one with --channel")
+    order = found[0]
+    settings = config.channels[order["channel"]]
+    context = ChannelContext(locations={}, now=datetime.now(UTC))
+    return order, lookup(settings.type)(order["channel"], settings, context)
+
+
+def _require_open(order: dict[str, Any]) -> None:
+    if order["status"] in ("delivered", "cancelled"):
+        raise UsageError(f"order {order['code']} is {order['status']}; nothing to do")
+
+
+def _call(channel: Any, action: Any) -> None:
+    try:
+        action()
+    except ChannelRejected as exc:
+        if "already" not in str(exc).lower():  # someone did it first: the state is reached
+            raise
+
+
+def _store_status(config: Config, order: dict[str, Any], status: str, release: bool) -> None:
+    store = open_store(config.state)
+    key = (order["channel"], order["account"], order["external_id"])
+    try:
+        with store.transaction() as db:
+            db.execute(
+                "UPDATE orders SET status = ? WHERE channel = ? AND account = ? AND "
+                "external_id = ?",
+                (status, *key),
+            )
+            if release:
+                db.execute(
+                    "DELETE FROM reservations WHERE channel = ? AND account = ? AND order_id = ?",
+                    key,
+                )
+    finally:
+        store.close()
+
+
+def _ozon_ship(
+    api: Any, channel: Any, order: dict[str, Any], tracking: str, carrier: str | None
+) -> None:
+    number = order["external_id"]
+    products = [{"product_id": 0, "quantity": line["quantity"]} for line in order["lines"]]
+    api.request(
+        "POST",
+        "/v4/posting/fbs/ship",
+        idempotent=False,
+        json={"posting_number": number, "packages": [{"products": products}]},
+    )
+    if tracking:
+        api.request(
+            "POST",
+            "/v2/fbs/posting/tracking-number/set",
+            json={"tracking_numbers": [{"posting_number": number, "tracking_number": tracking}]},
+        )
+
+
+def _kaspi_ship(
+    api: Any, channel: Any, order: dict[str, Any], tracking: str, carrier: str | None
+) -> None:
+    # Kaspi completes an order only with the buyer's SMS code (§2.2): shipping from omnisync
+    # means handing it to delivery, which Kaspi models as acceptance — already done on pull.
+    raise UsageError(
+        "Kaspi orders are completed with the buyer's SMS code in the Kaspi "
+        "cabinet; omnisync accepts them when it pulls them"
+    )
+
+
+def _satu_ship(
+    api: Any, channel: Any, order: dict[str, Any], tracking: str, carrier: str | None
+) -> None:
+    _satu_status(api, order, {"status": "delivered"})
+
+
+def _satu_status(api: Any, order: dict[str, Any], body: dict[str, Any]) -> None:
+    """set_status answers 200 with per-order errors (§3.2): the order must be processed."""
+    external = order["external_id"]
+    answer = api.json(
+        "POST", "/api/v1/orders/set_status", idempotent=False, json={**body, "ids": [int(external)]}
+    )
+    if external not in {str(i) for i in answer.get("processed_ids") or []}:
+        error = (answer.get("errors") or {}).get(external, "not processed")
+        raise ChannelRejected("satu", f"order {order['code']}: {error}", 400)
+
+
+def _ozon_cancel(api: Any, order: dict[str, Any], reason: str) -> None:
+    api.request(
+        "POST",
+        "/v2/posting/fbs/cancel",
+        idempotent=False,
+        json={
+            "posting_number": order["external_id"],
+            "cancel_reason_id": 402,
+            "cancel_reason_message": reason,
+        },
+    )
+
+
+def _kaspi_cancel(api: Any, order: dict[str, Any], reason: str) -> None:
+    attributes = {
+        "code": order["code"],
+        "status": "CANCELLED",
+        "cancellationReason": KASPI_REASONS[reason],
+    }
+    api.request(
+        "POST",
+        "/orders",
+        idempotent=False,
+        json={"data": {"type": "orders", "id": order["external_id"], "attributes": attributes}},
+    )
+
+
+def _satu_cancel(api: Any, order: dict[str, Any], reason: str) -> None:
+    _satu_status(api, order, {"status": "canceled", "cancellation_reason": SATU_REASONS[reason]})
+
+
+_SHIP = {"ozon": _ozon_ship, "kaspi": _kaspi_ship, "satu": _satu_ship}
+_CANCEL = {"ozon": _ozon_cancel, "kaspi": _kaspi_cancel, "satu": _satu_cancel}

@@ -1,0 +1,74 @@
+"""Ozon FBS fulfilment emulator (channels.md §4.5): ship, tracking number, cancel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from omnisync.sandbox.common import Answer, error, missing_auth
+from omnisync.sandbox.orders_seed import held, touch
+
+if TYPE_CHECKING:
+    from omnisync.sandbox.server import Request, State
+
+SHIPPABLE = {"awaiting_packaging"}
+CANCELLABLE = {"awaiting_packaging", "awaiting_deliver", "awaiting_approve"}
+
+
+def _posting(state: State, request: Request, field: str = "posting_number") -> Any:
+    denied = missing_auth(request.headers, "Client-Id", "Api-Key")
+    if denied:
+        return denied
+    body = request.body if isinstance(request.body, dict) else {}
+    record = held(state, "orders_ozon").get(str(body.get(field)))
+    return record if record is not None else error(404, f"posting {body.get(field)} not found")
+
+
+def ship(state: State, request: Request) -> Answer:
+    record = _posting(state, request)
+    if isinstance(record, tuple):
+        return record
+    posting = record["posting"]
+    if posting["status"] not in SHIPPABLE:
+        return error(400, f"POSTING_ALREADY_SHIPPED: the posting is {posting['status']}")
+    posting["status"] = "awaiting_deliver"
+    touch(record)
+    return 200, {"result": [posting["posting_number"]]}, {}
+
+
+def tracking(state: State, request: Request) -> Answer:
+    denied = missing_auth(request.headers, "Client-Id", "Api-Key")
+    if denied:
+        return denied
+    body = request.body if isinstance(request.body, dict) else {}
+    results = []
+    for entry in body.get("tracking_numbers") or []:
+        record = held(state, "orders_ozon").get(str(entry.get("posting_number")))
+        if record is not None:
+            record["posting"]["tracking_number"] = entry.get("tracking_number")
+        results.append(
+            {
+                "posting_number": entry.get("posting_number"),
+                "result": record is not None,
+                "error": [] if record else ["NOT_FOUND"],
+            }
+        )
+    return 200, {"result": results}, {}
+
+
+def cancel(state: State, request: Request) -> Answer:
+    record = _posting(state, request)
+    if isinstance(record, tuple):
+        return record
+    posting = record["posting"]
+    if posting["status"] not in CANCELLABLE:
+        return error(400, f"the posting is {posting['status']} and cannot be cancelled")
+    posting["status"] = "cancelled"
+    touch(record)
+    return 200, {"result": True}, {}
+
+
+ROUTES = [
+    ("POST", "/v4/posting/fbs/ship", ship),
+    ("POST", "/v2/fbs/posting/tracking-number/set", tracking),
+    ("POST", "/v2/posting/fbs/cancel", cancel),
+]
