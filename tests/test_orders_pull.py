@@ -191,3 +191,18 @@ def test_ship_and_cancel_go_to_the_channel_and_follow_in_the_store(
         .fetchone()[0]
         == 0
     )
+
+
+def test_a_mapped_channel_sku_resolves_to_our_sku(config: Path) -> None:
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["channels"]["ozon"]["sku_map"] = {"UNKNOWN-SKU-1": "KETTLE-1700-SS"}
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = pull.pull(load_config(config), ["ozon"], now=NOW)
+    assert not [p for p in result.run.problems if p.code == "unknown_sku"]
+    lines = [
+        line
+        for o in list_orders(config.parent / "state.db", channel="ozon")
+        for line in o["lines"]
+        if line["channel_sku"] == "UNKNOWN-SKU-1"
+    ]
+    assert lines and all(line["sku"] == "KETTLE-1700-SS" for line in lines)

@@ -47,6 +47,8 @@ class ChannelConfig(BaseModel):
     max_drop: float = Field(default=0.5, ge=0, le=1)
     # Publish a feed with no items (e.g. rules filtered out everything) instead of refusing it.
     allow_empty: bool = False
+    # The channel's offer code → our SKU, for order lines whose code is not our SKU.
+    sku_map: dict[str, str] = {}
     rules: Rules = Rules()
 
     def counted_locations(self) -> list[str] | None:

@@ -92,7 +92,7 @@ def _pull(
     stored = read_cursor(store, channel.name, channel.account, STREAM)
     start = since or (datetime.fromisoformat(stored) if stored else until - FIRST_PULL)
     result = ChannelPull(channel.name, channel.account, start - OVERLAP, until)
-    resolve = _resolver(store, channel.name, known)
+    resolve = _resolver(store, channel.name, channel.config.sku_map, known)
     cursor = (channel.name, channel.account, STREAM, until.isoformat(timespec="seconds"))
     try:
         api = channel.orders_api(budget)
@@ -158,14 +158,12 @@ def _with_last(pages: Iterator[list[Order]]) -> Iterator[tuple[list[Order], bool
     yield (previous or []), True
 
 
-def _resolver(store: Store, channel: str, known: set[str]) -> Any:
-    """Channel SKU → central SKU: the ``sku_map`` table first, else the same code when the
-    catalogue has it; None means unknown (the order needs attention)."""
-    mapping = dict(
-        store.db.execute(
-            "SELECT channel_sku, sku FROM sku_map WHERE channel = ?", (channel,)
-        ).fetchall()
-    )
+def _resolver(store: Store, channel: str, configured: dict[str, str], known: set[str]) -> Any:
+    """Channel SKU → central SKU: the channel's ``sku_map`` setting, then the store's
+    ``sku_map`` table, else the same code; None when the catalogue has no such SKU (the order
+    needs attention)."""
+    rows = store.db.execute("SELECT channel_sku, sku FROM sku_map WHERE channel = ?", (channel,))
+    mapping = {**dict(rows.fetchall()), **configured}
 
     def resolve(code: str) -> str | None:
         sku = mapping.get(code, code)
