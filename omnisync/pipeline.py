@@ -108,6 +108,8 @@ class Lane:
         self.writer = channel.open_writer({n: f.stream for n, f in self.files.items()})
 
     def accept(self, product: Product, report: RunReport) -> None:
+        if not self.channel.consumes_products:
+            return
         shown = self.channel.prepare(product)
         if shown is None:
             self.stats.filtered += 1
@@ -181,7 +183,9 @@ class Run:
         self.report = RunReport()
         self.source = make_source(config)
         locations = {loc.code: loc for loc in self.source.locations(self.report.add)}
-        context = ChannelContext(locations=locations, now=now or datetime.now().astimezone())
+        context = ChannelContext(
+            locations=locations, now=now or datetime.now().astimezone(), state=config.state
+        )
         self.lanes = [Lane(c, ChannelStats(c.name)) for c in _channels(config, only, context)]
         self.report.channels = [lane.stats for lane in self.lanes]
 

@@ -206,3 +206,20 @@ def test_a_mapped_channel_sku_resolves_to_our_sku(config: Path) -> None:
         if line["channel_sku"] == "UNKNOWN-SKU-1"
     ]
     assert lines and all(line["sku"] == "KETTLE-1700-SS" for line in lines)
+
+
+def test_build_writes_each_stores_pickup_board(config: Path) -> None:
+    pull.pull(load_config(config), since=NOW - timedelta(days=40), now=NOW)
+    report = pipeline.build(load_config(config), ["boards"], now=NOW)
+    assert report.channels[0].published
+    board = json.loads((config.parent / "out" / "boards" / "ALM-1.json").read_text("utf-8"))
+    expected = [
+        o["code"]
+        for o in list_orders(config.parent / "state.db")
+        if o["pickup"]
+        and o["location"] == "ALM-1"
+        and o["status"] in ("new", "accepted", "shipped")
+    ]
+    assert sorted(o["code"] for o in board["orders"]) == sorted(expected) and expected
+    page = (config.parent / "out" / "boards" / "ALM-1.html").read_text("utf-8")
+    assert all(f'data-order="{code}"' in page for code in expected)

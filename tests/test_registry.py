@@ -78,6 +78,7 @@ def test_builtin_names() -> None:
         "kaspi",
         "meta",
         "ozon",
+        "pickup_board",
         "satu",
         "store_display",
     }

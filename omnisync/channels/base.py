@@ -91,6 +91,7 @@ class ChannelContext:
 
     locations: Mapping[str, Location]  # code → location, from the catalogue
     now: datetime  # the run's clock, for feeds that carry a date (kept fixed in golden tests)
+    state: Path | None = None  # the central store, for channels that show its orders
 
 
 @dataclass(slots=True)
@@ -111,6 +112,7 @@ class Channel(ABC):
 
     config_model: ClassVar[type[ChannelConfig]]
     label: ClassVar[str] = "the channel"  # how messages name the marketplace ("Google", …)
+    consumes_products: ClassVar[bool] = True  # False: writes something else (pickup boards)
 
     def __init__(
         self, name: str, config: ChannelConfig, context: ChannelContext | None = None

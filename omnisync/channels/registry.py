@@ -11,6 +11,7 @@ from omnisync.channels.kaspi import Kaspi
 from omnisync.channels.local_inventory import GoogleLocalInventory
 from omnisync.channels.meta import MetaCatalog
 from omnisync.channels.ozon import Ozon
+from omnisync.channels.pickup_board import PickupBoard
 from omnisync.channels.satu import Satu
 from omnisync.channels.store_display import StoreDisplay
 
@@ -20,6 +21,7 @@ BUILTIN: dict[str, type[Channel]] = {
     "kaspi": Kaspi,
     "meta": MetaCatalog,
     "ozon": Ozon,
+    "pickup_board": PickupBoard,
     "satu": Satu,
     "store_display": StoreDisplay,
 }

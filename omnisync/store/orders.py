@@ -240,8 +240,9 @@ def pickup_board(state: Any, store_code: str) -> list[dict[str, Any]]:
 def _rows(store: Store, status: str | None, channel: str | None) -> list[tuple[Any, ...]]:
     query = (
         "SELECT channel, account, external_id, code, status, channel_status, created_at, "
-        "updated_at, location, pickup, flags, total FROM orders WHERE (? IS NULL OR status "
-        "= ?) AND (? IS NULL OR channel = ?) ORDER BY created_at DESC"
+        "updated_at, location, pickup, flags, total, customer FROM orders WHERE (? IS NULL OR "
+        "status"
+        " = ?) AND (? IS NULL OR channel = ?) ORDER BY created_at DESC"
     )
     return store.db.execute(query, (status, status, channel, channel)).fetchall()
 
@@ -260,9 +261,11 @@ def _listed(store: Store, row: tuple[Any, ...]) -> dict[str, Any]:
         "pickup",
         "flags",
         "total",
+        "customer",
     )
     order = dict(zip(keys, row, strict=True))
     order["flags"], order["pickup"] = json.loads(order["flags"]), bool(order["pickup"])
+    order["customer"] = json.loads(order["customer"])
     lines = store.db.execute(
         "SELECT channel_sku, sku, quantity, unit_price FROM order_lines "
         "WHERE channel = ? AND account = ? AND external_id = ? ORDER BY "

@@ -1,0 +1,118 @@
+"""Click and collect: per store, the open orders buyers will collect there, as JSON and a
+self-contained HTML page for staff (written by ``build`` from the central store's orders)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from pydantic import Field
+
+from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, FileFeed, Record
+from omnisync.channels.store_display import output_names
+from omnisync.models import Location, Problem, Product
+from omnisync.store.orders import pickup_board
+
+
+class PickupBoardConfig(ChannelConfig):
+    type: Literal["pickup_board"]
+    stores: list[str] | None = Field(default=None, min_length=1)  # default: every store
+    allow_empty: bool = True  # no pickup orders is a normal board
+
+
+class PickupBoard(Channel, FileFeed):
+    config_model = PickupBoardConfig
+    config: PickupBoardConfig
+    consumes_products = False  # its rows are orders, not catalogue items
+
+    def store_codes(self) -> list[str]:
+        if self.config.stores is not None:
+            return list(self.config.stores)
+        return [c for c, loc in self.context.locations.items() if loc.type == "store"]
+
+    def outputs(self) -> list[str]:
+        return [name for code in self.store_codes() for name in output_names(self.name, code)]
+
+    def to_record(self, product: Product) -> Record:
+        return self.new_record(product)
+
+    def validate(self, record: Record) -> list[Problem]:
+        return []
+
+    def open_writer(self, streams: Mapping[str, BinaryIO]) -> FeedWriter:
+        stores = [self.context.locations[code] for code in self.store_codes()]
+        return BoardWriter(
+            self.name,
+            stores,
+            streams,
+            self.context.state,
+            self.context.now.isoformat(timespec="minutes"),
+        )
+
+    def count_items(self, output: str, path: Path) -> int:
+        try:
+            return len(json.loads(path.with_suffix(".json").read_text("utf-8"))["orders"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+
+class BoardWriter:
+    """Writes every store's board when the run ends (orders come from the store)."""
+
+    def __init__(
+        self,
+        channel: str,
+        stores: list[Location],
+        streams: Mapping[str, BinaryIO],
+        state: Path | None,
+        generated_at: str,
+    ) -> None:
+        self.channel, self.stores, self.streams = channel, stores, streams
+        self.state, self.generated_at = state, generated_at
+        self.written: dict[str, int] = {}
+        env = Environment(
+            loader=PackageLoader("omnisync", "templates/pickup_board"),
+            autoescape=True,
+            undefined=StrictUndefined,
+        )
+        self.template = env.get_template("board.html.j2")
+
+    def __enter__(self) -> BoardWriter:
+        return self
+
+    def write(self, record: Record) -> None:
+        return  # the board lists orders, not products
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is not None:
+            return
+        for store in self.stores:
+            orders = [_view(o) for o in pickup_board(self.state, store.code)] if self.state else []
+            json_name, html_name = output_names(self.channel, store.code)
+            body = {"store": store.code, "generated_at": self.generated_at, "orders": orders}
+            self.streams[json_name].write(json.dumps(body, ensure_ascii=False, indent=1).encode())
+            html = self.template.render(store=store, orders=orders, generated_at=self.generated_at)
+            self.streams[html_name].write(html.encode())
+            self.written[json_name] = self.written[html_name] = len(orders)
+
+    def counts(self) -> Mapping[str, int]:
+        return self.written
+
+
+def _view(order: dict[str, Any]) -> dict[str, Any]:
+    customer = (
+        json.loads(order.get("customer") or "{}")
+        if isinstance(order.get("customer"), str)
+        else order.get("customer") or {}
+    )
+    return {
+        "code": order["code"],
+        "channel": order["channel"],
+        "status": order["status"],
+        "created_at": order["created_at"],
+        "customer": customer.get("name", ""),
+        "lines": order["lines"],
+    }
