@@ -213,9 +213,9 @@ class Run:
 
     def _unique(self) -> Iterator[Product]:
         """Products with a SKU seen before are reported and skipped: the first row wins.
-        Stock is available-to-sell: on hand less what open orders reserve."""
+        Stock is available-to-sell: on hand less what orders still reserve."""
         seen: set[str] = set()
-        reserved = load_reserved(self.config.state)
+        reserved = load_reserved(self.config.state, self.source.snapshot_time())
         for product in self.source.read(self.report.add):
             if product.sku in reserved:
                 product = available_to_sell(product, reserved[product.sku])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from omnisync.models import Location, Problem, Product
 
@@ -25,3 +26,8 @@ class Source(ABC):
     @abstractmethod
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
         """Yield products one at a time; never hold the whole catalogue."""
+
+    def snapshot_time(self) -> datetime | None:
+        """When the stock this source reads was taken (orders delivered before it are already
+        out of it); None when unknown."""
+        return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,11 @@ class CsvSource(Source):
         found = read_locations(self.locations_path, self.delimiter, on_problem)
         self._location_codes = frozenset(loc.code for loc in found)
         return found
+
+    def snapshot_time(self) -> datetime | None:
+        """The stock file's (else the products file's) modification time."""
+        path = self.paths["stock"] or self.table.path
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None
 
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
         sides = self._sides(on_problem)

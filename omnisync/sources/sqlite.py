@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from omnisync.errors import SourceError
@@ -32,6 +33,17 @@ class StoreSource(Source):
             return read_locations(store)
         finally:
             store.close()
+
+    def snapshot_time(self) -> datetime | None:
+        """When the snapshot was imported."""
+        if not self.state.exists():
+            return None
+        store = self._open()
+        try:
+            found = store.db.execute("SELECT max(updated_at) FROM products").fetchone()[0]
+        finally:
+            store.close()
+        return datetime.fromisoformat(found) if found else None
 
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
         store = self._open()

@@ -18,6 +18,8 @@ from typing import Any
 from omnisync.orders.model import OPEN, RANK, Order
 from omnisync.store.db import Store
 
+HOLDING = OPEN | {"delivered"}  # delivered: until the central stock reflects it
+
 Resolve = Callable[[str], str | None]  # channel SKU → central SKU (None: unknown)
 
 
@@ -148,12 +150,11 @@ def _write_lines(db: Any, order: Order, skus: list[str | None]) -> None:
 
 
 def _reserve(db: Any, order: Order, skus: list[str | None], stats: IngestStats) -> None:
-    """An open order reserves its lines at its location; any other status releases them.
-    (A delivered order's stock leaves the central system's on-hand count; the next catalogue
-    import reflects it.)"""
+    """An open order reserves its lines at its location, and so does a delivered one until the
+    central stock reflects the sale (see store.reservations); a cancelled order releases."""
     key = (order.channel, order.account, order.external_id)
     db.execute("DELETE FROM reservations WHERE channel = ? AND account = ? AND order_id = ?", key)
-    if order.status not in OPEN or order.location is None:
+    if order.status not in HOLDING or order.location is None:
         return
     for line, sku in zip(order.lines, skus, strict=True):
         if sku is None:

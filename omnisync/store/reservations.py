@@ -1,24 +1,36 @@
-"""Available-to-sell: on hand less the units open orders reserve (the orders issue writes the
-``reservations`` table). Reservations are few — the open orders — so they are read whole."""
+"""Available-to-sell: on hand less the units orders reserve (order ingest writes the
+``reservations`` table). Reservations are few — the open orders — so they are read whole.
+
+An open order reserves its units. A delivered order keeps them reserved until the central
+stock reflects the sale: until a catalogue snapshot newer than the delivery (a ``catalog
+import``, or a CSV file written after it). A cancelled order reserves nothing.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from omnisync.models import Product
 from omnisync.store.db import open_store
 
 
-def load_reserved(state: Path) -> dict[str, dict[str, int]]:
-    """SKU → {location: reserved units}; empty when there is no state file yet."""
+def load_reserved(state: Path, snapshot: datetime | None = None) -> dict[str, dict[str, int]]:
+    """SKU → {location: reserved units}; empty when there is no state file yet.
+    ``snapshot``: when the catalogue's stock was taken (delivered orders before it are in it)."""
     if not state.exists():
         return {}
-    store = open_store(state)
+    store = open_store(state, readonly=True)
+    since = (snapshot or datetime.min.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     try:
         rows = store.db.execute(
-            "SELECT sku, location, sum(quantity) FROM reservations GROUP BY sku, location"
+            "SELECT r.sku, r.location, sum(r.quantity) FROM reservations r LEFT JOIN orders o "
+            "ON o.channel = r.channel AND o.account = r.account AND o.external_id = r.order_id "
+            "WHERE o.status IS NULL OR o.status != 'delivered' OR o.updated_at > ? "
+            "GROUP BY r.sku, r.location",
+            (since,),
         )
         reserved: dict[str, dict[str, int]] = {}
         for sku, location, quantity in rows:
