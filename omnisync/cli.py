@@ -283,11 +283,16 @@ def orders_ship(
     tracking: Annotated[str, typer.Option("--tracking", help="The tracking number.")],
     carrier: Annotated[str | None, typer.Option("--carrier", help="The carrier's name.")] = None,
     channel: Annotated[str | None, typer.Option("--channel", metavar="NAME")] = None,
+    code: Annotated[
+        str | None,
+        typer.Option("--code", help="Kaspi: the buyer's SMS code that completes the order."),
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Tell the channel the order is shipped (Ozon ship + tracking number, Satu delivered)."""
+    """Tell the channel the order is shipped (Ozon ship + tracking number, Satu delivered,
+    Kaspi completed with the buyer's SMS code)."""
     with _guard(debug):
-        outcome = fulfil.ship(load_config(config), order, tracking, carrier, channel)
+        outcome = fulfil.ship(load_config(config), order, tracking, carrier, channel, code)
         _say_fulfilled(outcome)
 
 

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from omnisync import pipeline, push
 from omnisync.cli import app
 from omnisync.config import load_config
+from omnisync.errors import UsageError
 from omnisync.orders import fulfil, pull
 from omnisync.sandbox.server import Sandbox
 from omnisync.sources.registry import make_source
@@ -229,3 +230,15 @@ def test_build_writes_each_stores_pickup_board(config: Path) -> None:
     assert sorted(o["code"] for o in board["orders"]) == sorted(expected) and expected
     page = (config.parent / "out" / "boards" / "ALM-1.html").read_text("utf-8")
     assert all(f'data-order="{code}"' in page for code in expected)
+
+
+def test_kaspi_completes_with_the_buyers_sms_code(config: Path, sandbox: Sandbox) -> None:
+    pull.pull(load_config(config), since=NOW - timedelta(days=40), now=NOW)
+    order = next(o for o in list_orders(config.parent / "state.db", channel="kaspi")
+                 if o["status"] == "accepted")  # fmt: skip
+    with pytest.raises(UsageError, match="run again with --code"):
+        fulfil.ship(load_config(config), order["code"], "")
+    done = fulfil.ship(load_config(config), order["code"], "", code="1234")
+    assert (done.called, done.status) == (True, "delivered")
+    state = httpx.get(f"{sandbox.url}/_sandbox/state").json()["orders_kaspi"]
+    assert state[order["external_id"]]["attributes"]["status"] == "COMPLETED"

@@ -6,6 +6,8 @@ counts as done. The stored order follows: shipped keeps its reservation, cancell
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +36,12 @@ class Outcome:
 
 
 def ship(
-    config: Config, ref: str, tracking: str, carrier: str | None = None, only: str | None = None
+    config: Config,
+    ref: str,
+    tracking: str,
+    carrier: str | None = None,
+    only: str | None = None,
+    code: str | None = None,
 ) -> Outcome:
     order, channel = _find(config, ref, only)
     if order["status"] in ("shipped", "delivered"):
@@ -42,11 +49,12 @@ def ship(
     _require_open(order)
     api = channel.orders_api(Budget())
     try:
-        _call(channel, lambda: _SHIP[channel.config.type](api, channel, order, tracking, carrier))
+        _call(channel, lambda: _SHIP[channel.config.type](api, order, tracking, code))
     finally:
         api.close()
-    _store_status(config, order, "shipped", release=False)
-    return Outcome(channel.name, order["code"], "shipped", True)
+    status = "delivered" if channel.config.type == "kaspi" else "shipped"  # Kaspi: completed
+    _store_status(config, order, status, release=False)
+    return Outcome(channel.name, order["code"], status, True)
 
 
 def cancel(config: Config, ref: str, reason: str, only: str | None = None) -> Outcome:
@@ -111,9 +119,7 @@ def _store_status(config: Config, order: dict[str, Any], status: str, release: b
         store.close()
 
 
-def _ozon_ship(
-    api: Any, channel: Any, order: dict[str, Any], tracking: str, carrier: str | None
-) -> None:
+def _ozon_ship(api: Any, order: dict[str, Any], tracking: str, code: str | None) -> None:
     number = order["external_id"]
     products = [{"product_id": 0, "quantity": line["quantity"]} for line in order["lines"]]
     api.request(
@@ -130,20 +136,22 @@ def _ozon_ship(
         )
 
 
-def _kaspi_ship(
-    api: Any, channel: Any, order: dict[str, Any], tracking: str, carrier: str | None
-) -> None:
-    # Kaspi completes an order only with the buyer's SMS code (§2.2): shipping from omnisync
-    # means handing it to delivery, which Kaspi models as acceptance — already done on pull.
-    raise UsageError(
-        "Kaspi orders are completed with the buyer's SMS code in the Kaspi "
-        "cabinet; omnisync accepts them when it pulls them"
-    )
+def _kaspi_ship(api: Any, order: dict[str, Any], tracking: str, code: str | None) -> None:
+    """Kaspi completes an order with the code the buyer receives by SMS (§2.2): without
+    ``--code`` ask Kaspi to send it, then run again with it."""
+    attributes = {"code": order["code"], "status": "COMPLETED"}
+    body = {"data": {"type": "orders", "id": order["external_id"], "attributes": attributes}}
+    if not code:
+        send_code = {"X-Security-Code": "", "X-Send-Code": "true"}
+        with contextlib.suppress(ChannelRejected):  # refused by design: it triggers the SMS
+            api.request("POST", "/orders", idempotent=False, json=body, headers=send_code)
+        raise UsageError(
+            f"Kaspi sent the buyer of order {order['code']} a code; run again with --code CODE"
+        )
+    api.request("POST", "/orders", idempotent=False, json=body, headers={"X-Security-Code": code})
 
 
-def _satu_ship(
-    api: Any, channel: Any, order: dict[str, Any], tracking: str, carrier: str | None
-) -> None:
+def _satu_ship(api: Any, order: dict[str, Any], tracking: str, code: str | None) -> None:
     _satu_status(api, order, {"status": "delivered"})
 
 
@@ -189,5 +197,13 @@ def _satu_cancel(api: Any, order: dict[str, Any], reason: str) -> None:
     _satu_status(api, order, {"status": "canceled", "cancellation_reason": SATU_REASONS[reason]})
 
 
-_SHIP = {"ozon": _ozon_ship, "kaspi": _kaspi_ship, "satu": _satu_ship}
-_CANCEL = {"ozon": _ozon_cancel, "kaspi": _kaspi_cancel, "satu": _satu_cancel}
+_SHIP: dict[str, Callable[[Any, dict[str, Any], str, str | None], None]] = {
+    "ozon": _ozon_ship,
+    "kaspi": _kaspi_ship,
+    "satu": _satu_ship,
+}
+_CANCEL: dict[str, Callable[[Any, dict[str, Any], str], None]] = {
+    "ozon": _ozon_cancel,
+    "kaspi": _kaspi_cancel,
+    "satu": _satu_cancel,
+}
