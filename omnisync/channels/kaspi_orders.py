@@ -6,18 +6,20 @@ ties (store.orders)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from omnisync.errors import ChannelUnavailable
-from omnisync.orders.model import Order, OrderLine
+from omnisync.orders.model import Order, OrderLine, Unreadable, moment, parse_each
 
 STATES = ("NEW", "SIGN_REQUIRED", "PICKUP", "DELIVERY", "KASPI_DELIVERY", "ARCHIVE")
 WINDOW = timedelta(days=14)  # the documented maximum
 PAGE = 100
+# CANCELLING stays open: the cancellation may still be refused, and the units must hold.
 STATUS = {"APPROVED_BY_BANK": "new", "ACCEPTED_BY_MERCHANT": "accepted",
-          "COMPLETED": "delivered", "CANCELLED": "cancelled", "CANCELLING": "cancelled",
+          "COMPLETED": "delivered", "CANCELLED": "cancelled", "CANCELLING": "accepted",
           "RETURNED": "cancelled"}  # fmt: skip
 
 
@@ -30,13 +32,17 @@ def windows(since: datetime, until: datetime) -> Iterator[tuple[int, int]]:
         start = end
 
 
-def pages(channel: Any, api: Any, since: datetime, until: datetime) -> Iterator[list[Order]]:
+def pages(
+    channel: Any, api: Any, since: datetime, until: datetime
+) -> Iterator[list[Order | Unreadable]]:
     for state in STATES:
         for start, end in windows(since, until):
             yield from _pages(channel, api, state, start, end)
 
 
-def _pages(channel: Any, api: Any, state: str, start: int, end: int) -> Iterator[list[Order]]:
+def _pages(
+    channel: Any, api: Any, state: str, start: int, end: int
+) -> Iterator[list[Order | Unreadable]]:
     number = 0
     while True:
         params = {
@@ -51,13 +57,14 @@ def _pages(channel: Any, api: Any, state: str, start: int, end: int) -> Iterator
         if not isinstance(answer, Mapping) or not isinstance(answer.get("data"), list):
             raise ChannelUnavailable(channel.name, "the order list has no data")
         entries = {e.get("id"): e for e in answer.get("included") or [] if isinstance(e, Mapping)}
-        yield [_order(channel, resource, entries) for resource in answer["data"]]
+        yield parse_each(channel, answer["data"], partial(_order, entries=entries))
         number += 1
-        if number >= int((answer.get("meta") or {}).get("pageCount") or 0):
+        pages = (answer.get("meta") or {}).get("pageCount")
+        if not isinstance(pages, int) or number >= pages:
             return
 
 
-def _order(channel: Any, resource: Mapping[str, Any], entries: Mapping[Any, Any]) -> Order:
+def _order(channel: Any, resource: Mapping[str, Any], *, entries: Mapping[Any, Any]) -> Order:
     attributes = resource.get("attributes") or {}
     related = ((resource.get("relationships") or {}).get("entries") or {}).get("data") or []
     items = [
@@ -77,14 +84,14 @@ def _order(channel: Any, resource: Mapping[str, Any], entries: Mapping[Any, Any]
         None,
     )
     stores = {store: loc for loc, store in channel.config.stores.items()}
-    created = _moment(attributes.get("creationDate"))
+    created = moment(attributes.get("creationDate"))
     dates = [attributes.get(k) for k in ("creationDate", "approvedByBankDate")]
     status = str(attributes.get("status"))
     return Order(
         channel=channel.name, account=channel.account, external_id=str(resource.get("id")),
         code=str(attributes.get("code")), status=STATUS.get(status, "new"),
         channel_status=status, created_at=created,
-        updated_at=max(_moment(d) for d in dates if d) if any(dates) else created,
+        updated_at=max(moment(d) for d in dates if d),
         lines=lines, delivery_mode=str(attributes.get("deliveryMode") or ""),
         location=stores.get(point or "", next(iter(channel.config.stores))),
         pickup=attributes.get("deliveryMode") == "DELIVERY_PICKUP",
@@ -95,10 +102,3 @@ def _order(channel: Any, resource: Mapping[str, Any], entries: Mapping[Any, Any]
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def _moment(value: Any) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(value) / 1000, UTC)
-    except (TypeError, ValueError):
-        return datetime.now(UTC)

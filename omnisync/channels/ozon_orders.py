@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from omnisync.errors import ChannelUnavailable
-from omnisync.orders.model import Order, OrderLine
+from omnisync.orders.model import Order, OrderLine, Unreadable, moment, parse_each
 
 LIST = "/v4/posting/fbs/list"
 PAGE = 100
@@ -21,21 +21,23 @@ STATUS = {  # Ozon posting status → ours
 }  # fmt: skip
 
 
-def pages(channel: Any, api: Any, since: datetime, until: datetime) -> Iterator[list[Order]]:
+def pages(
+    channel: Any, api: Any, since: datetime, until: datetime
+) -> Iterator[list[Order | Unreadable]]:
     body: dict[str, Any] = {"filter": {"since": _iso(since), "to": _iso(until)}, "limit": PAGE}
     while True:
         answer = api.json("POST", LIST, json=body)
         postings = answer.get("postings") if isinstance(answer, Mapping) else None
         if not isinstance(postings, list):
             raise ChannelUnavailable(channel.name, "the posting list has no postings")
-        yield [_order(channel, posting) for posting in postings]
+        yield parse_each(channel, postings, _order)
         if not answer.get("has_next") or not answer.get("cursor"):
             return
         body = {"cursor": answer["cursor"], "limit": PAGE}
 
 
 def _order(channel: Any, posting: Mapping[str, Any]) -> Order:
-    created = _moment(posting.get("in_process_at"))
+    created = moment(posting.get("in_process_at"))
     warehouses = {str(wid): loc for loc, wid in channel.config.warehouses.items()}
     warehouse = str((posting.get("delivery_method") or {}).get("warehouse_id", ""))
     lines = tuple(
@@ -51,13 +53,6 @@ def _order(channel: Any, posting: Mapping[str, Any]) -> Order:
         location=warehouses.get(warehouse, next(iter(channel.config.warehouses))),
         total=sum((line.unit_price * line.quantity for line in lines), Decimal(0)),
     )  # fmt: skip
-
-
-def _moment(value: Any) -> datetime:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.now(UTC)
 
 
 def _decimal(value: Any) -> Decimal:

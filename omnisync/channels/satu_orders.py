@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from omnisync.errors import ChannelUnavailable
-from omnisync.orders.model import Order, OrderLine
+from omnisync.orders.model import Order, OrderLine, Unreadable, moment, parse_each
 
 LIST = "/api/v1/orders/list"
 PAGE = 100
@@ -18,22 +18,25 @@ STATUS = {"pending": "new", "received": "accepted", "paid": "accepted", "deliver
 PICKUP = "Самовывоз"
 
 
-def pages(channel: Any, api: Any, since: datetime, until: datetime) -> Iterator[list[Order]]:
+def pages(
+    channel: Any, api: Any, since: datetime, until: datetime
+) -> Iterator[list[Order | Unreadable]]:
     params: dict[str, Any] = {"limit": PAGE}
     while True:
         answer = api.json("GET", LIST, params=params)
         found = answer.get("orders") if isinstance(answer, Mapping) else None
         if not isinstance(found, list):
             raise ChannelUnavailable(channel.name, "the order list has no orders")
-        orders = [_order(channel, o) for o in found if isinstance(o, Mapping)]
-        yield [o for o in orders if since <= o.created_at <= until]
+        parsed = parse_each(channel, found, _order)
+        orders = [o for o in parsed if isinstance(o, Order)]
+        yield [o for o in parsed if not isinstance(o, Order) or since <= o.created_at <= until]
         if len(found) < PAGE or not orders or min(o.created_at for o in orders) < since:
             return
         params = {"limit": PAGE, "last_id": min(int(o.external_id) for o in orders)}
 
 
 def _order(channel: Any, raw: Mapping[str, Any]) -> Order:
-    created = _moment(raw.get("date_created"))
+    created = moment(raw.get("date_created"))
     lines = tuple(
         OrderLine(
             str(p.get("external_id") or p.get("sku")),
@@ -53,14 +56,6 @@ def _order(channel: Any, raw: Mapping[str, Any]) -> Order:
                           f"{raw.get('client_last_name') or ''}".strip()},
         total=sum((line.unit_price * line.quantity for line in lines), Decimal(0)),
     )  # fmt: skip
-
-
-def _moment(value: Any) -> datetime:
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return datetime.now(UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _decimal(value: Any) -> Decimal:

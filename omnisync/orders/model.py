@@ -8,10 +8,11 @@ an order never overwrites a newer one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 STATUSES = ("new", "accepted", "shipped", "delivered", "cancelled")
 RANK = {status: index for index, status in enumerate(STATUSES)}
@@ -41,3 +42,42 @@ class Order:
     pickup: bool = False  # the buyer collects it in ``location``
     customer: Mapping[str, str] = field(default_factory=dict)
     total: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """An order the channel listed that could not be read (reported; the rest goes on)."""
+
+    ref: str
+    reason: str
+
+
+Parse = Callable[[Any, Any], Order]
+PARSE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, ArithmeticError)
+
+
+def parse_each(channel: Any, raws: Iterable[Any], parse: Parse) -> list[Order | Unreadable]:
+    """Every listed order parsed; one that is malformed becomes ``Unreadable``."""
+    found: list[Order | Unreadable] = []
+    for raw in raws:
+        try:
+            found.append(parse(channel, raw))
+        except PARSE_ERRORS as exc:
+            ref = (
+                str(raw.get("id") or raw.get("posting_number"))
+                if isinstance(raw, dict)
+                else repr(raw)[:40]
+            )
+            found.append(Unreadable(ref, f"{type(exc).__name__}: {exc}"))
+    return found
+
+
+def moment(value: Any) -> datetime:
+    """A channel's date (ISO 8601, or ms epoch); a missing or bad one is an error, never
+    "now" (which would make the order look changed on every pull)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"no date ({value!r})")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

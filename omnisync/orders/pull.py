@@ -20,7 +20,7 @@ from omnisync.errors import ChannelError, UsageError
 from omnisync.http import Budget
 from omnisync.models import Problem
 from omnisync.orders import acknowledge, exports
-from omnisync.orders.model import Order
+from omnisync.orders.model import Order, Unreadable
 from omnisync.pipeline import Run
 from omnisync.report import RunReport
 from omnisync.store import Store, open_store, runs
@@ -28,6 +28,7 @@ from omnisync.store.orders import IngestStats, ingest, read_cursor
 
 OVERLAP = timedelta(hours=2)
 FIRST_PULL = timedelta(days=30)
+MAX_REACH = timedelta(days=90)  # how far back open orders are re-read for status changes
 STREAM = "orders"
 
 
@@ -70,8 +71,10 @@ def pull(
     store = open_store(config.state)
     run_id = runs.start(store, "orders pull")
     budget = budget or Budget()
+    pulls: list[ChannelPull] = []
     try:
-        pulls = [_pull(store, lane.channel, known, since, run, budget) for lane in run.lanes]
+        for lane in run.lanes:
+            pulls.append(_pull(store, lane.channel, known, since, run, budget))
         exports.relay(config, store, budget, run.report)
     finally:
         report = PullReport(run.report, pulls)
@@ -91,13 +94,17 @@ def _pull(
     until = channel.context.now.astimezone(UTC)
     stored = read_cursor(store, channel.name, channel.account, STREAM)
     start = since or (datetime.fromisoformat(stored) if stored else until - FIRST_PULL)
-    result = ChannelPull(channel.name, channel.account, start - OVERLAP, until)
+    # The channels filter by creation time, so a later change (a cancellation) to an order
+    # created before the window would never be read: reach back to the oldest open order.
+    start = min(start - OVERLAP, _oldest_open(store, channel, until))
+    result = ChannelPull(channel.name, channel.account, start, until)
     resolve = _resolver(store, channel.name, channel.config.sku_map, known)
     cursor = (channel.name, channel.account, STREAM, until.isoformat(timespec="seconds"))
     try:
         api = channel.orders_api(budget)
         try:
-            for page, last in _with_last(channel.pull_orders(api, result.since, until)):
+            for listed, last in _with_last(channel.pull_orders(api, result.since, until)):
+                page = _readable(listed, channel.name, run.report)
                 ingest(
                     store,
                     page,
@@ -108,9 +115,15 @@ def _pull(
                 )
         finally:
             api.close()
-    except ChannelError as exc:
-        result.error = str(exc)
-        run.report.add(Problem(code="pull_failed", channel=channel.name, message=str(exc)))
+    except (ChannelError, ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
+        # A malformed answer stops this channel's pull (the cursor stays), not the run.
+        message = (
+            str(exc)
+            if isinstance(exc, ChannelError)
+            else f"{channel.name}: unexpected answer ({type(exc).__name__}: {exc})"
+        )
+        result.error = message
+        run.report.add(Problem(code="pull_failed", channel=channel.name, message=message))
     _report(run.report, channel.name, result.stats)
     if result.error is None:
         _acknowledge(store, channel, budget, result, run.report)
@@ -146,6 +159,31 @@ def _acknowledge(
                 message=f"order {code}: {error}; tried again on the next pull",
             )
         )
+
+
+def _readable(listed: list[Any], channel: str, report: RunReport) -> list[Order]:
+    for bad in (o for o in listed if isinstance(o, Unreadable)):
+        report.add(
+            Problem(
+                code="order_unreadable",
+                channel=channel,
+                field=bad.ref,
+                message=f"order {bad.ref} could not be read ({bad.reason}); "
+                "skipped, and read again on the next pull",
+            )
+        )
+    return [o for o in listed if isinstance(o, Order)]
+
+
+def _oldest_open(store: Store, channel: Any, until: datetime) -> datetime:
+    """Creation time of the oldest stored order still holding stock (at most 90 days back)."""
+    oldest = store.db.execute(
+        "SELECT min(created_at) FROM orders WHERE channel = ? AND account = ? AND status IN "
+        "('new', 'accepted', 'shipped')",
+        (channel.name, channel.account),
+    ).fetchone()[0]
+    floor = until - MAX_REACH
+    return max(datetime.fromisoformat(oldest), floor) if oldest else until
 
 
 def _with_last(pages: Iterator[list[Order]]) -> Iterator[tuple[list[Order], bool]]:
