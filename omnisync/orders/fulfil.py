@@ -105,10 +105,11 @@ def _store_status(config: Config, order: dict[str, Any], status: str, release: b
     key = (order["channel"], order["account"], order["external_id"])
     try:
         with store.transaction() as db:
+            now = datetime.now(UTC).isoformat(timespec="seconds")
             db.execute(
-                "UPDATE orders SET status = ? WHERE channel = ? AND account = ? AND "
-                "external_id = ?",
-                (status, *key),
+                "UPDATE orders SET status = ?, status_changed_at = ? WHERE channel = ? AND "
+                "account = ? AND external_id = ?",
+                (status, now, *key),
             )
             if release:
                 db.execute(

@@ -123,20 +123,22 @@ def _newer(order: Order, status: str, updated_at: str) -> bool:
 
 
 def _write_order(db: Any, order: Order, flags: list[str], new: bool) -> None:
+    now = _utc(datetime.now(UTC))
     db.execute(
         "INSERT INTO orders (channel, account, external_id, code, status, channel_status, "
         "created_at, updated_at, delivery_mode, location, pickup, customer, total, flags, "
-        "ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
-        "(channel, account, external_id) DO UPDATE SET code = excluded.code, status = "
-        "excluded.status, channel_status = excluded.channel_status, updated_at = "
-        "excluded.updated_at, delivery_mode = excluded.delivery_mode, location = "
-        "excluded.location, pickup = excluded.pickup, customer = excluded.customer, total = "
-        "excluded.total, flags = excluded.flags",
+        "ingested_at, status_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (channel, account, external_id) DO UPDATE SET code = excluded.code, "
+        "status_changed_at = CASE WHEN status = excluded.status THEN status_changed_at ELSE "
+        "excluded.status_changed_at END, status = excluded.status, channel_status = "
+        "excluded.channel_status, updated_at = excluded.updated_at, delivery_mode = "
+        "excluded.delivery_mode, location = excluded.location, pickup = excluded.pickup, "
+        "customer = excluded.customer, total = excluded.total, flags = excluded.flags",
         (order.channel, order.account, order.external_id, order.code, order.status,
          order.channel_status, _utc(order.created_at), _utc(order.updated_at),
          order.delivery_mode, order.location, int(order.pickup),
          json.dumps(dict(order.customer), ensure_ascii=False), str(order.total),
-         json.dumps(flags), _utc(datetime.now(UTC))),
+         json.dumps(flags), now, now),
     )  # fmt: skip
 
 

@@ -2,8 +2,9 @@
 ``reservations`` table). Reservations are few — the open orders — so they are read whole.
 
 An open order reserves its units. A delivered order keeps them reserved until the central
-stock reflects the sale: until a catalogue snapshot newer than the delivery (a ``catalog
-import``, or a CSV file written after it). A cancelled order reserves nothing.
+stock reflects the sale: until a catalogue snapshot newer than the moment omnisync saw it
+delivered (``status_changed_at``; channels report no delivery time) — a ``catalog import``, or
+a stock CSV written after it. A cancelled order reserves nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def load_reserved(state: Path, snapshot: datetime | None = None) -> dict[str, di
         rows = store.db.execute(
             "SELECT r.sku, r.location, sum(r.quantity) FROM reservations r LEFT JOIN orders o "
             "ON o.channel = r.channel AND o.account = r.account AND o.external_id = r.order_id "
-            "WHERE o.status IS NULL OR o.status != 'delivered' OR o.updated_at > ? "
+            "WHERE o.status IS NULL OR o.status != 'delivered' OR "
+            "coalesce(o.status_changed_at, o.updated_at) > ? "
             "GROUP BY r.sku, r.location",
             (since,),
         )

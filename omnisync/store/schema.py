@@ -125,4 +125,9 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_unsent ON outbox (kind, sent_at);
     """,
+    # 4: when we saw an order's status change (channels give no change time).
+    """
+    ALTER TABLE orders ADD COLUMN status_changed_at TEXT;
+    UPDATE orders SET status_changed_at = ingested_at;
+    """,
 )
