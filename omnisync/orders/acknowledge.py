@@ -14,6 +14,7 @@ from typing import Any
 
 from omnisync.errors import ChannelError, ChannelRejected
 from omnisync.store import Store
+from omnisync.store.orders import now, outbox_stored
 
 KASPI_FROM, KASPI_TO = "APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT"
 SATU_FROM, SATU_TO = "pending", "received"
@@ -29,13 +30,25 @@ def pending(store: Store, channel: str, account: str, from_status: str) -> list[
     return [(str(a), str(b)) for a, b in rows]
 
 
-def mark(store: Store, channel: str, account: str, done: list[str], to_status: str) -> None:
+def mark(
+    store: Store,
+    channel: str,
+    account: str,
+    done: list[str],
+    to_status: str,
+    exports: tuple[str, ...] = (),
+) -> None:
+    """Record the acknowledgements; the new status is exported like any other change."""
     with store.transaction() as db:
-        db.executemany(
-            "UPDATE orders SET acknowledged = 1, channel_status = ?, status = "
-            "'accepted' WHERE channel = ? AND account = ? AND external_id = ?",
-            [(to_status, channel, account, external) for external in done],
-        )
+        for external in done:
+            key = (channel, account, external)
+            db.execute(
+                "UPDATE orders SET acknowledged = 1, channel_status = ?, status = "
+                "'accepted', status_changed_at = ? WHERE channel = ? AND account = ? AND "
+                "external_id = ?",
+                (to_status, now(), *key),
+            )
+            outbox_stored(db, key, exports)
 
 
 def kaspi(api: Any, orders: list[tuple[str, str]]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -52,7 +65,8 @@ def kaspi(api: Any, orders: list[tuple[str, str]]) -> tuple[list[str], list[tupl
         try:
             api.request("POST", "/orders", json=body, idempotent=False)
         except ChannelRejected as exc:
-            if "already" not in str(exc):  # "already has status …": someone did it: done
+            # Only "already has status ACCEPTED_BY_MERCHANT" means someone did it: done.
+            if not ("already" in str(exc) and KASPI_TO in str(exc)):
                 failed.append((code, str(exc)))
                 continue
         except ChannelError as exc:

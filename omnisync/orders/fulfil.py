@@ -18,7 +18,7 @@ from omnisync.config import Config
 from omnisync.errors import ChannelRejected, UsageError
 from omnisync.http import Budget
 from omnisync.store import open_store
-from omnisync.store.orders import list_orders
+from omnisync.store.orders import list_orders, outbox_stored
 
 KASPI_REASONS = {"buyer": "BUYER_CANCELLATION_BY_MERCHANT", "unreachable": "BUYER_NOT_REACHABLE",
                  "out_of_stock": "MERCHANT_OUT_OF_STOCK"}  # fmt: skip
@@ -111,6 +111,7 @@ def _store_status(config: Config, order: dict[str, Any], status: str, release: b
                 "account = ? AND external_id = ?",
                 (status, now, *key),
             )
+            outbox_stored(db, key, config.exports.kinds())
             if release:
                 db.execute(
                     "DELETE FROM reservations WHERE channel = ? AND account = ? AND order_id = ?",

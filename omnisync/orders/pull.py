@@ -126,13 +126,11 @@ def _pull(
         run.report.add(Problem(code="pull_failed", channel=channel.name, message=message))
     _report(run.report, channel.name, result.stats)
     if result.error is None:
-        _acknowledge(store, channel, budget, result, run.report)
+        _acknowledge(store, channel, budget, result, run)
     return result
 
 
-def _acknowledge(
-    store: Store, channel: Any, budget: Budget, result: ChannelPull, report: RunReport
-) -> None:
+def _acknowledge(store: Store, channel: Any, budget: Budget, result: ChannelPull, run: Run) -> None:
     """Kaspi and Satu orders are acknowledged once stored; Ozon postings need no accept."""
     kind = channel.config.type
     if kind not in ("kaspi", "satu"):
@@ -148,10 +146,10 @@ def _acknowledge(
         done, failed = ack(api, waiting)
     finally:
         api.close()
-    acknowledge.mark(store, channel.name, channel.account, done, target)
+    acknowledge.mark(store, channel.name, channel.account, done, target, run.config.exports.kinds())
     result.acknowledged = len(done)
     for code, error in failed:
-        report.add(
+        run.report.add(
             Problem(
                 code="ack_failed",
                 channel=channel.name,

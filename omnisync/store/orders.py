@@ -101,6 +101,40 @@ def _outbox(db: Any, order: Order, exports: tuple[str, ...]) -> None:
         )
 
 
+def outbox_stored(db: Any, key: tuple[str, str, str], exports: tuple[str, ...]) -> None:
+    """Outbox rows for a stored order whose status omnisync itself changed (acknowledge, ship,
+    cancel): the central system must hear of those versions too."""
+    row = db.execute(
+        "SELECT status, status_changed_at, code FROM orders WHERE channel = ? AND "
+        "account = ? AND external_id = ?",
+        key,
+    ).fetchone()
+    if row is None:
+        return
+    status, changed, code = row
+    payload = json.dumps(
+        {
+            "channel": key[0],
+            "account": key[1],
+            "external_id": key[2],
+            "code": code,
+            "status": status,
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    for kind in exports:
+        db.execute(
+            "INSERT OR IGNORE INTO outbox (kind, channel, account, external_id, key, "
+            "payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (kind, *key, f"{kind}:{':'.join(key)}:{changed}:{status}", payload, now()),
+        )
+
+
+def now() -> str:
+    return _utc(datetime.now(UTC))
+
+
 def order_json(order: Order) -> dict[str, Any]:
     return {
         "channel": order.channel, "account": order.account, "external_id": order.external_id,
