@@ -41,7 +41,12 @@ def _order(channel: Any, posting: Mapping[str, Any]) -> Order:
     warehouses = {str(wid): loc for loc, wid in channel.config.warehouses.items()}
     warehouse = str((posting.get("delivery_method") or {}).get("warehouse_id", ""))
     lines = tuple(
-        OrderLine(str(p.get("offer_id")), int(p.get("quantity") or 0), _decimal(p.get("price")))
+        OrderLine(
+            str(p.get("offer_id")),
+            int(p.get("quantity") or 0),
+            _decimal(p.get("price")),
+            str(p.get("sku") or ""),
+        )  # Ozon's product id, which ship calls need
         for p in posting.get("products") or []
     )
     return Order(

@@ -123,7 +123,11 @@ def _store_status(config: Config, order: dict[str, Any], status: str, release: b
 
 def _ozon_ship(api: Any, order: dict[str, Any], tracking: str, code: str | None) -> None:
     number = order["external_id"]
-    products = [{"product_id": 0, "quantity": line["quantity"]} for line in order["lines"]]
+    # product_id is Ozon's id of the item (the posting's products[].sku), kept since the pull.
+    products = [
+        {"product_id": int(line["channel_item"] or 0), "quantity": line["quantity"]}
+        for line in order["lines"]
+    ]
     api.request(
         "POST",
         "/v4/posting/fbs/ship",

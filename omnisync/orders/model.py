@@ -24,6 +24,7 @@ class OrderLine:
     channel_sku: str  # the channel's offer code
     quantity: int
     unit_price: Decimal
+    channel_item: str = ""  # the channel's own item id where it needs one (Ozon product id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,13 @@ def ship(state: State, request: Request) -> Answer:
     posting = record["posting"]
     if posting["status"] not in SHIPPABLE:
         return error(400, f"POSTING_ALREADY_SHIPPED: the posting is {posting['status']}")
+    known = {p["sku"] for p in posting["products"]}
+    packages = request.body.get("packages") if isinstance(request.body, dict) else None
+    shipped = {p.get("product_id") for pkg in packages or [] for p in pkg.get("products") or []}
+    if not shipped or not shipped <= known:
+        return error(
+            400, f"INVALID_PRODUCT: product ids {sorted(map(str, shipped))} are not in the posting"
+        )
     posting["status"] = "awaiting_deliver"
     touch(record)
     return 200, {"result": [posting["posting_number"]]}, {}

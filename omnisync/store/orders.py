@@ -179,8 +179,8 @@ def _write_order(db: Any, order: Order, flags: list[str], new: bool) -> None:
 def _write_lines(db: Any, order: Order, skus: list[str | None]) -> None:
     key = (order.channel, order.account, order.external_id)
     db.execute("DELETE FROM order_lines WHERE channel = ? AND account = ? AND external_id = ?", key)
-    db.executemany("INSERT INTO order_lines VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-        (*key, n, line.channel_sku, sku, line.quantity, str(line.unit_price))
+    db.executemany("INSERT INTO order_lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (*key, n, line.channel_sku, sku, line.quantity, str(line.unit_price), line.channel_item)
         for n, (line, sku) in enumerate(zip(order.lines, skus, strict=True))
     ])  # fmt: skip
 
@@ -304,13 +304,15 @@ def _listed(store: Store, row: tuple[Any, ...]) -> dict[str, Any]:
     order["flags"], order["pickup"] = json.loads(order["flags"]), bool(order["pickup"])
     order["customer"] = json.loads(order["customer"])
     lines = store.db.execute(
-        "SELECT channel_sku, sku, quantity, unit_price FROM order_lines "
+        "SELECT channel_sku, sku, quantity, unit_price, channel_item FROM order_lines "
         "WHERE channel = ? AND account = ? AND external_id = ? ORDER BY "
         "line",
         row[:3],
     ).fetchall()
     order["lines"] = [
-        dict(zip(("channel_sku", "sku", "quantity", "unit_price"), line, strict=True))
+        dict(
+            zip(("channel_sku", "sku", "quantity", "unit_price", "channel_item"), line, strict=True)
+        )
         for line in lines
     ]
     return order

@@ -130,4 +130,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE orders ADD COLUMN status_changed_at TEXT;
     UPDATE orders SET status_changed_at = ingested_at;
     """,
+    # 5: the channel's own id of an order line's item (Ozon's product id, for ship calls).
+    """
+    ALTER TABLE order_lines ADD COLUMN channel_item TEXT NOT NULL DEFAULT '';
+    """,
 )
