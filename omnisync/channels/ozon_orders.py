@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from omnisync.errors import ChannelUnavailable
-from omnisync.orders.model import Order, OrderLine, Unreadable, moment, parse_each
+from omnisync.orders.model import Order, OrderLine, Unreadable, moment, money, parse_each
 
 LIST = "/v4/posting/fbs/list"
 PAGE = 100
@@ -44,7 +44,7 @@ def _order(channel: Any, posting: Mapping[str, Any]) -> Order:
         OrderLine(
             str(p.get("offer_id")),
             int(p.get("quantity") or 0),
-            _decimal(p.get("price")),
+            money(p.get("price")),
             str(p.get("sku") or ""),
         )  # Ozon's product id, which ship calls need
         for p in posting.get("products") or []
@@ -58,13 +58,6 @@ def _order(channel: Any, posting: Mapping[str, Any]) -> Order:
         location=warehouses.get(warehouse, next(iter(channel.config.warehouses))),
         total=sum((line.unit_price * line.quantity for line in lines), Decimal(0)),
     )  # fmt: skip
-
-
-def _decimal(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return Decimal(0)
 
 
 def _iso(moment: datetime) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from omnisync.errors import ChannelUnavailable
-from omnisync.orders.model import Order, OrderLine, Unreadable, moment, parse_each
+from omnisync.orders.model import Order, OrderLine, Unreadable, moment, money, parse_each
 
 LIST = "/api/v1/orders/list"
 PAGE = 100
@@ -41,7 +41,7 @@ def _order(channel: Any, raw: Mapping[str, Any]) -> Order:
         OrderLine(
             str(p.get("external_id") or p.get("sku")),
             int(p.get("quantity") or 0),
-            _decimal(p.get("price")),
+            money(p.get("price")),
         )
         for p in raw.get("products") or []
     )
@@ -56,10 +56,3 @@ def _order(channel: Any, raw: Mapping[str, Any]) -> Order:
                           f"{raw.get('client_last_name') or ''}".strip()},
         total=sum((line.unit_price * line.quantity for line in lines), Decimal(0)),
     )  # fmt: skip
-
-
-def _decimal(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return Decimal(0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 STATUSES = ("new", "accepted", "shipped", "delivered", "cancelled")
@@ -82,3 +82,12 @@ def moment(value: Any) -> datetime:
         raise ValueError(f"no date ({value!r})")
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def money(value: Any) -> Decimal:
+    """A channel's price field as Decimal; 0 when absent or unreadable (the order still
+    imports: a missing price must not lose the order)."""
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return Decimal(0)
