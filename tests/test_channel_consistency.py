@@ -152,9 +152,10 @@ def test_store_files_never_collide() -> None:
     assert output_names("displays", "ALM/1")[0].startswith("displays/ALM_1-")
 
 
-def test_a_display_without_stores_is_a_config_error(workspace: Workspace) -> None:
+@pytest.mark.parametrize("kind", ["store_display", "pickup_board"])
+def test_a_display_without_stores_is_a_config_error(workspace: Workspace, kind: str) -> None:
     workspace.write_products([good_row()])
-    workspace.write_config({"displays": {"type": "store_display"}})
+    workspace.write_config({"displays": {"type": kind}})
     config = load_config(workspace.config_path)
     with pytest.raises(ConfigError, match=r"channels\.displays\.stores: no stores"):
         pipeline.build(config)

@@ -11,8 +11,8 @@ from typing import Any, BinaryIO, Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import Field
 
-from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, FileFeed, Record
-from omnisync.channels.store_display import output_names
+from omnisync.channels.base import ChannelConfig, FeedWriter, Record
+from omnisync.channels.store_display import PerStoreFiles, output_names
 from omnisync.models import Location, Problem, Product
 from omnisync.store.orders import pickup_board
 
@@ -23,18 +23,10 @@ class PickupBoardConfig(ChannelConfig):
     allow_empty: bool = True  # no pickup orders is a normal board
 
 
-class PickupBoard(Channel, FileFeed):
+class PickupBoard(PerStoreFiles):
     config_model = PickupBoardConfig
     config: PickupBoardConfig
     consumes_products = False  # its rows are orders, not catalogue items
-
-    def store_codes(self) -> list[str]:
-        if self.config.stores is not None:
-            return list(self.config.stores)
-        return [c for c, loc in self.context.locations.items() if loc.type == "store"]
-
-    def outputs(self) -> list[str]:
-        return [name for code in self.store_codes() for name in output_names(self.name, code)]
 
     def to_record(self, product: Product) -> Record:
         return self.new_record(product)

@@ -76,13 +76,14 @@ def price_text(amount: Decimal | None, currency: str) -> str:
     return number.replace(",", "\u00a0") + (" ₸" if currency == "KZT" else f" {currency}")
 
 
-class StoreDisplay(Channel, FileFeed):
-    config_model = StoreDisplayConfig
-    config: StoreDisplayConfig
+class PerStoreFiles(Channel, FileFeed):
+    """One file pair per store: the configured ``stores``, or every location of type store.
+    Shared by the shelf displays and the pickup board."""
 
     def store_codes(self) -> list[str]:
-        if self.config.stores is not None:
-            return list(self.config.stores)
+        stores: list[str] | None = getattr(self.config, "stores", None)
+        if stores is not None:
+            return list(stores)
         return [c for c, loc in self.context.locations.items() if loc.type == "store"]
 
     def outputs(self) -> list[str]:
@@ -94,6 +95,11 @@ class StoreDisplay(Channel, FileFeed):
             message = "no stores: list them, or give locations.csv rows of type store"
             issues.append(("stores", message))
         return issues
+
+
+class StoreDisplay(PerStoreFiles):
+    config_model = StoreDisplayConfig
+    config: StoreDisplayConfig
 
     def to_record(self, product: Product) -> Record:
         record = self.new_record(product)
