@@ -43,7 +43,9 @@ def orders_pull(
     debug: DebugOpt = False,
 ) -> None:
     """Pull orders from every order-listing channel into the central store, effectively once,
-    and reserve their stock. Exit 3 when a channel could not be read."""
+    and reserve their stock. Exit 3 when a channel could not be read or an acknowledgement
+    failed (both retried by the next pull), 1 when an order needs attention (unknown SKU,
+    unreadable, oversold)."""
     with guard(debug):
         since_utc = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
         result = orders_pull_api.pull(load_config(config), channel or (), since=since_utc)
@@ -51,7 +53,8 @@ def orders_pull(
             sys.stdout.write(report.pull_json(result) + "\n")
         else:
             console.render_pull(result, stdout())
-        raise typer.Exit(ExitCode.CHANNEL if result.failed else ExitCode.OK)
+        data = ExitCode.DATA if result.run.has_errors else ExitCode.OK
+        raise typer.Exit(ExitCode.CHANNEL if result.failed else data)
 
 
 @orders_app.command("list")

@@ -24,7 +24,7 @@ from omnisync.sources.registry import make_source
 from omnisync.store import catalog as store_catalog
 from omnisync.store import open_store, runs
 from omnisync.store.catalog import ImportStats
-from omnisync.store.reservations import available_to_sell, load_reserved
+from omnisync.store.reservations import available_to_sell, load_reserved, oversold
 
 Progress = Callable[[int], None]
 PROGRESS_EVERY = 1000
@@ -217,14 +217,30 @@ class Run:
         seen: set[str] = set()
         reserved = load_reserved(self.config.state, self.source.snapshot_time())
         for product in self.source.read(self.report.add):
-            if product.sku in reserved:
-                product = available_to_sell(product, reserved[product.sku])
             if product.sku in seen:
                 self.report.add(store_catalog.duplicate_sku(product))
                 continue
+            if product.sku in reserved:
+                product = self._reserve(product, reserved[product.sku])
             seen.add(product.sku)
             self.report.products += 1
             yield product
+
+    def _reserve(self, product: Product, reserved: Mapping[str, int]) -> Product:
+        """Available-to-sell; an oversell (orders hold more than is on hand) is reported on
+        every run until the central stock or the orders settle it, so it cannot go unseen."""
+        for location in oversold(product, reserved):
+            self.report.add(
+                Problem(
+                    code="oversell",
+                    sku=product.sku,
+                    field="stock",
+                    severity=Severity.WARNING,
+                    message=f"open orders reserve more than is on hand at {location}; "
+                    "the channels show 0 — settle it in the central system",
+                )
+            )
+        return available_to_sell(product, reserved)
 
 
 def _channels(config: Config, only: Iterable[str], context: ChannelContext) -> list[Channel]:

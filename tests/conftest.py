@@ -5,11 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+
+from omnisync import pipeline
+from omnisync.config import load_config
+from omnisync.sandbox.server import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 # The demo's API channels read their credentials from the environment (as any config does);
@@ -133,3 +138,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """The marketplace emulator on a free loopback port, for one test."""
+    server = Sandbox().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox_demo(tmp_path: Path, sandbox: Sandbox) -> Path:
+    """The demo config in ``tmp_path`` with its catalogue imported, pointed at ``sandbox``."""
+    shutil.copytree(DEMO_CONFIG.parent / "demo", tmp_path / "demo")
+    text = DEMO_CONFIG.read_text(encoding="utf-8").replace("http://127.0.0.1:8765", sandbox.url)
+    data = yaml.safe_load(text)
+    data.update(output_dir="out", state="state.db")
+    for channel in ("kaspi", "satu", "ozon"):  # the sandbox has no quota to protect
+        data["channels"][channel]["requests_per_minute"] = 6000
+    path = tmp_path / "omnisync.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    pipeline.import_catalog(load_config(path))
+    return path

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 from conftest import DEMO_CONFIG
 
@@ -27,13 +25,6 @@ from omnisync.xmlinput import HARDENED
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(days=40)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    server = Sandbox().start()
-    yield server
-    server.stop()
 
 
 def setup(root: Path, sandbox: Sandbox) -> Path:

@@ -4,12 +4,10 @@ upload, each pushed to the sandbox over loopback; deferral when the budget runs 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 from conftest import csv_text, good_row
 from cryptography.hazmat.primitives import serialization
@@ -19,13 +17,6 @@ from omnisync import push
 from omnisync.config import load_config
 from omnisync.http import Budget
 from omnisync.sandbox.server import Sandbox
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    server = Sandbox().start()
-    yield server
-    server.stop()
 
 
 def held(sandbox: Sandbox) -> dict[str, Any]:

@@ -3,13 +3,11 @@ held invalid items, returning items, bad-batch isolation, the removal gate and l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 from conftest import csv_text, good_row
 
@@ -21,13 +19,6 @@ from omnisync.store import open_store
 
 WAREHOUSE = 22142605386000
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    server = Sandbox().start()
-    yield server
-    server.stop()
 
 
 def setup(

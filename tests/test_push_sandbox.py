@@ -13,11 +13,9 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 from conftest import good_row
 
@@ -25,13 +23,6 @@ from omnisync.sandbox.server import Sandbox
 
 SENTINEL = "SENTINEL-ozon-token-5f1c"
 WAREHOUSE = 22142605386000
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    server = Sandbox().start()
-    yield server
-    server.stop()
 
 
 def catalogue(root: Path, stock: dict[str, int]) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from omnisync import faults
 from omnisync.channels.base import PullsOrders
 from omnisync.config import Config
 from omnisync.errors import ChannelError, UsageError
@@ -41,6 +42,7 @@ class ChannelPull:
     stats: IngestStats = field(default_factory=IngestStats)
     error: str | None = None
     acknowledged: int = 0
+    ack_failed: int = 0  # tried again on the next pull
 
 
 @dataclass
@@ -50,7 +52,8 @@ class PullReport:
 
     @property
     def failed(self) -> bool:
-        return any(p.error for p in self.pulls)
+        """A channel could not be read or an acknowledgement failed (exit 3)."""
+        return any(p.error or p.ack_failed for p in self.pulls)
 
 
 def pull(
@@ -146,8 +149,9 @@ def _acknowledge(store: Store, channel: Any, budget: Budget, result: ChannelPull
         done, failed = ack(api, waiting)
     finally:
         api.close()
+    faults.point("ack.after_post")  # the next pull reads the new status: no second ack
     acknowledge.mark(store, channel.name, channel.account, done, target, run.config.exports.kinds())
-    result.acknowledged = len(done)
+    result.acknowledged, result.ack_failed = len(done), len(failed)
     for code, error in failed:
         run.report.add(
             Problem(

@@ -121,6 +121,12 @@ def _kaspi_match(record: dict[str, Any], query: dict[str, Any]) -> bool:
     )
 
 
+def attempted(state: State, channel: str, order_id: Any, status: Any) -> None:
+    """Every status change asked for, refused or not: tests count them (status changes are
+    not idempotent, so a second acknowledgement is a bug even when the channel refuses it)."""
+    state.data.setdefault("status_calls", []).append([channel, str(order_id), status])
+
+
 def kaspi_set_status(state: State, request: Request) -> Answer:
     if not request.headers.get("x-auth-token", "").strip():
         return kaspi_error(401, "X-Auth-Token is required")
@@ -130,6 +136,7 @@ def kaspi_set_status(state: State, request: Request) -> Answer:
     record = held(state, "orders_kaspi").get(str(data.get("id")))
     wanted = data.get("attributes")
     wanted = wanted if isinstance(wanted, dict) else {}
+    attempted(state, "kaspi", data.get("id"), wanted.get("status"))
     if record is None or wanted.get("code") != record["attributes"]["code"]:
         return kaspi_error(404, f"Order {data.get('id')} with code {wanted.get('code')} not found")
     refusal = _kaspi_refusal(record["attributes"], wanted, request)
@@ -292,6 +299,7 @@ def satu_set_status(state: State, request: Request) -> Answer:
         return error(400, "ids must be a non-empty list of order ids")
     orders, processed, errors = held(state, "orders_satu"), [], {}
     for order_id in (int(i) for i in ids):
+        attempted(state, "satu", order_id, body["status"])
         refusal = _satu_refusal(orders.get(str(order_id)), body["status"])
         if refusal:
             errors[str(order_id)] = refusal

@@ -11,7 +11,7 @@ from omnisync.errors import SourceError
 from omnisync.models import Location, Product
 from omnisync.sources.base import ProblemSink, Source
 from omnisync.store import Store, open_store
-from omnisync.store.catalog import read_locations, read_products
+from omnisync.store.catalog import read_locations, read_products, snapshot_taken
 
 
 class StoreSource(Source):
@@ -40,10 +40,9 @@ class StoreSource(Source):
             return None
         store = self._open()
         try:
-            found = store.db.execute("SELECT max(updated_at) FROM products").fetchone()[0]
+            return snapshot_taken(store.db)
         finally:
             store.close()
-        return datetime.fromisoformat(found) if found else None
 
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
         store = self._open()

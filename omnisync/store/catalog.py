@@ -135,6 +135,12 @@ def read_locations(store: Store) -> list[Location]:
     ]
 
 
+def snapshot_taken(db: Any) -> datetime | None:
+    """When the stored snapshot was imported (None: never)."""
+    found = db.execute("SELECT max(updated_at) FROM products").fetchone()[0]
+    return datetime.fromisoformat(found) if found else None
+
+
 def read_products(store: Store) -> Iterator[Product]:
     """Every product in SKU order with its stock: a merge of two SKU-ordered cursors, so memory
     holds one product at a time. Without any stock rows, stock is not tracked (None)."""

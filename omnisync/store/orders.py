@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from omnisync.orders.model import OPEN, RANK, Order
+from omnisync.store.catalog import snapshot_taken
 from omnisync.store.db import Store
+from omnisync.store.reservations import reserved_units
 
 HOLDING = OPEN | {"delivered"}  # delivered: until the central stock reflects it
 
@@ -207,19 +209,16 @@ def _reserve(db: Any, order: Order, skus: list[str | None], stats: IngestStats) 
 
 
 def _available(db: Any, sku: str, location: str) -> int | None:
-    """On hand less reserved, from the store's snapshot; None when the store has no stock for
-    the SKU (a CSV catalogue never imported: nothing to compare with)."""
+    """On hand less what is still reserved, against the store's snapshot — counted exactly as
+    the feed build counts it (store.reservations); None when the store has no stock for the SKU
+    (a CSV catalogue never imported: the build reports the oversell instead)."""
     if db.execute("SELECT NOT EXISTS (SELECT 1 FROM stock WHERE sku = ?)", (sku,)).fetchone()[0]:
         return None
     on_hand = db.execute(
         "SELECT coalesce(sum(on_hand), 0) FROM stock WHERE sku = ? AND location = ?",
         (sku, location),
     ).fetchone()[0]
-    reserved = db.execute(
-        "SELECT coalesce(sum(quantity), 0) FROM reservations WHERE sku = ? AND location = ?",
-        (sku, location),
-    ).fetchone()[0]
-    return int(on_hand) - int(reserved)
+    return int(on_hand) - reserved_units(db, sku, location, snapshot_taken(db))
 
 
 def _flag(db: Any, key: tuple[str, str, str], flag: str) -> None:
