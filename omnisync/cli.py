@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from omnisync import __version__, console, pipeline, report
+from omnisync import __version__, cli_ops, console, pipeline, report
 from omnisync import push as push_api
 from omnisync.cli_common import (
     EXIT_CODES,
@@ -21,8 +21,12 @@ from omnisync.cli_common import (
     ChannelOpt,
     ConfigOpt,
     DebugOpt,
+    LogFormatOpt,
+    MetricsOpt,
+    QuietOpt,
     ValidateFormat,
     callback,
+    finish,
     guard,
     stdout,
 )  # fmt: skip
@@ -40,6 +44,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(orders_app, name="orders")
+cli_ops.register(app)
 
 
 def _version(value: bool) -> None:
@@ -69,14 +74,16 @@ def validate(
         Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
     ] = None,
     debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Check the catalogue and every channel's rules; write no feed. Exit 1 on any error."""
-    with guard(debug):
+    with guard(debug, log_format, quiet):
         cfg = load_config(config)
         with console.progress_bar(format is ValidateFormat.text) as tick:
             result = pipeline.validate(cfg, channel or (), progress=callback(tick))
         _emit(result, format.value, output, building=False)
-        raise typer.Exit(ExitCode.DATA if result.has_errors else ExitCode.OK)
+        finish(ExitCode.DATA if result.has_errors else ExitCode.OK, result.problems)
 
 
 @app.command(epilog=EXIT_CODES)
@@ -91,16 +98,19 @@ def build(
         ),
     ] = False,
     debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
+    quiet: QuietOpt = False,
+    metrics_file: MetricsOpt = None,
 ) -> None:
     """Write every channel's feed atomically. Items with errors are left out and reported;
     exit 0 when the feeds were published, 1 when the publish gate kept an old file."""
-    with guard(debug):
+    with guard(debug, log_format, quiet):
         cfg: Config = load_config(config)
-        with console.progress_bar(format is BuildFormat.text) as tick:
+        with console.progress_bar(format is BuildFormat.text and not quiet) as tick:
             result = pipeline.build(cfg, channel or (), force=force, progress=callback(tick))
         _emit(result, format.value, None, building=True)
         refused = any(s.refused for s in result.channels)
-        raise typer.Exit(ExitCode.DATA if refused else ExitCode.OK)
+        finish(ExitCode.DATA if refused else ExitCode.OK, result.problems, metrics_file, cfg.state)
 
 
 @app.command(epilog=EXIT_CODES)
@@ -118,10 +128,14 @@ def push(
         ),
     ] = False,
     debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
+    quiet: QuietOpt = False,
+    metrics_file: MetricsOpt = None,
 ) -> None:
     """Send what changed since the last acknowledged push (absolute values), re-assert what is
     older than reassert_after, remove what left. Exit 3 when any item failed or was deferred."""
-    _push(config, channel, dry_run, format, force, debug)
+    with guard(debug, log_format, quiet):
+        _push(config, channel, dry_run, format, force, quiet, metrics_file)
 
 
 @app.command(epilog=EXIT_CODES)
@@ -130,9 +144,12 @@ def diff(
     channel: ChannelOpt = None,
     format: Annotated[BuildFormat, typer.Option("--format", "-f")] = BuildFormat.text,
     debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """What push would send (push --dry-run): counts per action and the changes."""
-    _push(config, channel, True, format, False, debug)
+    with guard(debug, log_format, quiet):
+        _push(config, channel, True, format, False, quiet, None)
 
 
 def _push(
@@ -141,20 +158,19 @@ def _push(
     dry_run: bool,
     format: BuildFormat,
     force: bool,
-    debug: bool,
+    quiet: bool,
+    metrics_file: Path | None,
 ) -> None:
-    with guard(debug):
-        cfg = load_config(config)
-        with console.progress_bar(format is BuildFormat.text) as tick:
-            result = push_api.push(
-                cfg, channel or (), dry_run=dry_run, force=force, progress=callback(tick)
-            )
-        if format is BuildFormat.json:
-            sys.stdout.write(report.push_json(result) + "\n")
-        else:
-            console.render_push(result, stdout())
-        code = ExitCode.CHANNEL if result.partial else ExitCode.DATA if result.refused else 0
-        raise typer.Exit(code)
+    cfg = load_config(config)
+    with console.progress_bar(format is BuildFormat.text and not quiet) as tick:
+        result = push_api.push(
+            cfg, channel or (), dry_run=dry_run, force=force, progress=callback(tick)
+        )
+    if format is BuildFormat.json:
+        sys.stdout.write(report.push_json(result) + "\n")
+    else:
+        console.render_push(result, stdout())
+    finish(result.exit_code, result.run.problems, None if dry_run else metrics_file, cfg.state)
 
 
 @app.command()
@@ -197,10 +213,12 @@ def catalog_import(
         ),
     ] = False,
     debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Load the catalogue's CSV files into the central store (the config's state: file),
     replacing the previous snapshot in one transaction."""
-    with guard(debug):
+    with guard(debug, log_format, quiet):
         stats, result = pipeline.import_catalog(load_config(config), force=force)
         if format is BuildFormat.json:
             typer.echo(report.import_json(stats, result))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -13,8 +14,10 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from omnisync import console
+from omnisync import console, logs, stopping
+from omnisync import metrics as omnisync_metrics
 from omnisync.errors import ExitCode, OmnisyncError
+from omnisync.models import Problem
 
 EXIT_CODES = """\
 Exit codes: 0 ok · 1 data problems (validation errors, publish gate) · 2 usage or configuration
@@ -52,20 +55,67 @@ ChannelOpt = Annotated[
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 
 
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+LogFormatOpt = Annotated[
+    LogFormat | None,
+    typer.Option(
+        "--log-format",
+        envvar="OMNISYNC_LOG_FORMAT",
+        help="Logs on stderr: text, or JSON lines (default: text on a terminal, json otherwise).",
+    ),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Only errors: no summary, no progress, no info logs.")
+]
+MetricsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--metrics-file",
+        help="Write Prometheus textfile-collector metrics here after the run.",
+        dir_okay=False,
+        metavar="PATH",
+    ),
+]
+SinceOpt = Annotated[
+    datetime | None,
+    typer.Option(
+        "--since",
+        help="Read orders from this date (default: the stored cursor, or 30 days).",
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+    ),
+]
+_quiet: list[bool] = [False]
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """A naive --since is UTC."""
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
 def callback(tick: Any) -> Callable[[int], None] | None:
     return tick if callable(tick) else None
 
 
 def stdout() -> Console:
     # Off a terminal (CI logs, cron mail) rich would assume 80 columns and clip the table.
-    return Console() if sys.stdout.isatty() else Console(width=120)
+    if sys.stdout.isatty():
+        return Console(quiet=_quiet[0])
+    return Console(width=120, quiet=_quiet[0])
 
 
 @contextmanager
-def guard(debug: bool) -> Iterator[None]:
-    """The one place library errors become a message and an exit code."""
+def guard(debug: bool, log_format: LogFormat | None = None, quiet: bool = False) -> Iterator[None]:
+    """The one place library errors become a message and an exit code; sets up logging (and
+    graceful SIGTERM/SIGINT handling) for the command."""
+    logs.configure(log_format.value if log_format else None, quiet)
+    _quiet[0] = quiet
     try:
-        yield
+        with stopping.graceful():
+            yield
     except (typer.Exit, typer.Abort):
         raise
     except OmnisyncError as exc:
@@ -78,7 +128,7 @@ def guard(debug: bool) -> Iterator[None]:
             ExitCode.USAGE,
         )
     except KeyboardInterrupt:
-        fail(debug, "interrupted", 130)
+        fail(debug, "aborted by a second signal; what was recorded stands", 130)
     except Exception as exc:
         fail(
             debug,
@@ -91,5 +141,24 @@ def guard(debug: bool) -> Iterator[None]:
 def fail(debug: bool, message: str, code: int) -> NoReturn:
     if debug:
         raise
-    console.error_line(message.splitlines()[0] if message else "error")
+    line = message.splitlines()[0] if message else "error"
+    if logs.json_mode():
+        logs.log.error(line, extra={"event": "error", "exit_code": int(code)})
+    else:
+        console.error_line(line)
     raise typer.Exit(code) from None
+
+
+def finish(
+    code: int,
+    problems: list[Problem] | None = None,
+    metrics: Path | None = None,
+    state: Path | None = None,
+) -> NoReturn:
+    """End a job command: its problems summarised in the JSON log, the metrics file written
+    (from the run history, so it is right whatever this run did), then the exit code."""
+    if problems and logs.json_mode():
+        logs.problems(problems)
+    if metrics is not None and state is not None:
+        omnisync_metrics.write(metrics, state)
+    raise typer.Exit(code)

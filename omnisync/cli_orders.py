@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -15,11 +14,16 @@ from omnisync.cli_common import (
     ChannelOpt,
     ConfigOpt,
     DebugOpt,
+    LogFormatOpt,
+    MetricsOpt,
+    QuietOpt,
+    SinceOpt,
+    finish,
     guard,
     stdout,
+    utc,
 )  # fmt: skip
 from omnisync.config import load_config
-from omnisync.errors import ExitCode
 from omnisync.orders import fulfil
 from omnisync.orders import pull as orders_pull_api
 from omnisync.store.orders import list_orders, pickup_board
@@ -31,30 +35,25 @@ orders_app = typer.Typer(help="Marketplace orders in the central store.", no_arg
 def orders_pull(
     config: ConfigOpt,
     channel: ChannelOpt = None,
-    since: Annotated[
-        datetime | None,
-        typer.Option(
-            "--since",
-            help="Read orders from this date (default: the stored cursor, or 30 days).",
-            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
-        ),
-    ] = None,
+    since: SinceOpt = None,
     format: Annotated[BuildFormat, typer.Option("--format", "-f")] = BuildFormat.text,
     debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
+    quiet: QuietOpt = False,
+    metrics_file: MetricsOpt = None,
 ) -> None:
     """Pull orders from every order-listing channel into the central store, effectively once,
     and reserve their stock. Exit 3 when a channel could not be read or an acknowledgement
     failed (both retried by the next pull), 1 when an order needs attention (unknown SKU,
     unreadable, oversold)."""
-    with guard(debug):
-        since_utc = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
-        result = orders_pull_api.pull(load_config(config), channel or (), since=since_utc)
+    with guard(debug, log_format, quiet):
+        cfg = load_config(config)
+        result = orders_pull_api.pull(cfg, channel or (), since=utc(since))
         if format is BuildFormat.json:
             sys.stdout.write(report.pull_json(result) + "\n")
         else:
             console.render_pull(result, stdout())
-        data = ExitCode.DATA if result.run.has_errors else ExitCode.OK
-        raise typer.Exit(ExitCode.CHANNEL if result.failed else data)
+        finish(result.exit_code, result.run.problems, metrics_file, cfg.state)
 
 
 @orders_app.command("list")

@@ -20,6 +20,7 @@ from omnisync.models import Problem
 from omnisync.push import PushReport, PushStats
 from omnisync.report import RunReport
 from omnisync.secrets import redact
+from omnisync.status import KINDS
 from omnisync.store.catalog import ImportStats
 from omnisync.store.ledger import ACTIONS
 
@@ -208,3 +209,53 @@ def _describe(p: Problem) -> str:
     where = ", ".join(x for x in (p.channel, f"{p.file}:{p.line}" if p.file else None) if x)
     who = p.sku or "-"
     return f"{who} ({where}): {p.message}" if where else f"{who}: {p.message}"
+
+
+def render_status(found: dict[str, Any], console: Console) -> None:
+    """``omnisync status``: a table per channel, oversells, then the last runs."""
+    table = Table(title=f"omnisync status ({found['state']})")
+    for column in ("channel", "pushed", "published", "orders pulled", "waiting", "open orders"):
+        table.add_column(column)
+    for c in found["channels"]:
+        waiting, orders = c["waiting"], c["orders"]
+        table.add_row(
+            c["channel"],
+            *(_when(c[f"last_successful_{kind}"], c[f"last_{kind}"]) for kind in KINDS),
+            f"{waiting['failed']} failed, {waiting['deferred']} deferred",
+            f"{orders['open']} ({orders['needs_attention']} need attention, "
+            f"{orders['oversold']} oversold)",
+        )
+    console.print(table)
+    for o in found["oversells"]:
+        console.print(
+            f"oversold: {o['channel']} order {o['code']} ({o['status']})", highlight=False
+        )
+    runs = Table(title="last runs")
+    for column in ("started", "command", "took", "outcome", "problems", "error"):
+        runs.add_column(column)
+    for r in found["runs"]:
+        took = f"{r['duration_s']:.1f}s" if r["duration_s"] is not None else "-"
+        problems = ", ".join(f"{code} {n}" for code, n in sorted(r["problems"].items()))
+        runs.add_row(r["started_at"], r["command"], took, r["outcome"], problems,
+                     escape(redact(r["error"] or "")))  # fmt: skip
+    console.print(runs)
+
+
+def _when(success: dict[str, Any] | None, last: dict[str, Any] | None) -> str:
+    """The last success: its age and counts; a newer failed attempt is pointed out."""
+    if last is None:
+        return "-"
+    text = f"{_age(success['age_s'])} ago: {_counts(success)}" if success else "never succeeded"
+    return text if last["ok"] else f"{text}; failed {_age(last['age_s'])} ago"
+
+
+def _counts(outcome: dict[str, Any]) -> str:
+    keys = ("sent", "failed", "deferred", "items", "new", "updated")
+    return ", ".join(f"{outcome[k]} {k}" for k in keys if outcome.get(k)) or "nothing to do"
+
+
+def _age(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

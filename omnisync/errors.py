@@ -97,3 +97,17 @@ class ChannelUnavailable(ChannelError):
 
 class Deferred(ChannelError):
     """Waiting (Retry-After, rate limit) would pass the run's time budget."""
+
+
+class LockHeld(OmnisyncError):
+    """Another run holds the state's lock (exit 4)."""
+
+    exit_code = ExitCode.LOCKED
+    hint = "wait for it to finish, or check that process"
+
+
+class Stopped(OmnisyncError):
+    """A stop signal arrived; the work done so far is recorded, the rest is the next run's."""
+
+    exit_code = ExitCode.CHANNEL
+    hint = "nothing to undo"

@@ -15,7 +15,13 @@ from collections import Counter
 ENV = "OMNISYNC_CRASH_AT"
 
 POINTS = {
+    "ingest.mid_page": "an order page half upserted, its transaction not committed",
+    "ingest.after_page": "an order page committed, the next not read (the cursor has not moved)",
     "ack.after_post": "the channel took the acknowledgement; the store does not know yet",
+    "export.after_send": "the webhook took an order; the outbox row is not marked sent",
+    "push.after_send": "the channel took a batch; the ledger has not recorded its answer",
+    "publish.mid_write": "a feed's temp file partly written",
+    "publish.before_rename": "a feed's temp file complete and fsynced, not yet renamed",
 }
 
 _reached: Counter[str] = Counter()

@@ -6,10 +6,17 @@ header (seconds or an HTTP date) is honoured instead of the backoff; read timeou
 only for idempotent calls. Other 4xx answers are not retried. A wait that would pass the run's
 time budget raises :class:`~omnisync.errors.Deferred` instead of sleeping: the items are pushed
 on the next run. Every (channel, account) has its own client-side rate limiter.
+
+Answers are hostile until read (reliability.md → Security): a body is streamed and refused past
+``MAX_BODY``, and must arrive within ``DEADLINE`` of its headers — httpx's read timeout is per
+read, so a server dribbling a byte at a time would otherwise hold a run forever. Passing the
+deadline counts as a read timeout (retried only for idempotent calls); a body too large or not
+JSON is a :class:`~omnisync.errors.ChannelUnavailable` at once (asking again brings the same).
 """
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
 import random
 import threading
@@ -18,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -29,6 +36,11 @@ from omnisync.errors import ChannelRejected, ChannelUnavailable, Deferred
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
+# A marketplace page (100 orders, 1000 price verdicts) is well under 1 MiB: 32 MiB is room for
+# growth, not for a runaway answer. Module constants, so tests can shrink them.
+MAX_BODY = 32 * 2**20
+ERROR_BODY = 64 * 2**10  # a failed answer is only described: its start is enough
+DEADLINE = 120.0  # seconds from the headers to the last byte: MAX_BODY at ~280 KB/s
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_ATTEMPTS = 6
 BACKOFF_BASE, BACKOFF_CAP = 0.5, 30.0
@@ -154,22 +166,31 @@ class Api:
     ) -> httpx.Response:
         self._throttle()
         try:
-            response = self.client.request(method, path, **kwargs)
+            response = self._fetch(method, path, kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise _Retryable(None, exc) from exc  # the request never left
-        except httpx.TransportError as exc:  # timeouts, dropped connections: maybe applied
+        except httpx.TransportError as exc:  # timeouts (the deadline too), dropped connections
             if idempotent:
                 raise _Retryable(None, exc) from exc
             raise ChannelUnavailable(
                 self.channel,
                 f"{method} {path}: {exc}; not retried because the call is not idempotent",
             ) from exc
+        except (httpx.DecodingError, _TooLarge) as exc:  # the same answer again would not help
+            raise ChannelUnavailable(self.channel, f"{method} {path}: {exc}") from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             # e.g. a header value httpx refuses: say what went wrong, never the value
             raise ChannelRejected(
                 self.channel, f"{method} {path}: cannot send the request ({type(exc).__name__})"
             ) from None
         return self._check(method, path, response)
+
+    def _fetch(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Response:
+        """Send, then read the whole answer within the size cap and the deadline."""
+        options = {"timeout": _timeout(TIMEOUT.read), **kwargs}  # a caller's timeout wins
+        with self.client.stream(method, path, **options) as response:
+            body = read_body(response)
+        return _loaded(response, body)
 
     def _check(self, method: str, path: str, response: httpx.Response) -> httpx.Response:
         if response.status_code in RETRY_STATUSES:
@@ -181,11 +202,12 @@ class Api:
         return response
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """``request`` and the answer's JSON; an answer that is not JSON is a channel error."""
+        """``request`` and the answer's JSON; an answer that is not JSON is a channel error.
+        NaN and Infinity are not JSON either: a price must never become one."""
         response = self.request(method, path, **kwargs)
         try:
-            return response.json()
-        except ValueError:
+            return jsonlib.loads(response.content, parse_constant=_no_constant)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
             raise ChannelUnavailable(
                 self.channel, f"{method} {path}: the answer is not JSON ({_describe(response)})"
             ) from None
@@ -208,6 +230,56 @@ class Api:
                 "budget; the rest is deferred to the next run",
             )
         self.sleep(seconds)
+
+
+class _TooLarge(Exception):
+    def __init__(self, cap: int) -> None:
+        super().__init__(f"the answer is larger than {cap:,} bytes; not read further")
+
+
+def read_body(response: httpx.Response) -> bytes:
+    """A streamed answer's (decoded) bytes, read within ``DEADLINE`` and ``MAX_BODY``; a
+    failed answer is cut at ``ERROR_BODY`` instead of refused (only its start is shown)."""
+    failed, started = response.status_code >= 300, time.monotonic()
+    cap = ERROR_BODY if failed else MAX_BODY
+    if not failed and _declared_size(response) > cap:
+        raise _TooLarge(cap)  # refused before a byte of it is read
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        if time.monotonic() - started > DEADLINE:
+            message = f"no complete answer within {DEADLINE:g} s"
+            raise httpx.ReadTimeout(message, request=response.request)
+        body += chunk
+        if len(body) > cap:
+            if failed:
+                return bytes(body[:cap])
+            raise _TooLarge(cap)
+    return bytes(body)
+
+
+def _declared_size(response: httpx.Response) -> int:
+    value = response.headers.get("Content-Length", "")
+    return int(value) if value.isascii() and value.isdigit() else 0
+
+
+def _loaded(response: httpx.Response, body: bytes) -> httpx.Response:
+    """A read response holding ``body``: decoded already, so without its transfer headers."""
+    drop = {"content-encoding", "content-length", "transfer-encoding"}
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in drop]
+    return httpx.Response(
+        response.status_code, headers=headers, content=body, request=response.request,
+        extensions=response.extensions,
+    )  # fmt: skip
+
+
+def _timeout(read: float | None) -> httpx.Timeout:
+    """No single read waits past the deadline either (a server that stalls, not dribbles)."""
+    read = DEADLINE if read is None else min(read, DEADLINE)
+    return httpx.Timeout(connect=TIMEOUT.connect, read=read, write=TIMEOUT.write, pool=TIMEOUT.pool)
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _describe(response: httpx.Response) -> str:
@@ -234,19 +306,16 @@ class GoogleAuthRequest:
     ) -> Any:
         from google.auth import exceptions
 
-        try:
-            response = httpx.request(
-                method, url, content=body, headers=headers, timeout=timeout or self.timeout
-            )
-        except httpx.HTTPError as exc:
+        limit = _timeout(timeout or self.timeout)
+        try:  # the token endpoint's answer is capped and timed like every other
+            with httpx.stream(
+                method, url, content=body, headers=headers, timeout=limit
+            ) as response:
+                return _AuthResponse(response.status_code, response.headers, read_body(response))
+        except (httpx.HTTPError, _TooLarge) as exc:
             raise exceptions.TransportError(str(exc)) from exc  # type: ignore[no-untyped-call]
-        return _AuthResponse(response)
 
 
 class _AuthResponse:
-    def __init__(self, response: httpx.Response) -> None:
-        self.status, self.headers, self.data = (
-            response.status_code,
-            dict(response.headers),
-            response.content,
-        )
+    def __init__(self, status: int, headers: httpx.Headers, data: bytes) -> None:
+        self.status, self.headers, self.data = status, dict(headers), data

@@ -13,16 +13,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from omnisync import stopping
 from omnisync.channels.base import Channel, ChannelContext, FeedWriter, FileFeed
 from omnisync.channels.registry import lookup
 from omnisync.config import Config
-from omnisync.errors import UsageError
+from omnisync.errors import ExitCode, UsageError
 from omnisync.models import Problem, Product, Severity
 from omnisync.publish import AtomicFile, gate_refusal
 from omnisync.report import ChannelStats, RunReport
 from omnisync.sources.registry import make_source
 from omnisync.store import catalog as store_catalog
-from omnisync.store import open_store, runs
+from omnisync.store import runs
 from omnisync.store.catalog import ImportStats
 from omnisync.store.reservations import available_to_sell, load_reserved, oversold
 
@@ -56,15 +57,27 @@ def build(
         lambda lane: isinstance(lane.channel, FileFeed) and lane.channel.writes_files(),
         "publishes no file; use omnisync push" if only else None,
     )
-    with ExitStack() as stack:
-        for lane in run.lanes:
-            if isinstance(lane.channel, FileFeed):
+    with runs.exclusive(config.state, "build") as recorder:
+        with ExitStack() as stack:
+            for lane in run.lanes:
                 lane.open_files(stack, config.output_dir)
-        run.stream()
-        for lane in run.lanes:
-            if lane.files:
+            run.stream()
+            for lane in run.lanes:
                 lane.publish(run.report, force)
+        refused = any(s.refused for s in run.report.channels)
+        recorder.exit_code = ExitCode.DATA if refused else ExitCode.OK
+        recorder.problems.update(p.code for p in run.report.problems)
+        record_publishes(recorder, run.report)
     return run.report
+
+
+def record_publishes(recorder: runs.Recorder, report: RunReport) -> None:
+    """Each file channel's outcome, for run history: published, or why not."""
+    for s in (s for s in report.channels if s.paths):
+        counts = {"items": s.items_valid, "excluded": s.excluded}
+        recorder.counts[s.channel] = counts
+        ok = s.published and not s.refused
+        recorder.outcomes.append(runs.Outcome(s.channel, "", "publish", ok, counts))
 
 
 def import_catalog(config: Config, force: bool = False) -> tuple[ImportStats, RunReport]:
@@ -72,18 +85,12 @@ def import_catalog(config: Config, force: bool = False) -> tuple[ImportStats, Ru
     if config.catalog.products is None:
         raise config.error([("catalog.products", "set the CSV files that catalog import loads")])
     report = RunReport()
-    store = open_store(config.state)
-    run_id = runs.start(store, "catalog import")
-    try:
+    with runs.exclusive(config.state, "catalog import") as recorder:
         stats = store_catalog.import_catalog(
-            store, make_source(config, "csv"), report.add, force=force
+            recorder.store, make_source(config, "csv"), report.add, force=force
         )
-        runs.finish(store, run_id, 0, {"products": stats.products, "stock_rows": stats.stock_rows})
-    except BaseException as exc:
-        runs.finish(store, run_id, getattr(exc, "exit_code", 1), {}, str(exc))
-        raise
-    finally:
-        store.close()
+        recorder.counts = {"products": stats.products, "stock_rows": stats.stock_rows}
+        recorder.problems.update(p.code for p in report.problems)
     report.products = stats.products
     return stats, report
 
@@ -204,6 +211,7 @@ class Run:
                 if lane.writer is not None:
                     stack.enter_context(lane.writer)
             for count, product in enumerate(self._unique(), 1):
+                stopping.check("while reading the catalogue; nothing was published or sent")
                 for lane in self.lanes:
                     lane.accept(product, self.report)
                 if self.progress and count % PROGRESS_EVERY == 0:

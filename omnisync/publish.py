@@ -8,11 +8,14 @@ complete file, never half of one.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
+
+from omnisync import faults
 
 BUFFER = 1 << 20
 
@@ -28,6 +31,7 @@ class AtomicFile:
 
     def __enter__(self) -> AtomicFile:
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        self._sweep()
         fd, name = tempfile.mkstemp(
             prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent
         )
@@ -35,11 +39,20 @@ class AtomicFile:
         self.stream = os.fdopen(fd, "wb", buffering=BUFFER)
         return self
 
+    def _sweep(self) -> None:
+        """Temp files a killed run left behind (kill -9 runs no cleanup). Safe: the state's run
+        lock means no other omnisync writes this target now."""
+        for stale in self.target.parent.glob(f".{glob.escape(self.target.name)}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+
     def commit(self) -> None:
+        faults.point("publish.mid_write")
         self.stream.flush()
         os.fsync(self.stream.fileno())
         self.stream.close()
         os.chmod(self.temp, 0o644)  # mkstemp makes 0600; feeds are meant to be served
+        faults.point("publish.before_rename")
         os.replace(self.temp, self.target)
         _fsync_dir(self.target.parent)
         self.committed = True

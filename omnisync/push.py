@@ -19,10 +19,10 @@ from typing import Any
 
 from omnisync.channels.base import Channel, FileFeed, Pushes, PushItem
 from omnisync.config import Config
-from omnisync.errors import ChannelError, UsageError
+from omnisync.errors import ChannelError, ExitCode, UsageError
 from omnisync.http import Budget
 from omnisync.models import Problem, Product
-from omnisync.pipeline import Lane, Progress, Run
+from omnisync.pipeline import Lane, Progress, Run, record_publishes
 from omnisync.report import RunReport
 from omnisync.sending import send
 from omnisync.store import Store, open_store, runs
@@ -59,6 +59,10 @@ class PushReport:
             p.code == "removal_gate" for p in self.run.problems
         )
 
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.CHANNEL if self.partial else ExitCode.DATA if self.refused else ExitCode.OK
+
 
 def push(
     config: Config,
@@ -68,38 +72,40 @@ def push(
     budget: Budget | None = None,
     progress: Progress | None = None,
     force: bool = False,
+    every_file: bool = False,
 ) -> PushReport:
+    """``every_file``: also build every file channel in the same pass (``sync``)."""
     run = Run(config, only, progress, now)
-    run.keep(_pushes, "has no API to push to" if only else None)
+    wanted = _writes_or_pushes if every_file else _pushes
+    run.keep(wanted, None if every_file or not only else "has no API to push to")
     if not run.lanes:
         raise UsageError("none of the channels pushes: add API settings (base_url, credentials)")
-    store = open_store(config.state, readonly=dry_run)
-    try:
-        if dry_run:
-            return _push(run, store, True, budget or Budget(), force)
-        return _recorded(run, store, budget or Budget(), force)
-    finally:
-        store.close()
-
-
-def _recorded(run: Run, store: Store, budget: Budget, force: bool) -> PushReport:
-    run_id = runs.start(store, "push")
-    try:
-        result = _push(run, store, False, budget, force)
-    except BaseException as exc:
-        runs.finish(store, run_id, getattr(exc, "exit_code", 1), {}, str(exc))
-        raise
-    code = 3 if result.partial else 1 if result.refused else 0
-    runs.finish(
-        store,
-        run_id,
-        code,
-        {
-            p.channel: {**p.planned, "sent": p.sent, "failed": p.failed, "deferred": p.deferred}
-            for p in result.pushes
-        },
-    )
+    if dry_run:
+        store = open_store(config.state, readonly=True)
+        try:
+            return _push(run, store, True, budget or Budget(), force, every_file)
+        finally:
+            store.close()
+    command = "sync: push" if every_file else "push"
+    with runs.exclusive(config.state, command) as recorder:
+        result = _push(run, recorder.store, False, budget or Budget(), force, every_file)
+        record(recorder, result)
     return result
+
+
+def record(recorder: runs.Recorder, result: PushReport) -> None:
+    """The run's exit code, counts, problems and each channel's outcome, for run history."""
+    recorder.exit_code = result.exit_code
+    recorder.problems.update(p.code for p in result.run.problems)
+    for p in result.pushes:
+        counts = {**p.planned, "sent": p.sent, "failed": p.failed, "deferred": p.deferred}
+        recorder.counts[p.channel] = counts
+        failed = any(
+            x.code == "push_failed" and x.channel == p.channel for x in result.run.problems
+        )
+        ok = not (p.failed or p.deferred or failed)
+        recorder.outcomes.append(runs.Outcome(p.channel, p.account, "push", ok, counts))
+    record_publishes(recorder, result.run)
 
 
 def _pushes(lane: Lane) -> bool:
@@ -109,12 +115,23 @@ def _pushes(lane: Lane) -> bool:
     )
 
 
-def _push(run: Run, store: Store, dry_run: bool, budget: Budget, force: bool) -> PushReport:
+def _writes_or_pushes(lane: Lane) -> bool:
+    channel = lane.channel
+    return _pushes(lane) or (isinstance(channel, FileFeed) and channel.writes_files())
+
+
+def _push(
+    run: Run, store: Store, dry_run: bool, budget: Budget, force: bool, every_file: bool
+) -> PushReport:
     plans: list[tuple[Channel, Ledger, PushStats]] = []
     with ExitStack() as stack:
         for lane in run.lanes:
             channel = lane.channel
-            if isinstance(channel, Pushes) and channel.can_push():
+            pushes = isinstance(channel, Pushes) and channel.can_push()
+            writes = isinstance(channel, FileFeed) and channel.writes_files() and not dry_run
+            if writes and (every_file or not pushes):
+                lane.open_files(stack, run.config.output_dir)  # a pushed channel's file: sync
+            if isinstance(channel, Pushes) and pushes:
                 ledger = Ledger(
                     store,
                     channel.name,
@@ -124,8 +141,6 @@ def _push(run: Run, store: Store, dry_run: bool, budget: Budget, force: bool) ->
                 )
                 lane.on_item = _planner(channel, ledger)
                 plans.append((channel, ledger, PushStats(channel.name, channel.account)))
-            elif isinstance(channel, FileFeed) and not dry_run:
-                lane.open_files(stack, run.config.output_dir)
         run.stream()
         _publish(run, budget, force)
     for channel, ledger, stats in plans:

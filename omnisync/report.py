@@ -166,7 +166,11 @@ def _location(p: Problem) -> str:
 
 def push_json(result: Any) -> str:
     """``omnisync push --format json`` (``result`` is a push.PushReport)."""
-    return _dump({
+    return _dump(push_data(result))
+
+
+def push_data(result: Any) -> dict[str, Any]:
+    return {
         "dry_run": result.dry_run,
         "channels": [
             {"channel": p.channel, "account": p.account, "planned": p.planned, "sent": p.sent,
@@ -179,7 +183,7 @@ def push_json(result: Any) -> str:
                        "published": s.published, "refused": s.refused}
                       for s in result.run.channels if s.paths],
         "problems": [p.as_dict() for p in result.run.problems],
-    })  # fmt: skip
+    }  # fmt: skip
 
 
 def import_json(stats: Any, report: RunReport) -> str:
@@ -195,7 +199,11 @@ def import_json(stats: Any, report: RunReport) -> str:
 
 def pull_json(result: Any) -> str:
     """``omnisync orders pull --format json`` (``result`` is an orders.pull.PullReport)."""
-    return _dump({
+    return _dump(pull_data(result))
+
+
+def pull_data(result: Any) -> dict[str, Any]:
+    return {
         "channels": [
             {"channel": p.channel, "account": p.account, "since": p.since.isoformat(),
              "until": p.until.isoformat(), "new": p.stats.new, "updated": p.stats.updated,
@@ -205,4 +213,11 @@ def pull_json(result: Any) -> str:
             for p in result.pulls
         ],
         "problems": [p.as_dict() for p in result.run.problems],
-    })  # fmt: skip
+    }  # fmt: skip
+
+
+def sync_json(result: Any) -> str:
+    """``omnisync sync --format json`` (``result`` is a sync.SyncReport)."""
+    pulled = pull_data(result.pull) if result.pull is not None else None
+    return _dump({"exit_code": int(result.exit_code), "dry_run": result.dry_run,
+                  "pull": pulled, "push": push_data(result.push)})  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from omnisync import faults, stopping
 from omnisync.channels.base import ItemResult, PushItem
 from omnisync.errors import ChannelError, ChannelRejected, Deferred
 from omnisync.http import Budget
@@ -40,6 +41,7 @@ class _Batch:
         self.ledger.sending(batch)
         try:
             results = self.channel.send(self.api, stream, batch)
+            faults.point("push.after_send")
         except Deferred as exc:
             self.defer(batch, str(exc))
             return False
@@ -96,14 +98,21 @@ def send(channel: Any, ledger: Ledger, stats: Any, report: RunReport, budget: Bu
     try:
         for stream, size in channel.batch_sizes().items():
             for batch in ledger.batches(stream, size):
+                if stopping.requested():
+                    _defer_rest(state, "not sent: the run was stopped by a signal")
+                    return
                 if not state.deliver(stream, batch):
-                    reason = "not sent: the channel failed earlier in this run"
-                    state.defer([item for item, _ in ledger.planned(done=False)], reason)
-                    if not any(p.code == "push_deferred" for p in report.problems):
-                        state.problem(
-                            "push_deferred", f"{stats.deferred} items deferred to the next run"
-                        )
+                    _defer_rest(state, "not sent: the channel failed earlier in this run")
                     return
         ledger.forget()
     finally:
         state.api.close()
+
+
+def _defer_rest(state: _Batch, reason: str) -> None:
+    """What is still planned waits for the next run, reported once per channel."""
+    state.defer([item for item, _ in state.ledger.planned(done=False)], reason)
+    if not any(
+        p.code == "push_deferred" and p.channel == state.channel.name for p in state.report.problems
+    ):
+        state.problem("push_deferred", f"{state.stats.deferred} items deferred to the next run")

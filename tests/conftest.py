@@ -6,6 +6,8 @@ import csv
 import io
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,6 +29,8 @@ SANDBOX_ENV = {
 }
 for _name, _value in SANDBOX_ENV.items():
     os.environ.setdefault(_name, _value)
+# CLI tests read the human one-line errors; the JSON log format has tests of its own.
+os.environ["OMNISYNC_LOG_FORMAT"] = "text"
 DEMO_CONFIG = ROOT / "configs" / "demo.yaml"
 
 HEADER = [
@@ -157,7 +161,39 @@ def sandbox_demo(tmp_path: Path, sandbox: Sandbox) -> Path:
     data.update(output_dir="out", state="state.db")
     for channel in ("kaspi", "satu", "ozon"):  # the sandbox has no quota to protect
         data["channels"][channel]["requests_per_minute"] = 6000
+    data["channels"]["google"]["api"]["requests_per_minute"] = 6000
     path = tmp_path / "omnisync.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     pipeline.import_catalog(load_config(path))
     return path
+
+
+def run_cli(
+    *args: object, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python -m omnisync ARGS`` in a real subprocess (signals, locks and kills are real);
+    ``env`` is added to this process's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "omnisync", *(str(a) for a in args)],
+        capture_output=True, text=True, encoding="utf-8", env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def start_cli(*args: object, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``run_cli`` without waiting for it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "omnisync", *(str(a) for a in args)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def sync_demo(sandbox_demo: Path, sandbox: Sandbox) -> Path:
+    """``sandbox_demo`` exporting orders too (an NDJSON file and the sandbox's webhook)."""
+    data = yaml.safe_load(sandbox_demo.read_text(encoding="utf-8"))
+    data["exports"] = {"ndjson": "out/orders.ndjson",
+                       "webhook": {"url": f"{sandbox.url}/webhook/orders"}}  # fmt: skip
+    sandbox_demo.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return sandbox_demo

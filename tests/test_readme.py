@@ -34,6 +34,8 @@ def test_every_documented_option_exists_in_the_commands_help() -> None:
         "orders ship",
         "orders cancel",
         "sandbox",
+        "sync",
+        "status",
     }
     registered = {
         c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands

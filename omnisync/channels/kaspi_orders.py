@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from omnisync.errors import ChannelUnavailable
-from omnisync.orders.model import Order, OrderLine, Unreadable, moment, parse_each
+from omnisync.orders.model import (
+    Order,
+    OrderLine,
+    Unreadable,
+    amount,
+    count,
+    ident,
+    moment,
+    parse_each,
+)
 
 STATES = ("NEW", "SIGN_REQUIRED", "PICKUP", "DELIVERY", "KASPI_DELIVERY", "ARCHIVE")
 WINDOW = timedelta(days=14)  # the documented maximum
@@ -56,12 +64,31 @@ def _pages(
         answer = api.json("GET", "/orders", params=params)
         if not isinstance(answer, Mapping) or not isinstance(answer.get("data"), list):
             raise ChannelUnavailable(channel.name, "the order list has no data")
-        entries = {e.get("id"): e for e in answer.get("included") or [] if isinstance(e, Mapping)}
-        yield parse_each(channel, answer["data"], partial(_order, entries=entries))
+        data, entries = answer["data"], _entries(channel, answer)
+        yield parse_each(channel, data, partial(_order, entries=entries))
         number += 1
-        pages = (answer.get("meta") or {}).get("pageCount")
-        if not isinstance(pages, int) or number >= pages:
+        # A short page is the last one whatever pageCount claims, so a wrong count cannot
+        # keep the pull asking for empty pages.
+        if len(data) < PAGE or number >= _page_count(answer):
             return
+
+
+def _entries(channel: Any, answer: Mapping[str, Any]) -> dict[str | int, Mapping[str, Any]]:
+    """The included order entries (JSON:API ``included``) by id."""
+    included = answer.get("included") or []
+    if not isinstance(included, list):
+        raise ChannelUnavailable(channel.name, "the order list's included is not a list")
+    return {e["id"]: e for e in included if isinstance(e, Mapping) and _is_id(e.get("id"))}
+
+
+def _page_count(answer: Mapping[str, Any]) -> int:
+    meta = answer.get("meta")
+    pages = meta.get("pageCount") if isinstance(meta, Mapping) else None
+    return pages if isinstance(pages, int) else 0
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool)
 
 
 def _order(channel: Any, resource: Mapping[str, Any], *, entries: Mapping[Any, Any]) -> Order:
@@ -73,7 +100,7 @@ def _order(channel: Any, resource: Mapping[str, Any], *, entries: Mapping[Any, A
         if ref.get("id") in entries
     ]
     lines = tuple(OrderLine(str((item.get("offer") or {}).get("code")),
-                            int(item.get("quantity") or 0), Decimal(str(item.get("basePrice", 0))))
+                            count(item.get("quantity") or 0), amount(item.get("basePrice", 0)))
                   for item in items)  # fmt: skip
     point = next(
         (
@@ -88,15 +115,15 @@ def _order(channel: Any, resource: Mapping[str, Any], *, entries: Mapping[Any, A
     dates = [attributes.get(k) for k in ("creationDate", "approvedByBankDate")]
     status = str(attributes.get("status"))
     return Order(
-        channel=channel.name, account=channel.account, external_id=str(resource.get("id")),
-        code=str(attributes.get("code")), status=STATUS.get(status, "new"),
+        channel=channel.name, account=channel.account, external_id=ident(resource.get("id")),
+        code=ident(attributes.get("code")), status=STATUS.get(status, "new"),
         channel_status=status, created_at=created,
         updated_at=max(moment(d) for d in dates if d),
         lines=lines, delivery_mode=str(attributes.get("deliveryMode") or ""),
         location=stores.get(point or "", next(iter(channel.config.stores))),
         pickup=attributes.get("deliveryMode") == "DELIVERY_PICKUP",
         customer={"name": str((attributes.get("customer") or {}).get("name") or "")},
-        total=Decimal(str(attributes.get("totalPrice") or 0)),
+        total=amount(attributes.get("totalPrice") or 0),
     )  # fmt: skip
 
 

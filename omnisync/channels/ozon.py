@@ -7,6 +7,7 @@ per item (``updated``, ``errors``): HTTP 200 is not "all accepted" (reliability.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -176,10 +177,16 @@ class Ozon(Channel, Pushes, PullsOrders):
         if stream == "stock":
             key = f"{key}@{entry.get('warehouse_id')}"
         errors = entry.get("errors") or []
-        message = "; ".join(
-            str(e.get("message") or e.get("code")) for e in errors if isinstance(e, Mapping)
-        )
-        return ItemResult(key, bool(entry.get("updated")) and not errors, message or None)
+        if not isinstance(errors, list):  # a shape we do not know is still an error
+            errors = [errors]
+        message = "; ".join(_error_text(e) for e in errors)
+        return ItemResult(key, entry.get("updated") is True and not errors, message or None)
+
+
+def _error_text(error: object) -> str:
+    if isinstance(error, Mapping):
+        return str(error.get("message") or error.get("code"))
+    return reprlib.repr(error)
 
 
 def _amount(value: Decimal) -> str:

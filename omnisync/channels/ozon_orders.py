@@ -9,7 +9,16 @@ from decimal import Decimal
 from typing import Any
 
 from omnisync.errors import ChannelUnavailable
-from omnisync.orders.model import Order, OrderLine, Unreadable, moment, money, parse_each
+from omnisync.orders.model import (
+    Order,
+    OrderLine,
+    Unreadable,
+    count,
+    ident,
+    moment,
+    money,
+    parse_each,
+)
 
 LIST = "/v4/posting/fbs/list"
 PAGE = 100
@@ -25,6 +34,7 @@ def pages(
     channel: Any, api: Any, since: datetime, until: datetime
 ) -> Iterator[list[Order | Unreadable]]:
     body: dict[str, Any] = {"filter": {"since": _iso(since), "to": _iso(until)}, "limit": PAGE}
+    seen: set[str] = set()
     while True:
         answer = api.json("POST", LIST, json=body)
         postings = answer.get("postings") if isinstance(answer, Mapping) else None
@@ -33,7 +43,15 @@ def pages(
         yield parse_each(channel, postings, _order)
         if not answer.get("has_next") or not answer.get("cursor"):
             return
-        body = {"cursor": answer["cursor"], "limit": PAGE}
+        body = {"cursor": _next(channel, answer["cursor"], seen), "limit": PAGE}
+
+
+def _next(channel: Any, cursor: Any, seen: set[str]) -> str:
+    """The cursor of the next page; one seen before would read the same pages forever."""
+    if not isinstance(cursor, str) or cursor in seen:
+        raise ChannelUnavailable(channel.name, "the posting list's cursor does not move on")
+    seen.add(cursor)
+    return cursor
 
 
 def _order(channel: Any, posting: Mapping[str, Any]) -> Order:
@@ -43,7 +61,7 @@ def _order(channel: Any, posting: Mapping[str, Any]) -> Order:
     lines = tuple(
         OrderLine(
             str(p.get("offer_id")),
-            int(p.get("quantity") or 0),
+            count(p.get("quantity") or 0),
             money(p.get("price")),
             str(p.get("sku") or ""),
         )  # Ozon's product id, which ship calls need
@@ -51,7 +69,7 @@ def _order(channel: Any, posting: Mapping[str, Any]) -> Order:
     )
     return Order(
         channel=channel.name, account=channel.account,
-        external_id=str(posting.get("posting_number")), code=str(posting.get("order_number")),
+        external_id=ident(posting.get("posting_number")), code=str(posting.get("order_number")),
         status=STATUS.get(str(posting.get("status")), "new"),
         channel_status=str(posting.get("status")), created_at=created, updated_at=created,
         lines=lines, delivery_mode="fbs",

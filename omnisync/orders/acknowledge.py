@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from omnisync import stopping
+from omnisync.channels.satu_orders import set_status_verdicts
 from omnisync.errors import ChannelError, ChannelRejected
 from omnisync.store import Store
 from omnisync.store.orders import now, outbox_stored
@@ -55,6 +57,8 @@ def kaspi(api: Any, orders: list[tuple[str, str]]) -> tuple[list[str], list[tupl
     """POST /orders per order; returns (acknowledged ids, [(code, error)])."""
     done, failed = [], []
     for external, code in orders:
+        if stopping.requested():  # those done are recorded; the rest wait for the next pull
+            break
         body = {
             "data": {
                 "type": "orders",
@@ -90,8 +94,10 @@ def satu(api: Any, orders: list[tuple[str, str]]) -> tuple[list[str], list[tuple
         )
     except ChannelError as exc:
         return [], [(code, str(exc)) for _, code in orders]
-    processed = {str(i) for i in (answer.get("processed_ids") or [])}
-    errors = answer.get("errors") or {}
+    try:
+        processed, errors = set_status_verdicts(answer)
+    except ChannelError as exc:
+        return [], [(code, str(exc)) for _, code in orders]
     done = [external for external, _ in orders if external in processed]
     failed = [
         (code, str(errors.get(external, "not processed")))

@@ -20,6 +20,7 @@ from typing import Any
 from lxml import etree
 from pydantic import SecretStr
 
+from omnisync import faults, stopping
 from omnisync.config import Config
 from omnisync.errors import ChannelError
 from omnisync.http import Api, Budget
@@ -73,10 +74,13 @@ def _webhook(config: Config, rows: list[Any], budget: Budget, report: RunReport)
     api, done = Api("webhook", hook.url, headers, budget=budget), []
     try:
         for row_id, key, payload in rows:
+            if stopping.requested():  # the rest keeps its outbox rows for the next run
+                break
             try:
                 api.request(
                     "POST", hook.url, content=payload.encode(), headers={"Idempotency-Key": key}
                 )
+                faults.point("export.after_send")
             except ChannelError as exc:
                 report.add(
                     Problem(

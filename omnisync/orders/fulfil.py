@@ -14,6 +14,7 @@ from typing import Any
 
 from omnisync.channels.base import ChannelContext
 from omnisync.channels.registry import lookup
+from omnisync.channels.satu_orders import set_status_verdicts
 from omnisync.config import Config
 from omnisync.errors import ChannelRejected, UsageError
 from omnisync.http import Budget
@@ -167,8 +168,9 @@ def _satu_status(api: Any, order: dict[str, Any], body: dict[str, Any]) -> None:
     answer = api.json(
         "POST", "/api/v1/orders/set_status", idempotent=False, json={**body, "ids": [int(external)]}
     )
-    if external not in {str(i) for i in answer.get("processed_ids") or []}:
-        error = (answer.get("errors") or {}).get(external, "not processed")
+    processed, errors = set_status_verdicts(answer)
+    if external not in processed:
+        error = errors.get(external, "not processed")
         raise ChannelRejected("satu", f"order {order['code']}: {error}", 400)
 
 

@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from omnisync import faults
+from omnisync import faults, stopping
 from omnisync.channels.base import PullsOrders
 from omnisync.config import Config
-from omnisync.errors import ChannelError, UsageError
+from omnisync.errors import ChannelError, ExitCode, UsageError
 from omnisync.http import Budget
 from omnisync.models import Problem
 from omnisync.orders import acknowledge, exports
 from omnisync.orders.model import Order, Unreadable
 from omnisync.pipeline import Run
 from omnisync.report import RunReport
-from omnisync.store import Store, open_store, runs
+from omnisync.store import Store, runs
 from omnisync.store.orders import IngestStats, ingest, read_cursor
 
 OVERLAP = timedelta(hours=2)
@@ -55,6 +55,12 @@ class PullReport:
         """A channel could not be read or an acknowledgement failed (exit 3)."""
         return any(p.error or p.ack_failed for p in self.pulls)
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """3: a channel failed (read again next pull); 1: an order needs attention."""
+        data = ExitCode.DATA if self.run.has_errors else ExitCode.OK
+        return ExitCode.CHANNEL if self.failed else data
+
 
 def pull(
     config: Config,
@@ -62,33 +68,55 @@ def pull(
     since: datetime | None = None,
     now: datetime | None = None,
     budget: Budget | None = None,
+    command: str = "orders pull",
+    quiet: bool = False,
+    dry_run: bool = False,
 ) -> PullReport:
+    """``quiet`` (sync): channels that list no orders are skipped, not refused. ``dry_run``
+    (sync --dry-run, on a scratch copy of the state): orders are read and stored, but nothing
+    is acknowledged or exported."""
     run = Run(config, only, None, now)
-    run.keep(
-        lambda lane: isinstance(lane.channel, PullsOrders) and lane.channel.can_pull(),
-        "lists no orders (add its API settings)" if only else None,
-    )
+    run.keep(pulls_orders, "lists no orders (add its API settings)" if only and not quiet else None)
     if not run.lanes:
+        if quiet:
+            return PullReport(run.report, [])
         raise UsageError("none of the channels lists orders: add API settings")
     known = {product.sku for product in run.source.read(lambda _: None)}  # validate reports
-    store = open_store(config.state)
-    run_id = runs.start(store, "orders pull")
     budget = budget or Budget()
-    pulls: list[ChannelPull] = []
-    try:
-        for lane in run.lanes:
-            pulls.append(_pull(store, lane.channel, known, since, run, budget))
-        exports.relay(config, store, budget, run.report)
-    finally:
-        report = PullReport(run.report, pulls)
-        runs.finish(
-            store,
-            run_id,
-            3 if report.failed else 0,
-            {p.channel: {"new": p.stats.new, "updated": p.stats.updated} for p in pulls},
-        )
-        store.close()
+    report = PullReport(run.report, [])
+    with runs.exclusive(config.state, command) as recorder:
+        try:
+            for lane in run.lanes:
+                result = _pull(recorder.store, lane.channel, known, since, run, budget)
+                report.pulls.append(result)
+                if result.error is None and not dry_run:
+                    _acknowledge(recorder.store, lane.channel, budget, result, run)
+            if not dry_run:
+                exports.relay(config, recorder.store, budget, run.report)
+        finally:
+            record(recorder, report)
     return report
+
+
+def pulls_orders(lane: Any) -> bool:
+    return isinstance(lane.channel, PullsOrders) and bool(lane.channel.can_pull())
+
+
+def record(recorder: runs.Recorder, report: PullReport) -> None:
+    recorder.exit_code = report.exit_code
+    recorder.problems.update(p.code for p in report.run.problems)
+    for p in report.pulls:
+        stats = p.stats
+        counts = {
+            "new": stats.new,
+            "updated": stats.updated,
+            "unchanged": stats.unchanged,
+            "acknowledged": p.acknowledged,
+            "needs_attention": len(stats.needs_attention),
+        }
+        recorder.counts[p.channel] = counts
+        ok = p.error is None and not p.ack_failed
+        recorder.outcomes.append(runs.Outcome(p.channel, p.account, "pull", ok, counts))
 
 
 def _pull(
@@ -107,6 +135,7 @@ def _pull(
         api = channel.orders_api(budget)
         try:
             for listed, last in _with_last(channel.pull_orders(api, result.since, until)):
+                stopping.check("between order pages; the pages read are stored")
                 page = _readable(listed, channel.name, run.report)
                 ingest(
                     store,
@@ -128,8 +157,6 @@ def _pull(
         result.error = message
         run.report.add(Problem(code="pull_failed", channel=channel.name, message=message))
     _report(run.report, channel.name, result.stats)
-    if result.error is None:
-        _acknowledge(store, channel, budget, result, run)
     return result
 
 

@@ -53,6 +53,16 @@ def open_store(path: Path, readonly: bool = False) -> Store:
     return store
 
 
+@contextmanager
+def stored(path: Path, readonly: bool = False) -> Iterator[Store]:
+    """``open_store`` for a block; closed however the block ends."""
+    store = open_store(path, readonly)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def _readonly(path: Path) -> Store:
     if not path.exists():
         store = Store(sqlite3.connect(":memory:", isolation_level=None), path)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from omnisync import faults
 from omnisync.orders.model import OPEN, RANK, Order
 from omnisync.store.catalog import snapshot_taken
 from omnisync.store.db import Store
@@ -48,6 +49,7 @@ def ingest(
     with store.transaction() as db:
         for order in orders:
             outcome = _upsert(db, order, resolve, stats)
+            faults.point("ingest.mid_page")
             if outcome != "unchanged":
                 changed.append(order)
                 _outbox(db, order, exports)
@@ -58,6 +60,7 @@ def ingest(
                 "stream) DO UPDATE SET value = excluded.value",
                 cursor,
             )
+    faults.point("ingest.after_page")
     return changed
 
 

@@ -134,4 +134,20 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE order_lines ADD COLUMN channel_item TEXT NOT NULL DEFAULT '';
     """,
+    # 6: run history per channel (what `status` and the metrics read) and problem counts.
+    """
+    ALTER TABLE runs ADD COLUMN problems TEXT NOT NULL DEFAULT '{}';  -- {code: count}
+    ALTER TABLE runs ADD COLUMN duration_s REAL;
+    CREATE TABLE run_channels (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        channel TEXT NOT NULL,
+        account TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL,            -- push, pull, build
+        ok INTEGER NOT NULL,           -- 1: everything delivered (or read), nothing deferred
+        finished_at TEXT NOT NULL,
+        counts TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (run_id, channel, kind)
+    ) WITHOUT ROWID;
+    CREATE INDEX run_channels_last ON run_channels (channel, kind, ok, finished_at);
+    """,
 )

@@ -1,0 +1,84 @@
+"""``omnisync sync`` and ``omnisync status``: the commands cron and an operator use."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from omnisync import console, report
+from omnisync import status as status_api
+from omnisync import sync as sync_api
+from omnisync.cli_common import (
+    EXIT_CODES,
+    BuildFormat,
+    ChannelOpt,
+    ConfigOpt,
+    DebugOpt,
+    LogFormatOpt,
+    MetricsOpt,
+    QuietOpt,
+    SinceOpt,
+    callback,
+    finish,
+    guard,
+    stdout,
+    utc,
+)  # fmt: skip
+from omnisync.config import load_config
+
+
+def sync(
+    config: ConfigOpt,
+    channel: ChannelOpt = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Do everything but send, publish or change state."),
+    ] = False,
+    since: SinceOpt = None,
+    format: Annotated[BuildFormat, typer.Option("--format", "-f")] = BuildFormat.text,
+    debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
+    quiet: QuietOpt = False,
+    metrics_file: MetricsOpt = None,
+) -> None:
+    """Pull orders, recompute available-to-sell, build every feed and push — the job to run
+    from cron. One failing channel does not stop the others; the exit code is the worst
+    outcome. SIGTERM finishes the current batch and exits; a second signal aborts."""
+    with guard(debug, log_format, quiet):
+        cfg = load_config(config)
+        with console.progress_bar(format is BuildFormat.text and not quiet) as tick:
+            result = sync_api.sync(
+                cfg, channel or (), dry_run, since=utc(since), progress=callback(tick)
+            )
+        if format is BuildFormat.json:
+            sys.stdout.write(report.sync_json(result) + "\n")
+        else:
+            if result.pull is not None:
+                console.render_pull(result.pull, stdout())
+            console.render_push(result.push, stdout())
+        pulled = result.pull.run.problems if result.pull is not None else []
+        problems = [*pulled, *result.push.run.problems]
+        finish(result.exit_code, problems, None if dry_run else metrics_file, cfg.state)
+
+
+def status(
+    config: ConfigOpt,
+    format: Annotated[BuildFormat, typer.Option("--format", "-f")] = BuildFormat.text,
+    debug: DebugOpt = False,
+) -> None:
+    """Per channel: the last successful push and order pull with their age, items waiting,
+    orders needing attention and oversells; then the last runs and how they ended."""
+    with guard(debug):
+        found = status_api.status(load_config(config))
+        if format is BuildFormat.json:
+            sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
+        else:
+            console.render_status(found, stdout())
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog=EXIT_CODES)(sync)
+    app.command()(status)
