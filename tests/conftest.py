@@ -152,20 +152,28 @@ def sandbox() -> Iterator[Sandbox]:
     server.stop()
 
 
-@pytest.fixture
-def sandbox_demo(tmp_path: Path, sandbox: Sandbox) -> Path:
-    """The demo config in ``tmp_path`` with its catalogue imported, pointed at ``sandbox``."""
-    shutil.copytree(DEMO_CONFIG.parent / "demo", tmp_path / "demo")
+def demo_against(folder: Path, sandbox: Sandbox, exports: bool = False) -> Path:
+    """The demo config in ``folder`` with its catalogue imported, pointed at ``sandbox``;
+    ``exports``: orders also go to an NDJSON file and the sandbox's webhook."""
+    shutil.copytree(DEMO_CONFIG.parent / "demo", folder / "demo")
     text = DEMO_CONFIG.read_text(encoding="utf-8").replace("http://127.0.0.1:8765", sandbox.url)
     data = yaml.safe_load(text)
     data.update(output_dir="out", state="state.db")
     for channel in ("kaspi", "satu", "ozon"):  # the sandbox has no quota to protect
         data["channels"][channel]["requests_per_minute"] = 6000
     data["channels"]["google"]["api"]["requests_per_minute"] = 6000
-    path = tmp_path / "omnisync.yaml"
+    if exports:
+        data["exports"] = {"ndjson": "out/orders.ndjson",
+                           "webhook": {"url": f"{sandbox.url}/webhook/orders"}}  # fmt: skip
+    path = folder / "omnisync.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     pipeline.import_catalog(load_config(path))
     return path
+
+
+@pytest.fixture
+def sandbox_demo(tmp_path: Path, sandbox: Sandbox) -> Path:
+    return demo_against(tmp_path, sandbox)
 
 
 def run_cli(
@@ -190,10 +198,5 @@ def start_cli(*args: object, env: dict[str, str] | None = None) -> subprocess.Po
 
 
 @pytest.fixture
-def sync_demo(sandbox_demo: Path, sandbox: Sandbox) -> Path:
-    """``sandbox_demo`` exporting orders too (an NDJSON file and the sandbox's webhook)."""
-    data = yaml.safe_load(sandbox_demo.read_text(encoding="utf-8"))
-    data["exports"] = {"ndjson": "out/orders.ndjson",
-                       "webhook": {"url": f"{sandbox.url}/webhook/orders"}}  # fmt: skip
-    sandbox_demo.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return sandbox_demo
+def sync_demo(tmp_path: Path, sandbox: Sandbox) -> Path:
+    return demo_against(tmp_path, sandbox, exports=True)
