@@ -26,7 +26,7 @@ from omnisync.cli_common import (
 from omnisync.config import load_config
 from omnisync.orders import fulfil
 from omnisync.orders import pull as orders_pull_api
-from omnisync.store.orders import list_orders, pickup_board
+from omnisync.store.order_views import list_orders, pickup_board
 
 orders_app = typer.Typer(help="Marketplace orders in the central store.", no_args_is_help=True)
 

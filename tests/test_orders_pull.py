@@ -21,7 +21,7 @@ from omnisync.errors import UsageError
 from omnisync.orders import fulfil, pull
 from omnisync.sandbox.server import Sandbox
 from omnisync.sources.registry import make_source
-from omnisync.store.orders import list_orders
+from omnisync.store.order_views import list_orders
 from omnisync.store.reservations import load_reserved
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

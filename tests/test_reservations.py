@@ -15,7 +15,8 @@ from omnisync.config import load_config
 from omnisync.models import Severity
 from omnisync.orders.model import Order, OrderLine
 from omnisync.store import open_store
-from omnisync.store.orders import IngestStats, ingest, list_orders
+from omnisync.store.order_views import list_orders
+from omnisync.store.orders import IngestStats, ingest
 from omnisync.store.reservations import load_reserved
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from pydantic import Field
 from omnisync.channels.base import ChannelConfig, FeedWriter, Record
 from omnisync.channels.store_display import PerStoreFiles, output_names
 from omnisync.models import Location, Problem, Product
-from omnisync.store.orders import pickup_board
+from omnisync.store.order_views import pickup_board
 
 
 class PickupBoardConfig(ChannelConfig):

@@ -16,7 +16,7 @@ from omnisync import stopping
 from omnisync.channels.satu_orders import set_status_verdicts
 from omnisync.errors import ChannelError, ChannelRejected
 from omnisync.store import Store
-from omnisync.store.orders import now, outbox_stored
+from omnisync.store.orders import now, outbox_stored, refresh_digest
 
 KASPI_FROM, KASPI_TO = "APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT"
 SATU_FROM, SATU_TO = "pending", "received"
@@ -50,6 +50,7 @@ def mark(
                 "external_id = ?",
                 (to_status, now(), *key),
             )
+            refresh_digest(db, key)
             outbox_stored(db, key, exports)
 
 

@@ -28,7 +28,7 @@ from omnisync.models import Problem
 from omnisync.publish import AtomicFile
 from omnisync.report import RunReport
 from omnisync.store import Store
-from omnisync.store.orders import list_orders
+from omnisync.store.order_views import list_orders
 
 STATUS_1C = {"new": "Новый", "accepted": "Подтвержден", "shipped": "Отгружен",
              "delivered": "Выполнен", "cancelled": "Отменен"}  # fmt: skip

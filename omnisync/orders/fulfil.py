@@ -19,7 +19,8 @@ from omnisync.config import Config
 from omnisync.errors import ChannelRejected, UsageError
 from omnisync.http import Budget
 from omnisync.store import open_store
-from omnisync.store.orders import list_orders, outbox_stored
+from omnisync.store.order_views import list_orders
+from omnisync.store.orders import outbox_stored
 
 KASPI_REASONS = {"buyer": "BUYER_CANCELLATION_BY_MERCHANT", "unreachable": "BUYER_NOT_REACHABLE",
                  "out_of_stock": "MERCHANT_OUT_OF_STOCK"}  # fmt: skip
@@ -50,7 +51,7 @@ def ship(
     _require_open(order)
     api = channel.orders_api(Budget())
     try:
-        _call(channel, lambda: _SHIP[channel.config.type](api, order, tracking, code))
+        _call("ship", channel, lambda: _SHIP[channel.config.type](api, order, tracking, code))
     finally:
         api.close()
     status = "delivered" if channel.config.type == "kaspi" else "shipped"  # Kaspi: completed
@@ -67,7 +68,7 @@ def cancel(config: Config, ref: str, reason: str, only: str | None = None) -> Ou
     _require_open(order)
     api = channel.orders_api(Budget())
     try:
-        _call(channel, lambda: _CANCEL[channel.config.type](api, order, reason))
+        _call("cancel", channel, lambda: _CANCEL[channel.config.type](api, order, reason))
     finally:
         api.close()
     _store_status(config, order, "cancelled", release=True)
@@ -93,11 +94,22 @@ def _require_open(order: dict[str, Any]) -> None:
         raise UsageError(f"order {order['code']} is {order['status']}; nothing to do")
 
 
-def _call(channel: Any, action: Any) -> None:
+# The channel's word for the state each call reaches: a refusal saying the order "already" is
+# there means someone did it first. Any other "already" (a posting already cancelled, when
+# shipping) is a refusal like any other: storing the wrong state would free or keep stock.
+REACHED = {
+    ("ship", "kaspi"): "completed", ("ship", "satu"): "delivered", ("ship", "ozon"): "shipped",
+    ("cancel", "kaspi"): "cancelled", ("cancel", "satu"): "canceled", ("cancel", "ozon"): "cancel",
+}  # fmt: skip
+
+
+def _call(op: str, channel: Any, action: Any) -> None:
     try:
         action()
     except ChannelRejected as exc:
-        if "already" not in str(exc).lower():  # someone did it first: the state is reached
+        said, target = str(exc).lower(), REACHED[op, channel.config.type]
+        other_state = op == "ship" and "cancel" in said
+        if "already" not in said or target not in said or other_state:
             raise
 
 

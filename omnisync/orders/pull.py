@@ -123,28 +123,20 @@ def _pull(
     store: Store, channel: Any, known: set[str], since: datetime | None, run: Run, budget: Budget
 ) -> ChannelPull:
     until = channel.context.now.astimezone(UTC)
-    stored = read_cursor(store, channel.name, channel.account, STREAM)
-    start = since or (datetime.fromisoformat(stored) if stored else until - FIRST_PULL)
-    # The channels filter by creation time, so a later change (a cancellation) to an order
-    # created before the window would never be read: reach back to the oldest open order.
-    start = min(start - OVERLAP, _oldest_open(store, channel, until))
-    result = ChannelPull(channel.name, channel.account, start, until)
+    result = ChannelPull(channel.name, channel.account, _start(store, channel, since, until), until)
     resolve = _resolver(store, channel.name, channel.config.sku_map, known)
     cursor = (channel.name, channel.account, STREAM, until.isoformat(timespec="seconds"))
+    skipped = False  # an unreadable order keeps the cursor, so the next pull reads it again
     try:
         api = channel.orders_api(budget)
         try:
             for listed, last in _with_last(channel.pull_orders(api, result.since, until)):
                 stopping.check("between order pages; the pages read are stored")
                 page = _readable(listed, channel.name, run.report)
-                ingest(
-                    store,
-                    page,
-                    resolve,
-                    cursor if last else None,
-                    result.stats,
-                    run.config.exports.kinds(),
-                )
+                skipped = skipped or len(page) < len(listed)
+                moved = cursor if last and not skipped else None
+                kinds = run.config.exports.kinds()
+                ingest(store, page, resolve, moved, result.stats, kinds)
         finally:
             api.close()
     except (ChannelError, ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
@@ -188,6 +180,18 @@ def _acknowledge(store: Store, channel: Any, budget: Budget, result: ChannelPull
                 message=f"order {code}: {error}; tried again on the next pull",
             )
         )
+
+
+def _start(store: Store, channel: Any, since: datetime | None, until: datetime) -> datetime:
+    """From the stored cursor less the overlap (the first pull: 30 days). The channels filter
+    by creation time, so a later change (a cancellation) to an order created before the window
+    would never be read: reach back to the oldest open order. Never more than 90 days unless
+    ``--since`` says so: a cursor held back by an order that stays unreadable must not make
+    every pull longer for ever (that order is reported on every pull meanwhile)."""
+    stored = read_cursor(store, channel.name, channel.account, STREAM)
+    start = since or (datetime.fromisoformat(stored) if stored else until - FIRST_PULL)
+    start = min(start - OVERLAP, _oldest_open(store, channel, until))
+    return start if since else max(start, until - MAX_REACH)
 
 
 def _readable(listed: list[Any], channel: str, report: RunReport) -> list[Order]:

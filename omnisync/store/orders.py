@@ -9,8 +9,9 @@ reservations are keyed by order and recomputed from it.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from omnisync import faults
 from omnisync.orders.model import OPEN, RANK, Order
 from omnisync.store.catalog import snapshot_taken
 from omnisync.store.db import Store
+from omnisync.store.order_views import LINE_COLUMNS, stored_order
 from omnisync.store.reservations import reserved_units
 
 HOLDING = OPEN | {"delivered"}  # delivered: until the central stock reflects it
@@ -67,28 +69,31 @@ def ingest(
 def _upsert(db: Any, order: Order, resolve: Resolve, stats: IngestStats) -> str:
     key = (order.channel, order.account, order.external_id)
     row = db.execute(
-        "SELECT status, updated_at FROM orders WHERE channel = ? AND account = ? "
+        "SELECT status, updated_at, digest FROM orders WHERE channel = ? AND account = ? "
         "AND external_id = ?",
         key,
     ).fetchone()
-    if row is not None and not _newer(order, row[0], row[1]):
-        return "unchanged"
     skus = [resolve(line.channel_sku) for line in order.lines]
+    digest = _digest(order, skus)
+    if row is not None and not _changed(order, row, digest):
+        return "unchanged"
     flags = ["needs_attention"] if None in skus else []
     stats.needs_attention += [
         (order.code, line.channel_sku)
         for line, sku in zip(order.lines, skus, strict=True)
         if sku is None
     ]
-    _write_order(db, order, flags, row is None)
+    _write_order(db, order, flags, digest)
     _write_lines(db, order, skus)
     _reserve(db, order, skus, stats)
     return "new" if row is None else "updated"
 
 
 def _outbox(db: Any, order: Order, exports: tuple[str, ...]) -> None:
-    version = f"{_utc(order.updated_at)}:{order.status}"
     payload = json.dumps(order_json(order), ensure_ascii=False, sort_keys=True)
+    # The content is in the version: a change at the same time and status is a new version.
+    content = hashlib.sha256(payload.encode()).hexdigest()[:12]
+    version = f"{_utc(order.updated_at)}:{order.status}:{content}"
     for kind in exports:
         key = f"{kind}:{order.channel}:{order.account}:{order.external_id}:{version}"
         db.execute(
@@ -108,31 +113,22 @@ def _outbox(db: Any, order: Order, exports: tuple[str, ...]) -> None:
 
 def outbox_stored(db: Any, key: tuple[str, str, str], exports: tuple[str, ...]) -> None:
     """Outbox rows for a stored order whose status omnisync itself changed (acknowledge, ship,
-    cancel): the central system must hear of those versions too."""
-    row = db.execute(
-        "SELECT status, status_changed_at, code FROM orders WHERE channel = ? AND "
-        "account = ? AND external_id = ?",
-        key,
-    ).fetchone()
-    if row is None:
+    cancel): the central system hears of those versions too, as the whole order (a receiver
+    that upserts whole documents must not lose the lines)."""
+    order = stored_order(db, key)
+    if order is None:
         return
-    status, changed, code = row
-    payload = json.dumps(
-        {
-            "channel": key[0],
-            "account": key[1],
-            "external_id": key[2],
-            "code": code,
-            "status": status,
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-    )
+    changed = db.execute(
+        "SELECT status_changed_at FROM orders WHERE channel = ? AND account = ? AND "
+        "external_id = ?",
+        key,
+    ).fetchone()[0]
+    payload = json.dumps(order, ensure_ascii=False, sort_keys=True)
     for kind in exports:
         db.execute(
             "INSERT OR IGNORE INTO outbox (kind, channel, account, external_id, key, "
             "payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (kind, *key, f"{kind}:{':'.join(key)}:{changed}:{status}", payload, now()),
+            (kind, *key, f"{kind}:{':'.join(key)}:{changed}:{order['status']}", payload, now()),
         )
 
 
@@ -152,32 +148,70 @@ def order_json(order: Order) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _newer(order: Order, status: str, updated_at: str) -> bool:
-    """The newer-only guard: a later change time wins; at the same time, only a status further
-    along (the channel may not report change times, so ranks break the tie)."""
+def _changed(order: Order, row: tuple[str, str, str | None], digest: str) -> bool:
+    """The newer-only guard: a later change time wins; at the same time, a status further
+    along (channels rarely report change times, so ranks break the tie), or the same status
+    with different content — a partial cancel, a new channel status, a SKU now mapped. An
+    older time or a status going back is a stale read, never applied."""
+    status, updated_at, stored = row
     incoming = _utc(order.updated_at)
     if incoming != updated_at:
         return incoming > updated_at
-    return RANK[order.status] > RANK.get(status, -1)
+    rank, known = RANK[order.status], RANK.get(status, -1)
+    return rank > known or (rank == known and digest != stored)
 
 
-def _write_order(db: Any, order: Order, flags: list[str], new: bool) -> None:
+def _digest(order: Order, skus: list[str | None]) -> str:
+    lines = [
+        {"channel_sku": line.channel_sku, "sku": sku, "quantity": line.quantity,
+         "unit_price": str(line.unit_price), "channel_item": line.channel_item}
+        for line, sku in zip(order.lines, skus, strict=True)
+    ]  # fmt: skip
+    return content_digest({**order_json(order), "lines": lines})
+
+
+DIGESTED = ("code", "status", "channel_status", "delivery_mode", "location", "pickup", "total")
+
+
+def content_digest(order: Mapping[str, Any]) -> str:
+    """What the newer-only guard compares at equal times: the same for an ``Order`` just read
+    (with its resolved SKUs) and for the stored order (``order_views.stored_order``)."""
+    lines = [[line[k] for k in LINE_COLUMNS] for line in order["lines"]]
+    content = [[order[k] for k in DIGESTED], lines]
+    text = json.dumps(content, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def refresh_digest(db: Any, key: tuple[str, str, str]) -> None:
+    """After omnisync changed an order itself (acknowledged it): the channel will show it this
+    way, which is no news on the next read."""
+    order = stored_order(db, key)
+    if order is not None:
+        db.execute(
+            "UPDATE orders SET digest = ? WHERE channel = ? AND account = ? AND external_id = ?",
+            (content_digest(order), *key),
+        )
+
+
+def _write_order(db: Any, order: Order, flags: list[str], digest: str) -> None:
     now = _utc(datetime.now(UTC))
     db.execute(
         "INSERT INTO orders (channel, account, external_id, code, status, channel_status, "
         "created_at, updated_at, delivery_mode, location, pickup, customer, total, flags, "
-        "ingested_at, status_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ingested_at, status_changed_at, digest) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (channel, account, external_id) DO UPDATE SET code = excluded.code, "
         "status_changed_at = CASE WHEN status = excluded.status THEN status_changed_at ELSE "
         "excluded.status_changed_at END, status = excluded.status, channel_status = "
         "excluded.channel_status, updated_at = excluded.updated_at, delivery_mode = "
         "excluded.delivery_mode, location = excluded.location, pickup = excluded.pickup, "
-        "customer = excluded.customer, total = excluded.total, flags = excluded.flags",
+        "customer = excluded.customer, total = excluded.total, flags = excluded.flags, "
+        "digest = excluded.digest",
         (order.channel, order.account, order.external_id, order.code, order.status,
          order.channel_status, _utc(order.created_at), _utc(order.updated_at),
          order.delivery_mode, order.location, int(order.pickup),
          json.dumps(dict(order.customer), ensure_ascii=False), str(order.total),
-         json.dumps(flags), now, now),
+         json.dumps(flags), now, now, digest),
     )  # fmt: skip
 
 
@@ -198,7 +232,7 @@ def _reserve(db: Any, order: Order, skus: list[str | None], stats: IngestStats) 
     if order.status not in HOLDING or order.location is None:
         return
     for line, sku in zip(order.lines, skus, strict=True):
-        if sku is None:
+        if sku is None or line.quantity <= 0:  # a line cancelled down to nothing holds nothing
             continue
         db.execute(
             "INSERT INTO reservations VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
@@ -247,74 +281,3 @@ def read_cursor(store: Store, channel: str, account: str, stream: str) -> str | 
         (channel, account, stream),
     ).fetchone()
     return None if row is None else str(row[0])
-
-
-def list_orders(
-    state: Any, status: str | None = None, channel: str | None = None
-) -> list[dict[str, Any]]:
-    """Stored orders, newest first, with their lines (read-only; no state file: none)."""
-    from pathlib import Path
-
-    from omnisync.store.db import open_store
-
-    if not Path(state).exists():
-        return []
-    store = open_store(Path(state), readonly=True)
-    try:
-        return [_listed(store, row) for row in _rows(store, status, channel)]
-    finally:
-        store.close()
-
-
-def pickup_board(state: Any, store_code: str) -> list[dict[str, Any]]:
-    """Open orders the buyer collects in ``store_code``, oldest first: what staff prepare."""
-    orders = [
-        o
-        for o in list_orders(state)
-        if o["pickup"] and o["location"] == store_code and o["status"] in OPEN
-    ]
-    return sorted(orders, key=lambda o: o["created_at"])
-
-
-def _rows(store: Store, status: str | None, channel: str | None) -> list[tuple[Any, ...]]:
-    query = (
-        "SELECT channel, account, external_id, code, status, channel_status, created_at, "
-        "updated_at, location, pickup, flags, total, customer FROM orders WHERE (? IS NULL OR "
-        "status"
-        " = ?) AND (? IS NULL OR channel = ?) ORDER BY created_at DESC"
-    )
-    return store.db.execute(query, (status, status, channel, channel)).fetchall()
-
-
-def _listed(store: Store, row: tuple[Any, ...]) -> dict[str, Any]:
-    keys = (
-        "channel",
-        "account",
-        "external_id",
-        "code",
-        "status",
-        "channel_status",
-        "created_at",
-        "updated_at",
-        "location",
-        "pickup",
-        "flags",
-        "total",
-        "customer",
-    )
-    order = dict(zip(keys, row, strict=True))
-    order["flags"], order["pickup"] = json.loads(order["flags"]), bool(order["pickup"])
-    order["customer"] = json.loads(order["customer"])
-    lines = store.db.execute(
-        "SELECT channel_sku, sku, quantity, unit_price, channel_item FROM order_lines "
-        "WHERE channel = ? AND account = ? AND external_id = ? ORDER BY "
-        "line",
-        row[:3],
-    ).fetchall()
-    order["lines"] = [
-        dict(
-            zip(("channel_sku", "sku", "quantity", "unit_price", "channel_item"), line, strict=True)
-        )
-        for line in lines
-    ]
-    return order

@@ -150,4 +150,9 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX run_channels_last ON run_channels (channel, kind, ok, finished_at);
     """,
+    # 7: a digest of what was stored of each order (lines, resolved SKUs, channel status…), so
+    # a change the channel gives no newer time for (a partial cancel) is not lost.
+    """
+    ALTER TABLE orders ADD COLUMN digest TEXT;
+    """,
 )
