@@ -28,6 +28,7 @@ from omnisync.cli_common import (
     callback,
     finish,
     guard,
+    metrics_after,
     stdout,
 )  # fmt: skip
 from omnisync.cli_orders import orders_app
@@ -106,11 +107,12 @@ def build(
     exit 0 when the feeds were published, 1 when the publish gate kept an old file."""
     with guard(debug, log_format, quiet):
         cfg: Config = load_config(config)
+        metrics_after(metrics_file, cfg.state)
         with console.progress_bar(format is BuildFormat.text and not quiet) as tick:
             result = pipeline.build(cfg, channel or (), force=force, progress=callback(tick))
         _emit(result, format.value, None, building=True)
         refused = any(s.refused for s in result.channels)
-        finish(ExitCode.DATA if refused else ExitCode.OK, result.problems, metrics_file, cfg.state)
+        finish(ExitCode.DATA if refused else ExitCode.OK, result.problems)
 
 
 @app.command(epilog=EXIT_CODES)
@@ -162,6 +164,8 @@ def _push(
     metrics_file: Path | None,
 ) -> None:
     cfg = load_config(config)
+    if not dry_run:
+        metrics_after(metrics_file, cfg.state)
     with console.progress_bar(format is BuildFormat.text and not quiet) as tick:
         result = push_api.push(
             cfg, channel or (), dry_run=dry_run, force=force, progress=callback(tick)
@@ -170,7 +174,7 @@ def _push(
         sys.stdout.write(report.push_json(result) + "\n")
     else:
         console.render_push(result, stdout())
-    finish(result.exit_code, result.run.problems, None if dry_run else metrics_file, cfg.state)
+    finish(result.exit_code, result.run.problems)
 
 
 @app.command()

@@ -3,7 +3,9 @@ the one place library errors become a one-line message and an exit code."""
 
 from __future__ import annotations
 
+import sqlite3
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,11 +19,12 @@ from rich.console import Console
 from omnisync import console, logs, stopping
 from omnisync import metrics as omnisync_metrics
 from omnisync.errors import ExitCode, OmnisyncError
-from omnisync.models import Problem
+from omnisync.models import Problem, Severity
 
 EXIT_CODES = """\
 Exit codes: 0 ok · 1 data problems (validation errors, publish gate) · 2 usage or configuration
-error · 3 channel failure or partial push · 4 another run holds the lock."""
+error · 3 channel failure or partial push · 4 another run holds the lock · 130 aborted by a
+second signal."""
 
 
 T = TypeVar("T")
@@ -89,6 +92,7 @@ SinceOpt = Annotated[
     ),
 ]
 _quiet: list[bool] = [False]
+_metrics: list[tuple[Path, Path]] = []
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -114,7 +118,7 @@ def guard(debug: bool, log_format: LogFormat | None = None, quiet: bool = False)
     logs.configure(log_format.value if log_format else None, quiet)
     _quiet[0] = quiet
     try:
-        with stopping.graceful():
+        with stopping.graceful(), _metrics_at_the_end():
             yield
     except (typer.Exit, typer.Abort):
         raise
@@ -128,7 +132,7 @@ def guard(debug: bool, log_format: LogFormat | None = None, quiet: bool = False)
             ExitCode.USAGE,
         )
     except KeyboardInterrupt:
-        fail(debug, "aborted by a second signal; what was recorded stands", 130)
+        fail(debug, "aborted by a second signal; what was recorded stands", ExitCode.ABORTED)
     except Exception as exc:
         fail(
             debug,
@@ -149,16 +153,33 @@ def fail(debug: bool, message: str, code: int) -> NoReturn:
     raise typer.Exit(code) from None
 
 
-def finish(
-    code: int,
-    problems: list[Problem] | None = None,
-    metrics: Path | None = None,
-    state: Path | None = None,
-) -> NoReturn:
-    """End a job command: its problems summarised in the JSON log, the metrics file written
-    (from the run history, so it is right whatever this run did), then the exit code."""
+def finish(code: int, problems: list[Problem] | None = None) -> NoReturn:
+    """End a job command: its problems summarised in the JSON log; with ``--quiet``, one line
+    when the run did not end well (cron mails only then), then the exit code."""
     if problems and logs.json_mode():
         logs.problems(problems)
-    if metrics is not None and state is not None:
-        omnisync_metrics.write(metrics, state)
+    if code and _quiet[0]:
+        codes = Counter(p.code for p in problems or [] if p.severity is Severity.ERROR)
+        worst = ", ".join(f"{c} {n}" for c, n in codes.most_common(5)) or "see omnisync status"
+        logs.log.error("exit %d: %s", code, worst, extra={"event": "outcome", "exit_code": code})
     raise typer.Exit(code)
+
+
+def metrics_after(path: Path | None, state: Path) -> None:
+    """Write ``--metrics-file`` when the command ends, however it ends (exit 3, 4, a crash of
+    the run): from the run history, so the file stays true and fresh."""
+    if path is not None:
+        _metrics.append((path, state))
+
+
+@contextmanager
+def _metrics_at_the_end() -> Iterator[None]:
+    try:
+        yield
+    finally:
+        while _metrics:
+            path, state = _metrics.pop()
+            try:
+                omnisync_metrics.write(path, state)
+            except (OSError, OmnisyncError, sqlite3.Error) as exc:
+                logs.log.warning("metrics not written to %s: %s", path, exc)

@@ -24,6 +24,7 @@ from omnisync.cli_common import (
     callback,
     finish,
     guard,
+    metrics_after,
     stdout,
     utc,
 )  # fmt: skip
@@ -49,6 +50,8 @@ def sync(
     outcome. SIGTERM finishes the current batch and exits; a second signal aborts."""
     with guard(debug, log_format, quiet):
         cfg = load_config(config)
+        if not dry_run:
+            metrics_after(metrics_file, cfg.state)
         with console.progress_bar(format is BuildFormat.text and not quiet) as tick:
             result = sync_api.sync(
                 cfg, channel or (), dry_run, since=utc(since), progress=callback(tick)
@@ -61,7 +64,7 @@ def sync(
             console.render_push(result.push, stdout())
         pulled = result.pull.run.problems if result.pull is not None else []
         problems = [*pulled, *result.push.run.problems]
-        finish(result.exit_code, problems, None if dry_run else metrics_file, cfg.state)
+        finish(result.exit_code, problems)
 
 
 def status(

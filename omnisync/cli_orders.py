@@ -20,6 +20,7 @@ from omnisync.cli_common import (
     SinceOpt,
     finish,
     guard,
+    metrics_after,
     stdout,
     utc,
 )  # fmt: skip
@@ -48,12 +49,13 @@ def orders_pull(
     unreadable, oversold)."""
     with guard(debug, log_format, quiet):
         cfg = load_config(config)
+        metrics_after(metrics_file, cfg.state)
         result = orders_pull_api.pull(cfg, channel or (), since=utc(since))
         if format is BuildFormat.json:
             sys.stdout.write(report.pull_json(result) + "\n")
         else:
             console.render_pull(result, stdout())
-        finish(result.exit_code, result.run.problems, metrics_file, cfg.state)
+        finish(result.exit_code, result.run.problems)
 
 
 @orders_app.command("list")

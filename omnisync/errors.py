@@ -32,6 +32,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # command line or configuration
     CHANNEL = 3  # a channel failed or a push was partial
     LOCKED = 4  # another run holds the lock
+    ABORTED = 130  # a second SIGTERM/SIGINT: stopped where it was (what was recorded stands)
 
 
 class OmnisyncError(Exception):

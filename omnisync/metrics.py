@@ -15,6 +15,8 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
+from omnisync.status import open_orders
+from omnisync.status import waiting as waiting_items
 from omnisync.store import Store, stored
 
 PUSH_COUNTS = {"sent": "pushed", "failed": "failed", "deferred": "deferred"}
@@ -25,6 +27,7 @@ def write(path: Path, state: Path) -> None:
     with stored(state, readonly=True) as store:
         _runs(store, registry)
         _channels(store, registry)
+        _open_work(store, registry)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_to_textfile(str(path), registry)
 
@@ -66,6 +69,22 @@ def _channels(store: Store, registry: CollectorRegistry) -> None:
     )
     for channel, kind, at in rows:
         success.labels(channel, kind).set(_epoch(at))
+
+
+def _open_work(store: Store, registry: CollectorRegistry) -> None:
+    """What waits for a person or the next run: alert on these, not only on failures."""
+    waiting = Gauge("omnisync_items_waiting", "Items not yet taken by the channel (next push)",
+                    ["channel", "status"], registry=registry)  # fmt: skip
+    orders = Gauge("omnisync_open_orders", "Open orders, and those needing attention",
+                   ["channel", "state"], registry=registry)  # fmt: skip
+    names = store.db.execute(
+        "SELECT channel FROM run_channels UNION SELECT channel FROM orders"
+    ).fetchall()
+    for (name,) in names:
+        for status, count in waiting_items(store, name).items():
+            waiting.labels(name, status).set(count)
+        for state, count in open_orders(store, name).items():
+            orders.labels(name, state).set(count)
 
 
 def _latest(store: Store) -> list[tuple[str, str, dict[str, int]]]:

@@ -75,9 +75,7 @@ def record_publishes(recorder: runs.Recorder, report: RunReport) -> None:
     """Each file channel's outcome, for run history: published, or why not."""
     for s in (s for s in report.channels if s.paths):
         counts = {"items": s.items_valid, "excluded": s.excluded}
-        recorder.counts[s.channel] = counts
-        ok = s.published and not s.refused
-        recorder.outcomes.append(runs.Outcome(s.channel, "", "publish", ok, counts))
+        recorder.add(runs.Outcome(s.channel, "", "publish", s.published and not s.refused, counts))
 
 
 def import_catalog(config: Config, force: bool = False) -> tuple[ImportStats, RunReport]:

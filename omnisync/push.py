@@ -99,12 +99,11 @@ def record(recorder: runs.Recorder, result: PushReport) -> None:
     recorder.problems.update(p.code for p in result.run.problems)
     for p in result.pushes:
         counts = {**p.planned, "sent": p.sent, "failed": p.failed, "deferred": p.deferred}
-        recorder.counts[p.channel] = counts
         failed = any(
             x.code == "push_failed" and x.channel == p.channel for x in result.run.problems
         )
         ok = not (p.failed or p.deferred or failed)
-        recorder.outcomes.append(runs.Outcome(p.channel, p.account, "push", ok, counts))
+        recorder.add(runs.Outcome(p.channel, p.account, "push", ok, counts))
     record_publishes(recorder, result.run)
 
 

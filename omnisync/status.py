@@ -37,7 +37,7 @@ def _channel(store: Store, name: str, now: datetime) -> dict[str, Any]:
     for kind in KINDS:
         found[f"last_{kind}"] = _last(store, name, kind, False, now)
         found[f"last_successful_{kind}"] = _last(store, name, kind, True, now)
-    return {**found, "waiting": _waiting(store, name), "orders": _orders(store, name)}
+    return {**found, "waiting": waiting(store, name), "orders": open_orders(store, name)}
 
 
 def _last(
@@ -53,7 +53,7 @@ def _last(
     return {"at": row[0], "age_s": _age(row[0], now), "ok": bool(row[1]), **json.loads(row[2])}
 
 
-def _waiting(store: Store, name: str) -> dict[str, int]:
+def waiting(store: Store, name: str) -> dict[str, int]:
     """Items the channel has not taken yet: sent again by the next push."""
     rows = store.db.execute(
         "SELECT status, count(*) FROM push_ledger WHERE channel = ? AND status IN "
@@ -63,7 +63,7 @@ def _waiting(store: Store, name: str) -> dict[str, int]:
     return {"failed": 0, "deferred": 0, "sending": 0, **dict(rows)}
 
 
-def _orders(store: Store, name: str) -> dict[str, int]:
+def open_orders(store: Store, name: str) -> dict[str, int]:
     row = store.db.execute(
         f"SELECT count(*), coalesce(sum(flags LIKE '%needs_attention%'), 0), "
         f"coalesce(sum(flags LIKE '%oversell%'), 0) FROM orders WHERE channel = ? "

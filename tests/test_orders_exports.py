@@ -88,6 +88,7 @@ def test_after_a_failure_the_relay_resends_with_the_same_key(
     failed = pull.pull(broken, ["satu"], since=SINCE, now=NOW)
     versions = 6 + failed.pulls[0].acknowledged
     assert [p.code for p in failed.run.problems if p.code == "export_failed"] == ["export_failed"]
+    assert failed.exit_code == 3  # a delivery failed: a channel failure, sent again next run
     assert "webhook" not in httpx.get(f"{sandbox.url}/_sandbox/state").json()
 
     httpx.post(f"{sandbox.url}/_sandbox/faults", json={"lose": 1})  # applied, answer lost

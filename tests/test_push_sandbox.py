@@ -169,7 +169,7 @@ def test_runs_are_recorded(tmp_path: Path, sandbox: Sandbox) -> None:
         .fetchall()
     )
     assert [(r[0], r[1], r[3]) for r in rows] == [("push", 0, 1)]  # a dry run records nothing
-    assert json.loads(rows[0][2])["ozon"]["sent"] == 2
+    assert json.loads(rows[0][2])["ozon"]["push"]["sent"] == 2
 
 
 def test_the_sentinel_token_appears_in_no_file(tmp_path: Path, sandbox: Sandbox) -> None:

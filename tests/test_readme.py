@@ -52,5 +52,5 @@ def test_every_documented_option_exists_in_the_commands_help() -> None:
 
 def test_every_exit_code_is_in_the_readme_table() -> None:
     table = README.split("### Exit codes", 1)[1].split("##", 1)[0]
-    documented = {int(code) for code in re.findall(r"^\| (\d) \|", table, flags=re.MULTILINE)}
+    documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, flags=re.MULTILINE)}
     assert documented == {int(code) for code in ExitCode}

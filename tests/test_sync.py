@@ -86,8 +86,10 @@ def test_two_overlapping_syncs_one_exits_4_naming_the_holder(
     wait_for(sandbox, "orders_kaspi")  # it holds the lock while it pulls
     holder = lock_path(sync_demo.parent / "state.db")
     assert json.loads(holder.read_text())["pid"] == first.pid
-    second = run_cli("sync", "-c", sync_demo)
+    metrics = sync_demo.parent / "metrics.prom"
+    second = run_cli("sync", "-c", sync_demo, "--metrics-file", metrics)
     assert second.returncode == 4, second.stderr
+    assert "omnisync_run_exit_code" in metrics.read_text()  # kept fresh even when locked out
     assert f"pid {first.pid}" in second.stderr and "sync" in second.stderr
     assert len(second.stderr.splitlines()) == 1
     _, errors = first.communicate(timeout=120)
@@ -150,6 +152,10 @@ def test_status_logs_and_metrics_show_the_runs_and_never_a_secret(
     assert {(s.labels["channel"], s.labels["kind"]) for s in success} >= {
         ("ozon", "push"), ("kaspi", "pull"), ("google", "publish")}  # fmt: skip
     assert "omnisync_run_duration_seconds" in families and "omnisync_items" in families
+    attention = {(s.labels["channel"], s.labels["state"]): s.value
+                 for s in families["omnisync_open_orders"].samples}  # fmt: skip
+    assert attention[("kaspi", "needs_attention")] == 1
+    assert "omnisync_items_waiting" in families
     status = run_cli("status", "-c", sync_demo, "-f", "json", env=sentinel)
     text = run_cli("status", "-c", sync_demo, env=sentinel)
     found = json.loads(status.stdout)
@@ -161,3 +167,19 @@ def test_status_logs_and_metrics_show_the_runs_and_never_a_secret(
              for p in sync_demo.parent.rglob("*") if p.is_file()]  # fmt: skip
     for secret in sentinel.values():
         assert not [o for o in [*outputs, *files] if secret in o], secret
+
+
+def test_quiet_prints_nothing_when_all_is_well_and_one_line_when_not(
+    sync_demo: Path, sandbox: Sandbox
+) -> None:
+    run_cli("sync", "-c", sync_demo, *SINCE)
+    calm = run_cli("push", "-c", sync_demo, "--quiet", "--log-format", "text")
+    assert (calm.returncode, calm.stdout, calm.stderr) == (0, "", "")
+    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"reject": {"KETTLE-1700-SS": "nope"}})
+    (sync_demo.parent / "demo" / "stock.csv").write_text(
+        "sku,location,quantity\nKETTLE-1700-SS,WH-1,2\n", encoding="utf-8"
+    )  # every stock changes: the kettle's update is rejected
+    trouble = run_cli("push", "-c", sync_demo, "--quiet", "--log-format", "text")
+    assert trouble.returncode == 3 and trouble.stdout == ""
+    assert trouble.stderr.splitlines() == [trouble.stderr.strip()]
+    assert trouble.stderr.startswith("error: exit 3: ") and "push_rejected 3" in trouble.stderr

@@ -52,8 +52,9 @@ class PullReport:
 
     @property
     def failed(self) -> bool:
-        """A channel could not be read or an acknowledgement failed (exit 3)."""
-        return any(p.error or p.ack_failed for p in self.pulls)
+        """A channel could not be read, an acknowledgement or an export failed (exit 3)."""
+        exports = any(p.code == "export_failed" for p in self.run.problems)
+        return exports or any(p.error or p.ack_failed for p in self.pulls)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -114,9 +115,8 @@ def record(recorder: runs.Recorder, report: PullReport) -> None:
             "acknowledged": p.acknowledged,
             "needs_attention": len(stats.needs_attention),
         }
-        recorder.counts[p.channel] = counts
         ok = p.error is None and not p.ack_failed
-        recorder.outcomes.append(runs.Outcome(p.channel, p.account, "pull", ok, counts))
+        recorder.add(runs.Outcome(p.channel, p.account, "pull", ok, counts))
 
 
 def _pull(

@@ -48,6 +48,12 @@ class Recorder:
     outcomes: list[Outcome] = field(default_factory=list)
     began: float = field(default_factory=time.monotonic)
 
+    def add(self, outcome: Outcome) -> None:
+        """One channel's outcome; its counts go in the run's under channel, then kind (Google
+        both pushes and publishes in one sync)."""
+        self.outcomes.append(outcome)
+        self.counts.setdefault(outcome.channel, {})[outcome.kind] = outcome.counts
+
     def finish(self, error: str | None = None) -> None:
         now = _now()
         with self.store.transaction() as db:
@@ -70,10 +76,15 @@ class Recorder:
         log.info("%s finished: exit %d", self.command, self.exit_code, extra={
             "event": "run_finished", "command": self.command, "exit_code": self.exit_code,
             "duration_s": round(time.monotonic() - self.began, 3), "error": error,
-            "channels": {o.channel: {"kind": o.kind, "ok": o.ok, **o.counts}
-                         for o in self.outcomes},
+            "channels": self._channels(),
             "problems": dict(self.problems),
         })  # fmt: skip
+
+    def _channels(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for o in self.outcomes:
+            found.setdefault(o.channel, {})[o.kind] = {"ok": o.ok, **o.counts}
+        return found
 
 
 @contextmanager
@@ -83,7 +94,8 @@ def recorded(store: Store, command: str) -> Iterator[Recorder]:
     try:
         yield recorder
     except BaseException as exc:
-        recorder.exit_code = int(getattr(exc, "exit_code", 130 if _interrupt(exc) else 1))
+        aborted = ExitCode.ABORTED if _interrupt(exc) else ExitCode.DATA
+        recorder.exit_code = int(getattr(exc, "exit_code", aborted))
         recorder.finish(str(exc) or type(exc).__name__)
         raise
     recorder.finish()
