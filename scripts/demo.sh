@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: build every feed of the demo catalogue, push to the local marketplace sandbox
 # twice (the second push sends nothing: nothing changed), pull the sandbox's orders (stored
-# once, stock reserved, new orders acknowledged), and push again: lower stock everywhere.
+# once, stock reserved, new orders acknowledged), push again (lower stock everywhere), then run
+# the cron job (`omnisync sync`) and show `omnisync status`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
@@ -40,3 +41,9 @@ echo "== pull the marketplaces' orders: stored once, stock reserved, new orders 
 echo
 echo "== push once more: the reserved units are gone from every channel's stock =="
 "$BIN/omnisync" push --config configs/demo.yaml
+echo
+echo "== the cron job: omnisync sync (orders, feeds and pushes in one locked, recorded run) =="
+"$BIN/omnisync" sync --config configs/demo.yaml --metrics-file feeds/out/omnisync.prom || true
+echo
+echo "== omnisync status: what happened, per channel, and the last runs =="
+"$BIN/omnisync" status --config configs/demo.yaml

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import yaml
 from conftest import run_cli, start_cli
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -183,3 +184,17 @@ def test_quiet_prints_nothing_when_all_is_well_and_one_line_when_not(
     assert trouble.returncode == 3 and trouble.stdout == ""
     assert trouble.stderr.splitlines() == [trouble.stderr.strip()]
     assert trouble.stderr.startswith("error: exit 3: ") and "push_rejected 3" in trouble.stderr
+
+
+def test_one_failing_channel_does_not_stop_the_others(sync_demo: Path, sandbox: Sandbox) -> None:
+    data = yaml.safe_load(sync_demo.read_text(encoding="utf-8"))
+    data["channels"]["satu"]["base_url"] = f"{sandbox.url}/gone"  # every Satu call: 404
+    sync_demo.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = run_cli("sync", "-c", sync_demo, *SINCE, "-f", "json")
+    assert result.returncode == 3, result.stderr  # the worst outcome
+    report = json.loads(result.stdout)
+    pulled = {c["channel"]: c for c in report["pull"]["channels"]}
+    assert pulled["satu"]["error"] and pulled["kaspi"]["new"] and pulled["ozon"]["new"]
+    pushed = {c["channel"]: c for c in report["push"]["channels"]}
+    assert pushed["satu"]["sent"] == 0 and pushed["satu"]["failed"] > 0
+    assert pushed["ozon"]["sent"] > 0 and pushed["google"]["sent"] > 0
