@@ -30,6 +30,7 @@ from typing import Any, NoReturn
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from omnisync import stopping
 from omnisync.errors import ChannelRejected, ChannelUnavailable, Deferred
 
 # httpx logs every request URL at INFO; URLs carry no secrets here, but keep it quiet anyway.
@@ -132,7 +133,7 @@ class Api:
         *,
         limiter: RateLimiter | None = None,
         budget: Budget | None = None,
-        sleep: Sleep = time.sleep,
+        sleep: Sleep = stopping.pause,
         client: httpx.Client | None = None,
     ) -> None:
         self.channel, self.limiter, self.sleep = channel, limiter, sleep
@@ -229,7 +230,11 @@ class Api:
                 f"waiting {seconds:.0f} s would pass the run's time "
                 "budget; the rest is deferred to the next run",
             )
+        # The default sleep (stopping.pause) ends early on a stop signal, so a long Retry-After
+        # wait never outlives the grace period systemd or Kubernetes give before SIGKILL.
         self.sleep(seconds)
+        if stopping.requested():
+            raise Deferred(self.channel, "stopped by a signal while waiting to retry")
 
 
 class _TooLarge(Exception):

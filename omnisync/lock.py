@@ -27,13 +27,15 @@ _held: dict[Path, int] = {}  # lock path → nesting depth in this process (sync
 
 
 def lock_path(state: Path) -> Path:
-    return state.with_name(state.name + ".lock")
+    """Next to the real state file: two configs reaching it through a symlink share the lock."""
+    real = state.resolve()
+    return real.with_name(real.name + ".lock")
 
 
 @contextmanager
 def hold(state: Path, command: str) -> Iterator[None]:
     """Hold the state's lock for the block; re-entrant within one process."""
-    path = lock_path(state).resolve()
+    path = lock_path(state)
     if path in _held:
         _held[path] += 1
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -20,6 +21,7 @@ from omnisync.errors import Stopped
 
 log = logging.getLogger("omnisync")
 _requested: list[str] = []  # the signal names received (a list: mutable from the handler)
+_stop = threading.Event()  # set with the first signal: ends ``pause`` early
 
 
 def requested() -> bool:
@@ -32,11 +34,17 @@ def check(where: str) -> None:
         raise Stopped(f"stopped by {_requested[0]} {where}; the next run does the rest")
 
 
+def pause(seconds: float) -> None:
+    """``time.sleep`` that a stop signal cuts short (the waits before retries)."""
+    _stop.wait(seconds)
+
+
 def _handler(signum: int, frame: FrameType | None) -> None:
     name = signal.Signals(signum).name
     if _requested:
         raise KeyboardInterrupt(f"second {name}: aborting")
     _requested.append(name)
+    _stop.set()
     log.warning("%s received: finishing the current batch (send it again to abort)", name)
 
 
@@ -52,3 +60,4 @@ def graceful() -> Iterator[None]:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _requested.clear()
+        _stop.clear()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -9,6 +13,7 @@ import httpx
 import pytest
 import respx
 
+from omnisync import stopping
 from omnisync.errors import ChannelRejected, ChannelUnavailable, Deferred
 from omnisync.http import MAX_ATTEMPTS, Api, Budget, RateLimiter, backoff, retry_after
 
@@ -154,3 +159,17 @@ def test_an_answer_that_is_not_json_is_a_channel_error() -> None:
     respx.post(f"{BASE}/x").mock(return_value=httpx.Response(200, text="<html>oops</html>"))
     with pytest.raises(ChannelUnavailable, match="not JSON"):
         api(FakeClock()).json("POST", "/x")
+
+
+@respx.mock
+def test_a_stop_signal_cuts_a_long_retry_after_wait_short() -> None:
+    """SIGTERM during a 120 s Retry-After wait: the wait ends and the items are deferred,
+    well inside the grace period before a SIGKILL."""
+    respx.post(f"{BASE}/x").mock(return_value=httpx.Response(429, headers={"Retry-After": "120"}))
+    client = Api("ozon", BASE, {})  # the real, stoppable sleep
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM))
+    began = time.monotonic()
+    with stopping.graceful(), pytest.raises(Deferred, match="stopped by a signal"):
+        timer.start()
+        client.request("POST", "/x")
+    assert time.monotonic() - began < 60  # not the 120 s asked for

@@ -140,18 +140,24 @@ def test_status_logs_and_metrics_show_the_runs_and_never_a_secret(
 ) -> None:
     sentinel = {name: f"SENTINEL-{name}-7f3a9c" for name in
                 ("OZON_API_KEY", "SATU_TOKEN", "GOOGLE_TOKEN", "KASPI_TOKEN")}  # fmt: skip
+    # A marketplace that echoes the token back in its refusal: it flows into the problems, the
+    # ledger's error, the logs and the run history — and must be masked everywhere.
+    echo = {"reject": {"KETTLE-1700-SS": f"bad key {sentinel['OZON_API_KEY']}"}}
+    httpx.post(f"{sandbox.url}/_sandbox/faults", json=echo)
     metrics = sync_demo.parent / "metrics" / "omnisync.prom"
     result = run_cli("sync", "-c", sync_demo, *SINCE, "--log-format", "json",
                      "--metrics-file", metrics, env=sentinel)  # fmt: skip
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 3, result.stderr  # the rejected kettle
     events = [json.loads(line) for line in result.stderr.splitlines()]
     assert {"run_started", "run_finished", "problems"} <= {e.get("event") for e in events}
     finished = [e for e in events if e.get("event") == "run_finished"]
-    assert finished[-1]["command"] == "sync" and finished[-1]["exit_code"] == 1
+    assert finished[-1]["command"] == "sync" and finished[-1]["exit_code"] == 3
+    assert "bad key ***" in result.stderr  # the echo was there, masked
     families = {f.name: f for f in text_string_to_metric_families(metrics.read_text())}
     success = families["omnisync_last_success_timestamp_seconds"].samples
     assert {(s.labels["channel"], s.labels["kind"]) for s in success} >= {
-        ("ozon", "push"), ("kaspi", "pull"), ("google", "publish")}  # fmt: skip
+        ("satu", "pull"), ("kaspi", "pull"), ("google", "publish")}  # fmt: skip
+    assert ("ozon", "push") not in {(s.labels["channel"], s.labels["kind"]) for s in success}
     assert "omnisync_run_duration_seconds" in families and "omnisync_items" in families
     attention = {(s.labels["channel"], s.labels["state"]): s.value
                  for s in families["omnisync_open_orders"].samples}  # fmt: skip
@@ -161,7 +167,8 @@ def test_status_logs_and_metrics_show_the_runs_and_never_a_secret(
     text = run_cli("status", "-c", sync_demo, env=sentinel)
     found = json.loads(status.stdout)
     ozon = next(c for c in found["channels"] if c["channel"] == "ozon")
-    assert ozon["last_successful_push"]["sent"] > 0 and ozon["orders"]["needs_attention"] == 1
+    assert ozon["last_successful_push"] is None and ozon["orders"]["needs_attention"] == 1
+    assert ozon["last_push"]["failed"] == 2 and not ozon["last_push"]["ok"]  # stock and price
     assert "ozon" in text.stdout and "sync: push" in text.stdout
     outputs = [result.stdout, result.stderr, status.stdout, text.stdout, text.stderr]
     files = [p.read_bytes().decode("utf-8", "replace")

@@ -45,9 +45,10 @@ def mark(
         for external in done:
             key = (channel, account, external)
             db.execute(
+                # Only an order still new: one cancelled meanwhile (orders cancel) stays so.
                 "UPDATE orders SET acknowledged = 1, channel_status = ?, status = "
                 "'accepted', status_changed_at = ? WHERE channel = ? AND account = ? AND "
-                "external_id = ?",
+                "external_id = ? AND acknowledged = 0 AND status = 'new'",
                 (to_status, now(), *key),
             )
             refresh_digest(db, key)

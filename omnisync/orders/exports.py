@@ -43,14 +43,26 @@ def relay(config: Config, store: Store, budget: Budget, report: RunReport) -> di
             (kind,),
         ).fetchall()
         if rows:
-            done = (
-                _webhook(config, rows, budget, report)
-                if kind == "webhook"
-                else _file(config, store, kind, rows)
-            )
+            done = _send(config, store, kind, rows, budget, report)
             _mark_sent(store, done)
             sent[kind] = len(done)
     return sent
+
+
+def _send(
+    config: Config, store: Store, kind: str, rows: list[Any], budget: Budget, report: RunReport
+) -> list[int]:
+    """One export kind; a file that cannot be written (an unmounted 1C share) is reported and
+    stays unsent — it must not stop the stock push that follows in ``sync``."""
+    if kind == "webhook":
+        return _webhook(config, rows, budget, report)
+    try:
+        return _file(config, store, kind, rows)
+    except OSError as exc:
+        target = getattr(config.exports, kind)
+        message = f"{target}: {exc.strerror or exc}; written again next run"
+        report.add(Problem(code="export_failed", channel=kind, field=str(target), message=message))
+        return []
 
 
 def _file(config: Config, store: Store, kind: str, rows: list[Any]) -> list[int]:

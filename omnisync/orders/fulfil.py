@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from omnisync import lock
 from omnisync.channels.base import ChannelContext
 from omnisync.channels.registry import lookup
 from omnisync.channels.satu_orders import set_status_verdicts
@@ -45,6 +46,13 @@ def ship(
     only: str | None = None,
     code: str | None = None,
 ) -> Outcome:
+    """Ship (or, Kaspi, complete) under the run lock: a sync acknowledging the same order
+    meanwhile would otherwise overwrite what this call stores (exit 4 while one runs)."""
+    with lock.hold(config.state, "orders ship"):
+        return _ship(config, ref, tracking, only, code)
+
+
+def _ship(config: Config, ref: str, tracking: str, only: str | None, code: str | None) -> Outcome:
     order, channel = _find(config, ref, only)
     if order["status"] in ("shipped", "delivered"):
         return Outcome(channel.name, order["code"], order["status"], False)
@@ -60,8 +68,14 @@ def ship(
 
 
 def cancel(config: Config, ref: str, reason: str, only: str | None = None) -> Outcome:
+    """Cancel under the run lock (see ``ship``); the reserved stock is released."""
     if reason not in REASONS:
         raise UsageError(f"--reason must be one of {', '.join(REASONS)}")
+    with lock.hold(config.state, "orders cancel"):
+        return _cancel(config, ref, reason, only)
+
+
+def _cancel(config: Config, ref: str, reason: str, only: str | None) -> Outcome:
     order, channel = _find(config, ref, only)
     if order["status"] == "cancelled":
         return Outcome(channel.name, order["code"], "cancelled", False)

@@ -43,6 +43,7 @@ class ChannelPull:
     error: str | None = None
     acknowledged: int = 0
     ack_failed: int = 0  # tried again on the next pull
+    unreadable: int = 0  # skipped; the cursor waits for them
 
 
 @dataclass
@@ -94,6 +95,7 @@ def pull(
                     _acknowledge(recorder.store, lane.channel, budget, result, run)
             if not dry_run:
                 exports.relay(config, recorder.store, budget, run.report)
+            stopping.check("during the order pull; what was done is stored, the rest is next")
         finally:
             record(recorder, report)
     return report
@@ -115,7 +117,7 @@ def record(recorder: runs.Recorder, report: PullReport) -> None:
             "acknowledged": p.acknowledged,
             "needs_attention": len(stats.needs_attention),
         }
-        ok = p.error is None and not p.ack_failed
+        ok = p.error is None and not p.ack_failed and not p.unreadable
         recorder.add(runs.Outcome(p.channel, p.account, "pull", ok, counts))
 
 
@@ -126,15 +128,15 @@ def _pull(
     result = ChannelPull(channel.name, channel.account, _start(store, channel, since, until), until)
     resolve = _resolver(store, channel.name, channel.config.sku_map, known)
     cursor = (channel.name, channel.account, STREAM, until.isoformat(timespec="seconds"))
-    skipped = False  # an unreadable order keeps the cursor, so the next pull reads it again
+    # An unreadable order keeps the cursor where it is, so the next pull reads it again.
     try:
         api = channel.orders_api(budget)
         try:
             for listed, last in _with_last(channel.pull_orders(api, result.since, until)):
                 stopping.check("between order pages; the pages read are stored")
                 page = _readable(listed, channel.name, run.report)
-                skipped = skipped or len(page) < len(listed)
-                moved = cursor if last and not skipped else None
+                result.unreadable += len(listed) - len(page)
+                moved = cursor if last and not result.unreadable else None
                 kinds = run.config.exports.kinds()
                 ingest(store, page, resolve, moved, result.stats, kinds)
         finally:

@@ -25,7 +25,7 @@ class StoreSource(Source):
                 None,
                 "the state file does not exist yet; run omnisync catalog import",
             )
-        return open_store(self.state)
+        return open_store(self.state, readonly=True)  # reading never migrates: writers do
 
     def locations(self, on_problem: ProblemSink) -> list[Location]:
         store = self._open()

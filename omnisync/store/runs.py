@@ -94,8 +94,7 @@ def recorded(store: Store, command: str) -> Iterator[Recorder]:
     try:
         yield recorder
     except BaseException as exc:
-        aborted = ExitCode.ABORTED if _interrupt(exc) else ExitCode.DATA
-        recorder.exit_code = int(getattr(exc, "exit_code", aborted))
+        recorder.exit_code = int(getattr(exc, "exit_code", _code(exc)))
         recorder.finish(str(exc) or type(exc).__name__)
         raise
     recorder.finish()
@@ -109,8 +108,11 @@ def exclusive(state: Path, command: str) -> Iterator[Recorder]:
         yield rec
 
 
-def _interrupt(exc: BaseException) -> bool:
-    return isinstance(exc, KeyboardInterrupt)
+def _code(exc: BaseException) -> ExitCode:
+    """As ``cli_common.guard`` will report it."""
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.ABORTED
+    return ExitCode.USAGE if isinstance(exc, OSError) else ExitCode.DATA
 
 
 def start(store: Store, command: str) -> int:
