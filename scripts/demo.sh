@@ -9,6 +9,8 @@ BIN=${BIN:-.venv/bin}
 PORT=8765
 export OZON_API_KEY=${OZON_API_KEY:-sandbox-ozon-key} SATU_TOKEN=${SATU_TOKEN:-sandbox-satu-token}
 export GOOGLE_TOKEN=${GOOGLE_TOKEN:-sandbox-google-token} KASPI_TOKEN=${KASPI_TOKEN:-sandbox-kaspi-token}
+# The demo is read by a person, even when its output goes to a file or a CI log.
+export OMNISYNC_LOG_FORMAT=${OMNISYNC_LOG_FORMAT:-text}
 
 "$BIN/omnisync" build --config configs/demo.yaml
 
