@@ -36,9 +36,21 @@ KINDS = [
 ]
 COLORS = ["чёрный", "белый", "синий", "қызыл", "жасыл", "серый"]
 SIZES = ["S", "M", "L", "XL"]
-WORDS_RU = ("надёжный удобный лёгкий прочный современный классический качественный "
-            "практичный стильный тёплый мягкий компактный").split()  # fmt: skip
-WORDS_KK = "сапалы ыңғайлы жеңіл берік заманауи жұмсақ әдемі жылы".split()
+WORDS_RU = [
+    "надёжный",
+    "удобный",
+    "лёгкий",
+    "прочный",
+    "современный",
+    "классический",
+    "качественный",
+    "практичный",
+    "стильный",
+    "тёплый",
+    "мягкий",
+    "компактный",
+]
+WORDS_KK = ["сапалы", "ыңғайлы", "жеңіл", "берік", "заманауи", "жұмсақ", "әдемі", "жылы"]
 CONFIG = """\
 catalog:
   products: products.csv
@@ -84,11 +96,14 @@ def products(n: int, rng: random.Random) -> tuple[list[str], ...]:
             sku = f"SKU-{group:07d}-{v}"
             color, size = COLORS[(group + v) % len(COLORS)], SIZES[v % len(SIZES)]
             sale = str(price * 9 // 10) if rng.random() < 0.2 else ""
-            yield [sku, f"{kind} {brand} {group}, {color}, размер {size}",
-                   text(rng, rng.randrange(15, 50)), brand, gtin(rng), f"{brand[:3].upper()}-{group}",
-                   str(price), sale, "KZT", f"https://shop.example.kz/p/{sku.lower()}",
-                   f"https://cdn.example.kz/img/{sku.lower()}.jpg", "", category, google, "new",
-                   f"G-{group:07d}" if variants > 1 else "", color, size, "хлопок 100%"]  # fmt: skip
+            link, image = f"https://shop.example.kz/p/{sku.lower()}", f"{sku.lower()}.jpg"
+            yield [
+                sku, f"{kind} {brand} {group}, {color}, размер {size}",
+                text(rng, rng.randrange(15, 50)), brand, gtin(rng), f"{brand[:3].upper()}-{group}",
+                str(price), sale, "KZT", link, f"https://cdn.example.kz/img/{image}", "",
+                category, google, "new", f"G-{group:07d}" if variants > 1 else "", color, size,
+                "хлопок 100%",
+            ]  # fmt: skip
             made += 1
 
 
