@@ -15,6 +15,7 @@ import random
 import sys
 from pathlib import Path
 
+VERSION = 2  # bump when the output changes: run.py keeps generated catalogues per version
 HEADER = ["sku", "title", "description", "brand", "gtin", "mpn", "price", "sale_price",
           "currency", "url", "image_url", "additional_image_urls", "category",
           "google_category", "condition", "item_group_id", "color", "size", "material"]  # fmt: skip
@@ -69,6 +70,8 @@ channels:
   local: {type: google_local_inventory, currency: KZT,
           stores: {ALM-1: alm-1, ALM-2: alm-2, AST-1: ast-1, SHM-1: shm-1}}
   meta: {type: meta, currency: KZT}
+  ozon: {type: ozon, base_url: "http://127.0.0.1:9", client_id: "1", api_key: env:BENCH_OZON_KEY,
+         warehouses: {WH-1: 1}, currency: KZT}  # push planning only: nothing is ever sent
 """
 
 

@@ -11,6 +11,7 @@ Google feed writer does), ``pandas`` (what a user might write: read_csv + DataFr
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import resource
@@ -67,27 +68,122 @@ def build(folder: Path, out: Path, channels: list[str]) -> int:
     return report.products
 
 
+def plan(folder: Path, out: Path) -> tuple[int, dict[str, Any]]:
+    """Push planning for Ozon with 1 % of the stock changed, against a ledger that holds the
+    whole catalogue as acknowledged. The channel's sender is replaced by one that accepts and
+    counts (nothing leaves the machine): the timed run plans, "sends" and records."""
+    from omnisync import push
+    from omnisync.channels.base import ItemResult
+    from omnisync.channels.ozon import BATCH, Ozon
+    from omnisync.config import load_config
+
+    calls: list[int] = []
+    Ozon.open_api = lambda self, budget: _NoApi()  # type: ignore[method-assign]
+    Ozon.send = lambda self, api, stream, batch: (  # type: ignore[method-assign]
+        calls.append(len(batch)) or [ItemResult(i.key, True) for i in batch]
+    )
+    config = load_config(folder / "omnisync.yaml")
+    config = config.model_copy(update={"output_dir": out, "state": out / "state.db"})
+    push.push(config, ["ozon"])  # the ledger: everything acknowledged (not timed)
+    changed = _change_stock(folder, out / "stock.csv", every=100)
+    catalog = config.catalog.model_copy(update={"stock": out / "stock.csv"})
+    config = config.model_copy(update={"catalog": catalog})
+    calls.clear()
+    began = time.perf_counter()
+    result = push.push(config, ["ozon"])
+    seconds = time.perf_counter() - began
+    expected = -(-changed // BATCH["stock"])  # ceil
+    extra = {
+        "changed": changed,
+        "requests": len(calls),
+        "expected_requests": expected,
+        "planned_updates": result.pushes[0].planned["update"],
+        "timed_seconds": seconds,
+    }
+    return result.run.products, extra
+
+
+def orders(folder: Path, out: Path, count: int) -> tuple[int, dict[str, Any]]:
+    """``count`` Ozon postings pulled from the sandbox (real HTTP over loopback) and ingested:
+    stored, lines mapped, stock reserved, cursor moved."""
+    from datetime import UTC, datetime, timedelta
+
+    import httpx
+
+    from omnisync.config import load_config
+    from omnisync.orders import pull
+    from omnisync.sandbox.server import Sandbox
+
+    sandbox = Sandbox().start()
+    try:
+        with (folder / "products.csv").open(encoding="utf-8", newline="") as f:
+            skus = [row[0] for row in itertools.islice(csv.reader(f), 1, 101)]
+        httpx.post(f"{sandbox.url}/_sandbox/orders", json={"ozon": count, "skus": skus})
+        config = load_config(folder / "omnisync.yaml")
+        ozon = config.channels["ozon"].model_copy(
+            update={"base_url": sandbox.url, "requests_per_minute": 60000}
+        )
+        channels = {**config.channels, "ozon": ozon}
+        config = config.model_copy(update={"output_dir": out, "state": out / "state.db",
+                                           "channels": channels})  # fmt: skip
+        since = datetime(2026, 10, 1, tzinfo=UTC)
+        began = time.perf_counter()
+        result = pull.pull(config, ["ozon"], since=since, now=since + timedelta(days=60))
+        seconds = time.perf_counter() - began
+    finally:
+        sandbox.stop()
+    return result.pulls[0].stats.new, {"timed_seconds": seconds}
+
+
+class _NoApi:
+    def close(self) -> None:
+        return None
+
+
+def _change_stock(folder: Path, target: Path, every: int) -> int:
+    """A copy of stock.csv where every ``every``-th SKU has one unit more at WH-1 (the
+    warehouse Ozon gets): exactly 1 % of the items change for ``every=100``."""
+    changed = 0
+    with (
+        (folder / "stock.csv").open(encoding="utf-8", newline="") as f,
+        target.open("w", encoding="utf-8", newline="") as w,
+    ):
+        rows, out = csv.reader(f), csv.writer(w)
+        out.writerow(next(rows))
+        for n, (sku, group) in enumerate(itertools.groupby(rows, key=lambda row: row[0])):
+            at = {location: int(quantity) for _, location, quantity in group}
+            if n % every == 0:
+                at["WH-1"], changed = at.get("WH-1", 0) + 1, changed + 1
+            out.writerows([sku, location, quantity] for location, quantity in at.items())
+    return changed
+
+
 def main() -> None:
     scenario, folder = sys.argv[1], Path(sys.argv[2])
     out = folder / f"out-{scenario.replace(':', '-')}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
-    began = time.perf_counter()
+    began, extra = time.perf_counter(), {}
     if scenario == "floor":
         items = floor(folder, out / "google.xml")
     elif scenario == "pandas":
         items = pandas(folder, out / "google.xml")
+    elif scenario == "plan":
+        items, extra = plan(folder, out)
+    elif scenario.startswith("orders:"):
+        items, extra = orders(folder, out, int(scenario.split(":", 1)[1]))
     else:
         wanted = scenario.split(":", 1)[1]
         items = build(folder, out, FILE_CHANNELS if wanted == "all" else [wanted])
-    seconds = time.perf_counter() - began
+    seconds = extra.pop("timed_seconds", None) or time.perf_counter() - began
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     result: dict[str, Any] = {"scenario": scenario, "seconds": round(seconds, 3),
-                              "items": items, "peak_rss_mb": round(peak, 1)}  # fmt: skip
+                              "items": items, "peak_rss_mb": round(peak, 1), **extra}  # fmt: skip
     shutil.rmtree(out, ignore_errors=True)
     sys.stdout.write(json.dumps(result) + "\n")
 
 
 if __name__ == "__main__":
     os.environ.setdefault("OMNISYNC_LOG_FORMAT", "text")
+    os.environ.setdefault("BENCH_OZON_KEY", "bench-key")
     main()

@@ -21,9 +21,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from generate import write  # noqa: E402
+from generate import VERSION, write  # noqa: E402
 
 CHANNELS = ["build:google", "build:kaspi", "build:satu", "build:local", "build:meta"]
+ORDERS = 10_000
 DATA = Path(os.environ.get("OMNISYNC_BENCH_DATA", HERE / ".data"))
 
 
@@ -39,7 +40,7 @@ def measure(scenario: str, folder: Path) -> dict[str, Any]:
 
 
 def catalogue(size: int) -> Path:
-    folder = DATA / str(size)
+    folder = DATA / f"v{VERSION}" / str(size)
     if not (folder / "omnisync.yaml").exists():
         print(f"generating {size:,} SKUs in {folder} …", file=sys.stderr)
         write(folder, size)
@@ -47,7 +48,7 @@ def catalogue(size: int) -> Path:
 
 
 def scenarios(smoke: bool) -> list[str]:
-    found = ["floor", *CHANNELS, "build:all"]
+    found = ["floor", *CHANNELS, "build:all", "plan", f"orders:{200 if smoke else ORDERS}"]
     if importlib.util.find_spec("pandas") is not None:
         found.insert(1, "pandas")
     elif not smoke:
@@ -62,7 +63,10 @@ def table(results: list[dict[str, Any]]) -> str:
     for r in results:
         rate = r["items"] / r["seconds"] if r["seconds"] else 0
         ratio = r["seconds"] / floors[r["size"]] if floors.get(r["size"]) else 0
-        lines.append(f"| {r['scenario']} | {r['size']:,} | {r['seconds']:.2f} | {rate:,.0f} | "
+        name = r["scenario"]
+        if name == "plan":
+            name = f"plan ({r['changed']:,} changed, {r['requests']} requests)"
+        lines.append(f"| {name} | {r['size']:,} | {r['seconds']:.2f} | {rate:,.0f} | "
                      f"{r['peak_rss_mb']:.0f} | {ratio:.2f} |")  # fmt: skip
     return "\n".join(lines)
 
@@ -83,6 +87,12 @@ def targets(results: list[dict[str, Any]]) -> list[tuple[str, bool]]:
     ]
     if "pandas" in at:
         found.append(("≥ 5× faster than pandas", at["pandas"]["seconds"] >= 5 * google))
+    plan = at["plan"]
+    found.append(("push planning, 1 % changed, ≤ 5 s", plan["seconds"] <= 5))
+    exact = plan["requests"] == plan["expected_requests"]
+    found.append((f"exactly ceil(changed / batch) = {plan['expected_requests']} requests", exact))
+    pulled = next(r for r in results if r["scenario"] == f"orders:{ORDERS}")
+    found.append((f"{ORDERS:,} orders ingested in ≤ 20 s", pulled["seconds"] <= 20))
     sizes = sorted({r["size"] for r in results})
     if len(sizes) > 1:
         small = {r["scenario"]: r["peak_rss_mb"] for r in results if r["size"] == sizes[0]}

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from conftest import ROOT
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from generate import VERSION
+
 
 def test_the_benchmark_smoke_run_prints_every_scenario(tmp_path: Path) -> None:
     done = subprocess.run(
@@ -18,6 +21,8 @@ def test_the_benchmark_smoke_run_prints_every_scenario(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     rows = [line.split("|")[1].strip() for line in done.stdout.splitlines()[3:]]
-    assert rows[0] == "floor" and "build:google" in rows and rows[-1] == "build:all"
-    assert (tmp_path / "2000" / "products.csv").stat().st_size > 100_000  # really generated
-    assert not list((tmp_path / "2000").glob("out-*"))  # each scenario cleans up
+    assert rows[0] == "floor" and "build:google" in rows and "build:all" in rows
+    assert rows[-2].startswith("plan (20 changed, 1 requests)") and rows[-1] == "orders:200"
+    folder = tmp_path / f"v{VERSION}" / "2000"
+    assert (folder / "products.csv").stat().st_size > 100_000  # really generated
+    assert not list(folder.glob("out-*"))  # each scenario cleans up

@@ -188,6 +188,23 @@ def _ozon_posting(number: str, created: datetime, status: str, lines: Lines) -> 
     return posting
 
 
+def ozon_bulk(count: int, skus: list[str]) -> dict[str, dict[str, Any]]:
+    """``count`` new postings of one or two lines of ``skus``, spread over the 30 days before
+    ``BASE`` (the benchmarks' order ingest: channels.md §4.4 shapes, many of them)."""
+    held: dict[str, dict[str, Any]] = {}
+    for n in range(count):
+        lines = [(skus[(n * 7 + k) % len(skus)], 1 + (n + k) % 3) for k in range(1 + n % 2)]
+        created = BASE - timedelta(minutes=(n * 4320) // max(count, 1) * 10)
+        posting = _ozon_posting(f"9{n:08d}-0001", created, "awaiting_packaging", ())
+        posting["products"] = [
+            {"offer_id": sku, "name": sku, "quantity": quantity, "price": "1000.000000",
+             "currency_code": "KZT", "sku": 2_000_000_000 + n}
+            for sku, quantity in lines
+        ]  # fmt: skip
+        held[posting["posting_number"]] = {"posting": posting, "updated": changed(0, None)}
+    return held
+
+
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -9,7 +9,8 @@ Control endpoints for tests: ``GET /_sandbox/state`` (everything received), ``PO
 /_sandbox/faults`` with any of ``{"reject": {"SKU": "message"}}`` (a per-item error for those
 SKUs), ``{"poison": ["SKU"]}`` (a 400 for any request naming them), ``{"throttle": N}`` (429 for
 the next N calls), ``{"lose": N}`` (apply the next N calls but answer 503), and ``POST
-/_sandbox/reset``. SKUs starting ``UNKNOWN-`` are products the emulated seller does not have.
+/_sandbox/reset``; ``POST /_sandbox/orders`` with ``{"ozon": N, "skus": [...]}`` adds N Ozon
+postings of those SKUs (benchmarks). SKUs starting ``UNKNOWN-`` are products the emulated seller does not have.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from omnisync.sandbox import google, kaspi, orders, ozon, ozon_fbs, satu
+from omnisync.sandbox.orders_seed import ozon_bulk
 
 Answer = tuple[int, dict[str, Any] | list[Any] | None, dict[str, str]]
 
@@ -133,6 +135,10 @@ class Sandbox:
             if request.path == "/_sandbox/reset":
                 self.state.reset()
                 return 200, {}, {}
+            if request.path == "/_sandbox/orders" and isinstance(request.body, dict):
+                bulk = ozon_bulk(int(request.body["ozon"]), list(request.body["skus"]))
+                self.state.bucket("orders_ozon").update(bulk)
+                return 200, {"ozon": len(bulk)}, {}
             if request.path == "/_sandbox/faults" and isinstance(request.body, dict):
                 body = request.body
                 self.state.reject.update(body.get("reject", {}))
