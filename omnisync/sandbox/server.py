@@ -10,7 +10,8 @@ Control endpoints for tests: ``GET /_sandbox/state`` (everything received), ``PO
 SKUs), ``{"poison": ["SKU"]}`` (a 400 for any request naming them), ``{"throttle": N}`` (429 for
 the next N calls), ``{"lose": N}`` (apply the next N calls but answer 503), and ``POST
 /_sandbox/reset``; ``POST /_sandbox/orders`` with ``{"ozon": N, "skus": [...]}`` adds N Ozon
-postings of those SKUs (benchmarks). SKUs starting ``UNKNOWN-`` are products the emulated seller does not have.
+postings of those SKUs (benchmarks). SKUs starting ``UNKNOWN-`` are products the emulated
+seller does not have.
 """
 
 from __future__ import annotations
