@@ -23,6 +23,7 @@ def ours(title: str, attr: str) -> bytes:
     doc.open("rss", {"version": "2.0"}, nsmap={"g": NS})
     doc.text(f"{{{NS}}}title", title, {"note": attr})
     doc.empty("availability", {"storeId": attr})
+    doc.leaves([("link", attr), (f"{{{NS}}}brand", title)])
     doc.finish(False)
     return out.getvalue()
 
@@ -40,6 +41,10 @@ def lxml_serializer(title: str, attr: str) -> bytes:
         xf.write("\n  ")
         with xf.element("availability", {"storeId": attr}):
             pass
+        for tag, value in (("link", attr), (f"{{{NS}}}brand", title)):
+            xf.write("\n  ")
+            with xf.element(tag):
+                xf.write(value)
     out.write(b"\n")
     return out.getvalue()
 
@@ -51,11 +56,12 @@ def test_the_bytes_are_lxml_s_and_parse_back_to_the_values(title: str, attr: str
     root = etree.fromstring(written)
     assert (root[0].text or "") == title and root[0].get("note") == attr
     assert root[1].get("storeId") == attr
+    assert (root[2].text or "") == attr and (root[3].text or "") == title
 
 
 def test_markup_in_a_value_is_text_not_markup() -> None:
     root = etree.fromstring(ours('</title><evil attr="1"/>&amp;', '"><x'))
-    assert root[0].text == '</title><evil attr="1"/>&amp;' and len(root) == 2
+    assert root[0].text == '</title><evil attr="1"/>&amp;' and len(root) == 4
 
 
 def test_a_character_xml_forbids_is_refused() -> None:

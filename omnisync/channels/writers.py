@@ -91,6 +91,7 @@ class XmlDocument:
         stream.write(declaration + b"\n")  # a constant, in the spelling the channel's docs show
         self._open: list[str] = []
         self._prefixes: dict[str, str | None] = {}
+        self._names: dict[str, str] = {}  # Clark name → prefixed name, once per tag
         self._parts: list[str] = []
         self._size = 0
 
@@ -104,6 +105,7 @@ class XmlDocument:
         declared = ""
         for prefix, uri in (nsmap or {}).items():
             self._prefixes[uri] = prefix
+            self._names.clear()
             declared += f' xmlns:{prefix}="{_attr(uri)}"' if prefix else f' xmlns="{_attr(uri)}"'
         name = self._name(tag)
         self._write(f"<{name}{declared}{self._attributes(attrib)}>")
@@ -119,6 +121,11 @@ class XmlDocument:
         name = self._name(tag)
         indent = "\n" + "  " * len(self._open)
         self._write(f"{indent}<{name}{self._attributes(attrib)}>{_text(value)}</{name}>")
+
+    def leaves(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Several ``text`` elements without attributes, in one write (a feed item's fields)."""
+        indent, name = "\n" + "  " * len(self._open), self._name
+        self._write("".join(f"{indent}<{name(t)}>{_text(v)}</{name(t)}>" for t, v in pairs))
 
     def empty(self, tag: str, attrib: Mapping[str, str]) -> None:
         """An element with attributes and no content."""
@@ -140,6 +147,12 @@ class XmlDocument:
         self._flush()
 
     def _name(self, tag: str) -> str:
+        found = self._names.get(tag)
+        if found is None:
+            found = self._names[tag] = self._qualified(tag)
+        return found
+
+    def _qualified(self, tag: str) -> str:
         if tag[0] != "{":
             return tag
         uri, local = tag[1:].split("}", 1)
@@ -162,22 +175,28 @@ class XmlDocument:
         self._parts, self._size = [], 0
 
 
-_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-_ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;",
-                       "\t": "&#9;", "\r": "&#13;"})  # fmt: skip
+# "&" first. str.replace behind an ``in`` test beats str.translate for non-ASCII text by far.
+_TEXT = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
+_ATTR = (*_TEXT, ('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#9;"))
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _text(value: str) -> str:
     """Element content, escaped as libxml2 escapes it."""
     _allowed(value)
-    return value.translate(_TEXT)
+    for char, entity in _TEXT:
+        if char in value:
+            value = value.replace(char, entity)
+    return value
 
 
 def _attr(value: str) -> str:
     """An attribute value, escaped as libxml2 escapes it."""
     _allowed(value)
-    return value.translate(_ATTR)
+    for char, entity in _ATTR:
+        if char in value:
+            value = value.replace(char, entity)
+    return value
 
 
 def _allowed(value: str) -> None:

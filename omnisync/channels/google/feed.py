@@ -43,10 +43,12 @@ class RssWriter(CountingWriter):
 
     def write_record(self, record: Record) -> None:
         self.doc.open("item")
-        for name, value in cells(record).items():
-            for one in value if isinstance(value, list) else (value,):
-                if one:
-                    self.doc.text(TAGS[name], one)
+        self.doc.leaves(
+            (TAGS[name], one)
+            for name, value in cells(record).items()
+            for one in (value if isinstance(value, list) else (value,))
+            if one
+        )
         self.doc.close()
 
     def close(self, failed: bool) -> None:
