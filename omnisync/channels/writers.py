@@ -183,17 +183,17 @@ _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 
 def _text(value: str) -> str:
     """Element content, escaped as libxml2 escapes it."""
-    _allowed(value)
-    for char, entity in _TEXT:
-        if char in value:
-            value = value.replace(char, entity)
-    return value
+    return _escaped(value, _TEXT)
 
 
 def _attr(value: str) -> str:
     """An attribute value, escaped as libxml2 escapes it."""
+    return _escaped(value, _ATTR)
+
+
+def _escaped(value: str, entities: tuple[tuple[str, str], ...]) -> str:
     _allowed(value)
-    for char, entity in _ATTR:
+    for char, entity in entities:
         if char in value:
             value = value.replace(char, entity)
     return value
