@@ -112,6 +112,9 @@ def test_orders_cancel_waits_for_no_one_it_refuses_while_a_run_holds_the_lock(
         holder.communicate()
     done = run_cli("orders", "cancel", "620400101", "-c", sandbox_demo, "--reason", "buyer")
     assert done.returncode == 0, done.stderr
+    db = sqlite3.connect(sandbox_demo.parent / "state.db")
+    last = db.execute("SELECT command, exit_code FROM runs ORDER BY id DESC").fetchone()
+    assert last == ("orders cancel", 0)  # recorded like every command that changes state
 
 
 def test_an_acknowledgement_never_overwrites_a_cancellation_stored_meanwhile(

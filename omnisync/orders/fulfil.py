@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from omnisync import lock
 from omnisync.channels.base import ChannelContext
 from omnisync.channels.registry import lookup
 from omnisync.channels.satu_orders import set_status_verdicts
 from omnisync.config import Config
 from omnisync.errors import ChannelRejected, UsageError
 from omnisync.http import Budget
-from omnisync.store import open_store
+from omnisync.store import open_store, runs
 from omnisync.store.order_views import list_orders
 from omnisync.store.orders import outbox_stored
 
@@ -48,7 +47,7 @@ def ship(
 ) -> Outcome:
     """Ship (or, Kaspi, complete) under the run lock: a sync acknowledging the same order
     meanwhile would otherwise overwrite what this call stores (exit 4 while one runs)."""
-    with lock.hold(config.state, "orders ship"):
+    with runs.exclusive(config.state, "orders ship"):
         return _ship(config, ref, tracking, only, code)
 
 
@@ -71,7 +70,7 @@ def cancel(config: Config, ref: str, reason: str, only: str | None = None) -> Ou
     """Cancel under the run lock (see ``ship``); the reserved stock is released."""
     if reason not in REASONS:
         raise UsageError(f"--reason must be one of {', '.join(REASONS)}")
-    with lock.hold(config.state, "orders cancel"):
+    with runs.exclusive(config.state, "orders cancel"):
         return _cancel(config, ref, reason, only)
 
 
