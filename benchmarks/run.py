@@ -91,7 +91,7 @@ def targets(results: list[dict[str, Any]]) -> list[tuple[str, bool]]:
     found.append(("push planning, 1 % changed, ≤ 5 s", plan["seconds"] <= 5))
     exact = plan["requests"] == plan["expected_requests"]
     found.append((f"exactly ceil(changed / batch) = {plan['expected_requests']} requests", exact))
-    pulled = next(r for r in results if r["scenario"] == f"orders:{ORDERS}")
+    pulled = at[f"orders:{ORDERS}"]  # against the largest catalogue: pull reads its SKUs
     found.append((f"{ORDERS:,} orders ingested in ≤ 20 s", pulled["seconds"] <= 20))
     sizes = sorted({r["size"] for r in results})
     if len(sizes) > 1:
