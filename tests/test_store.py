@@ -17,6 +17,7 @@ from omnisync import pipeline
 from omnisync.config import load_config
 from omnisync.errors import ConfigError, SourceError
 from omnisync.models import Product
+from omnisync.sources.registry import make_source
 from omnisync.store import open_store
 from omnisync.store.catalog import ImportRefused, from_json, read_products, to_json
 from omnisync.store.schema import MIGRATIONS
@@ -140,3 +141,18 @@ def test_a_failed_migration_leaves_the_file_at_its_version(
     assert store.version == len(MIGRATIONS)
     tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master")}
     assert "half" not in tables
+
+
+def test_skus_are_read_without_building_products_and_match_the_catalogue(
+    tmp_path: Path,
+) -> None:
+    """``orders pull`` matches order lines against ``skus()``: every SKU of the catalogue, a row
+    with a bad price included (the SKU exists; the row's problem is validate's to report)."""
+    config = load_config(demo(tmp_path))
+    csv_source = make_source(config, "csv")
+    built = [p.sku for p in csv_source.read(lambda _: None)]
+    listed = list(csv_source.skus(lambda _: None))
+    assert set(built) < set(listed) and "BAD-PRICE-TEXT" in set(listed) - set(built)
+    pipeline.import_catalog(config)
+    stored = set(make_source(config, "sqlite").skus(lambda _: None))
+    assert stored == set(built)

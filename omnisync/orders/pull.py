@@ -83,7 +83,7 @@ def pull(
         if quiet:
             return PullReport(run.report, [])
         raise UsageError("none of the channels lists orders: add API settings")
-    known = {product.sku for product in run.source.read(lambda _: None)}  # validate reports
+    known = set(run.source.skus(lambda _: None))  # row problems are validate's to report
     budget = budget or Budget()
     report = PullReport(run.report, [])
     with runs.exclusive(config.state, command) as recorder:

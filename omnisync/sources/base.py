@@ -27,6 +27,11 @@ class Source(ABC):
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
         """Yield products one at a time; never hold the whole catalogue."""
 
+    def skus(self, on_problem: ProblemSink) -> Iterator[str]:
+        """Every SKU the catalogue has (what order lines are matched against). Sources override
+        this with something cheaper than building every product."""
+        return (product.sku for product in self.read(on_problem))
+
     def snapshot_time(self) -> datetime | None:
         """When the stock this source reads was taken (orders delivered before it are already
         out of it); None when unknown."""

@@ -90,6 +90,15 @@ class CsvSource(Source):
         for index in sides.all():
             index.report_leftovers(on_problem)
 
+    def skus(self, on_problem: ProblemSink) -> Iterator[str]:
+        """The SKU column alone: no side files, no product building (``orders pull``)."""
+        column = -1
+        for _, cells in self.table.rows(on_problem):
+            column = column if column >= 0 else self.table.index("sku")
+            sku = cells[column].strip()
+            if sku:
+                yield sku
+
     def _sides(self, on_problem: ProblemSink) -> _Sides:
         if self.locations_path is not None and self._location_codes is None:
             self.locations(lambda _: None)  # the contract calls locations() first; this guards

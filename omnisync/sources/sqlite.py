@@ -44,6 +44,13 @@ class StoreSource(Source):
         finally:
             store.close()
 
+    def skus(self, on_problem: ProblemSink) -> Iterator[str]:
+        store = self._open()
+        try:
+            yield from (sku for (sku,) in store.db.execute("SELECT sku FROM products"))
+        finally:
+            store.close()
+
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
         store = self._open()
         try:
