@@ -63,13 +63,19 @@ def json_mode() -> bool:
 def problems(found: list[Problem]) -> None:
     """One line per problem code with its count and a few examples (the report lists all: a
     big catalogue's thousand bad rows must not become a thousand log lines every run)."""
-    counts = Counter((p.code, str(p.severity)) for p in found)
+    counts: Counter[tuple[str, str]] = Counter()
+    examples: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for p in found:  # one pass: a million problems must not be scanned once per code
+        key = (p.code, str(p.severity))
+        counts[key] += 1
+        if counts[key] <= EXAMPLES:
+            examples.setdefault(key, []).append(_example(p))
     for (code, severity), count in counts.items():
-        examples = [_example(p) for p in found if p.code == code][:EXAMPLES]
         level = logging.WARNING if severity == "error" else logging.INFO
-        log.log(level, "%s: %d (e.g. %s)", code, count, examples[0]["message"], extra={
+        shown = examples[code, severity]
+        log.log(level, "%s: %d (e.g. %s)", code, count, shown[0]["message"], extra={
             "event": "problems", "code": code, "severity": severity, "count": count,
-            "examples": examples,
+            "examples": shown,
         })  # fmt: skip
 
 

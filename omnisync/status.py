@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from omnisync.config import Config
+from omnisync.orders.model import OPEN_SQL
 from omnisync.store import Store, stored
 
 LAST_RUNS = 10
 KINDS = ("push", "publish", "pull")
-OPEN = "('new', 'accepted', 'shipped')"
 
 
 def status(config: Config, now: datetime | None = None) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def open_orders(store: Store, name: str) -> dict[str, int]:
     row = store.db.execute(
         f"SELECT count(*), coalesce(sum(flags LIKE '%needs_attention%'), 0), "
         f"coalesce(sum(flags LIKE '%oversell%'), 0) FROM orders WHERE channel = ? "
-        f"AND status IN {OPEN}",
+        f"AND status IN {OPEN_SQL}",
         (name,),
     ).fetchone()
     return {"open": row[0], "needs_attention": row[1], "oversold": row[2]}
@@ -76,7 +76,7 @@ def open_orders(store: Store, name: str) -> dict[str, int]:
 def _oversells(store: Store) -> list[dict[str, Any]]:
     rows = store.db.execute(
         f"SELECT channel, external_id, code, status FROM orders WHERE flags LIKE '%oversell%' "
-        f"AND status IN {OPEN} ORDER BY created_at"
+        f"AND status IN {OPEN_SQL} ORDER BY created_at"
     ).fetchall()
     keys = ("channel", "external_id", "code", "status")
     return [dict(zip(keys, row, strict=True)) for row in rows]

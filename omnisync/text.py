@@ -11,6 +11,11 @@ _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ff
 _LINE_BREAKS = re.compile(r"[\t\r\n]+")
 
 
+def xml_allowed(text: str) -> bool:
+    """Whether XML 1.0 can hold ``text`` as it is."""
+    return (text.isascii() and text.isprintable()) or not _XML_FORBIDDEN.search(text)
+
+
 def xml_safe(text: str) -> str:
     """Remove the characters XML 1.0 forbids; leave everything else exactly as it was."""
     if text.isascii() and text.isprintable():

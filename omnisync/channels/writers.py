@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from omnisync.channels.base import FeedWriter, FileFeed, Record
-from omnisync.text import one_line
+from omnisync.text import one_line, xml_allowed
 from omnisync.xmlinput import iter_elements
 
 
@@ -178,7 +177,6 @@ class XmlDocument:
 # "&" first. str.replace behind an ``in`` test beats str.translate for non-ASCII text by far.
 _TEXT = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
 _ATTR = (*_TEXT, ('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#9;"))
-_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _text(value: str) -> str:
@@ -200,7 +198,7 @@ def _escaped(value: str, entities: tuple[tuple[str, str], ...]) -> str:
 
 
 def _allowed(value: str) -> None:
-    if not (value.isascii() and value.isprintable()) and _FORBIDDEN.search(value):
+    if not xml_allowed(value):
         raise ValueError("All strings must be XML compatible: Unicode or ASCII, no NULL bytes "
                          "or control characters")  # fmt: skip
 

@@ -18,6 +18,7 @@ from typing import Any
 STATUSES = ("new", "accepted", "shipped", "delivered", "cancelled")
 RANK = {status: index for index, status in enumerate(STATUSES)}
 OPEN = frozenset({"new", "accepted", "shipped"})  # hold stock until delivered or cancelled
+OPEN_SQL = "(" + ", ".join(f"'{status}'" for status in sorted(OPEN)) + ")"  # for `status IN`
 
 
 @dataclass(frozen=True, slots=True)

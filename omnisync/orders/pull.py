@@ -21,7 +21,7 @@ from omnisync.errors import ChannelError, ExitCode, UsageError
 from omnisync.http import Budget
 from omnisync.models import Problem
 from omnisync.orders import acknowledge, exports
-from omnisync.orders.model import Order, Unreadable
+from omnisync.orders.model import OPEN_SQL, Order, Unreadable
 from omnisync.pipeline import Run
 from omnisync.report import RunReport
 from omnisync.store import Store, runs
@@ -214,7 +214,7 @@ def _oldest_open(store: Store, channel: Any, until: datetime) -> datetime:
     """Creation time of the oldest stored order still holding stock (at most 90 days back)."""
     oldest = store.db.execute(
         "SELECT min(created_at) FROM orders WHERE channel = ? AND account = ? AND status IN "
-        "('new', 'accepted', 'shipped')",
+        f"{OPEN_SQL}",
         (channel.name, channel.account),
     ).fetchone()[0]
     floor = until - MAX_REACH
