@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from omnisync import stopping
 from omnisync.channels.base import Channel, ChannelContext, FeedWriter, FileFeed
@@ -21,13 +22,16 @@ from omnisync.errors import ExitCode, UsageError
 from omnisync.models import Problem, Product, Severity
 from omnisync.publish import AtomicFile, gate_refusal
 from omnisync.report import ChannelStats, RunReport
+from omnisync.sources.base import duplicate_sku
 from omnisync.sources.registry import make_source
+from omnisync.sources.sidefiles import SideFilesUnordered
 from omnisync.store import catalog as store_catalog
 from omnisync.store import runs
 from omnisync.store.catalog import ImportStats
 from omnisync.store.reservations import available_to_sell, load_reserved, oversold
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
 PROGRESS_EVERY = 1000
 
 
@@ -38,9 +42,12 @@ def validate(
     now: datetime | None = None,
 ) -> RunReport:
     """Check the catalogue and every selected channel; write nothing."""
-    run = Run(config, only, progress, now)
-    run.stream()
-    return run.report
+
+    def check(run: Run) -> RunReport:
+        run.stream()
+        return run.report
+
+    return retried(lambda: Run(config, only, progress, now), check)
 
 
 def build(
@@ -52,23 +59,45 @@ def build(
 ) -> RunReport:
     """Write each selected file channel's outputs atomically, behind the publish gate.
     API-only channels (Ozon, …) are left to ``push``."""
-    run = Run(config, only, progress, now)
-    run.keep(
-        lambda lane: isinstance(lane.channel, FileFeed) and lane.channel.writes_files(),
-        "publishes no file; use omnisync push" if only else None,
-    )
-    with runs.exclusive(config.state, "build") as recorder:
+
+    def files(run: Run) -> RunReport:
         with ExitStack() as stack:
             for lane in run.lanes:
                 lane.open_files(stack, config.output_dir)
             run.stream()
             for lane in run.lanes:
                 lane.publish(run.report, force)
-        refused = any(s.refused for s in run.report.channels)
+        return run.report
+
+    def planned() -> Run:
+        run = Run(config, only, progress, now)
+        run.keep(
+            lambda lane: isinstance(lane.channel, FileFeed) and lane.channel.writes_files(),
+            "publishes no file; use omnisync push" if only else None,
+        )
+        return run
+
+    first = planned()  # usage errors surface before the lock is taken
+    with runs.exclusive(config.state, "build") as recorder:
+        report = retried(planned, files, first)
+        refused = any(s.refused for s in report.channels)
         recorder.exit_code = ExitCode.DATA if refused else ExitCode.OK
-        recorder.problems.update(p.code for p in run.report.problems)
-        record_publishes(recorder, run.report)
-    return run.report
+        recorder.problems.update(p.code for p in report.problems)
+        record_publishes(recorder, report)
+    return report
+
+
+def retried(make: Callable[[], Run], body: Callable[[Run], T], first: Run | None = None) -> T:
+    """``body(run)`` with side files merged as the products stream; when one turns out to be in
+    another order, nothing of that attempt is kept (its files are discarded, its plan is TEMP)
+    and ``body`` runs again on a fresh run that indexes them (sources/sidefiles.py)."""
+    run = first or make()
+    try:
+        return body(run)
+    except SideFilesUnordered as exc:
+        run = make()
+        run.index_side_files(exc.file)
+        return body(run)
 
 
 def record_publishes(recorder: runs.Recorder, report: RunReport) -> None:
@@ -187,12 +216,26 @@ class Run:
         self.config, self.progress = config, progress
         self.report = RunReport()
         self.source = make_source(config)
+        self.source.merge_sides = True
         locations = {loc.code: loc for loc in self.source.locations(self.report.add)}
         context = ChannelContext(
             locations=locations, now=now or datetime.now().astimezone(), state=config.state
         )
         self.lanes = [Lane(c, ChannelStats(c.name)) for c in _channels(config, only, context)]
         self.report.channels = [lane.stats for lane in self.lanes]
+
+    def index_side_files(self, unordered: str) -> None:
+        """Index the side files in memory: ``unordered`` is not in the products' order."""
+        self.source.merge_sides = False
+        self.report.add(
+            Problem(
+                code="side_file_order",
+                severity=Severity.WARNING,
+                file=unordered,
+                message="its rows are not in the order of the products file, so the side files "
+                "were indexed in memory; export them in the same order for a leaner run",
+            )
+        )
 
     def keep(self, wanted: Callable[[Lane], bool], refuse: str | None) -> None:
         """Narrow the run to the lanes ``wanted``; with ``refuse``, a lane the user asked for
@@ -221,14 +264,16 @@ class Run:
         """Products with a SKU seen before are reported and skipped: the first row wins.
         Stock is available-to-sell: on hand less what orders still reserve."""
         seen: set[str] = set()
+        checks = not self.source.unique_skus  # else the source reports repeats itself
         reserved = load_reserved(self.config.state, self.source.snapshot_time())
         for product in self.source.read(self.report.add):
-            if product.sku in seen:
-                self.report.add(store_catalog.duplicate_sku(product))
+            if checks and product.sku in seen:
+                self.report.add(duplicate_sku(product.sku, product.file, product.line))
                 continue
             if product.sku in reserved:
                 product = self._reserve(product, reserved[product.sku])
-            seen.add(product.sku)
+            if checks:
+                seen.add(product.sku)
             self.report.products += 1
             yield product
 

@@ -22,7 +22,7 @@ from omnisync.config import Config
 from omnisync.errors import ChannelError, ExitCode, UsageError
 from omnisync.http import Budget
 from omnisync.models import Problem, Product
-from omnisync.pipeline import Lane, Progress, Run, record_publishes
+from omnisync.pipeline import Lane, Progress, Run, record_publishes, retried
 from omnisync.report import RunReport
 from omnisync.sending import send
 from omnisync.store import Store, open_store, runs
@@ -75,20 +75,32 @@ def push(
     every_file: bool = False,
 ) -> PushReport:
     """``every_file``: also build every file channel in the same pass (``sync``)."""
-    run = Run(config, only, progress, now)
-    wanted = _writes_or_pushes if every_file else _pushes
-    run.keep(wanted, None if every_file or not only else "has no API to push to")
-    if not run.lanes:
-        raise UsageError("none of the channels pushes: add API settings (base_url, credentials)")
+    budget = budget or Budget()
+
+    def planned() -> Run:
+        run = Run(config, only, progress, now)
+        wanted = _writes_or_pushes if every_file else _pushes
+        run.keep(wanted, None if every_file or not only else "has no API to push to")
+        if not run.lanes:
+            raise UsageError(
+                "none of the channels pushes: add API settings (base_url, credentials)"
+            )
+        return run
+
+    first = planned()  # usage errors surface before the state is opened
     if dry_run:
         store = open_store(config.state, readonly=True)
         try:
-            return _push(run, store, True, budget or Budget(), force, every_file)
+            return retried(
+                planned, lambda r: _push(r, store, True, budget, force, every_file), first
+            )
         finally:
             store.close()
     command = "sync: push" if every_file else "push"
     with runs.exclusive(config.state, command) as recorder:
-        result = _push(run, recorder.store, False, budget or Budget(), force, every_file)
+        result = retried(
+            planned, lambda r: _push(r, recorder.store, False, budget, force, every_file), first
+        )
         record(recorder, result)
     return result
 

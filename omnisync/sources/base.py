@@ -18,7 +18,23 @@ from omnisync.models import Location, Problem, Product
 ProblemSink = Callable[[Problem], None]
 
 
+def duplicate_sku(sku: str, file: str | None, line: int | None) -> Problem:
+    return Problem(
+        code="duplicate_sku",
+        field="sku",
+        sku=sku,
+        file=file,
+        line=line,
+        message="an earlier row has this SKU; that row is kept, this one skipped",
+    )
+
+
 class Source(ABC):
+    unique_skus = False  # True: read() itself reports and skips a repeated SKU
+    # Read side files alongside the products (bounded memory) where the source has them; it
+    # raises SideFilesUnordered when they are in another order. The pipeline turns it on.
+    merge_sides = False
+
     @abstractmethod
     def locations(self, on_problem: ProblemSink) -> list[Location]:
         """Every stock location (warehouses and stores); empty when the catalogue has none."""

@@ -15,10 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from omnisync.models import Location, Problem, Product
-from omnisync.sources.base import ProblemSink, Source
+from omnisync.sources.base import ProblemSink, Source, duplicate_sku
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.locations import read_locations
-from omnisync.sources.sidefiles import CityPriceIndex, ReviewIndex, StockIndex, negative_warning
+from omnisync.sources.sidefiles import (
+    CityPriceIndex,
+    ReviewIndex,
+    SideIndex,
+    StockIndex,
+    negative_warning,
+)
 from omnisync.sources.values import RowError, parse_money, parse_on_hand
 
 REQUIRED = ("sku", "title", "price", "url", "image_url")
@@ -54,6 +60,12 @@ class _Sides:
 
 
 class CsvSource(Source):
+    """``merge_sides``: read the side files alongside the products, in bounded memory, and
+    raise :class:`~omnisync.sources.sidefiles.SideFilesUnordered` when they turn out to be in
+    another order (the caller then reads again without it, indexing them)."""
+
+    unique_skus = True  # read() reports and skips a repeated SKU itself
+
     def __init__(
         self,
         products: Path,
@@ -63,10 +75,12 @@ class CsvSource(Source):
         city_prices: Path | None = None,
         reviews: Path | None = None,
         delimiter: str = ",",
+        merge_sides: bool = False,
     ) -> None:
         self.table = CsvTable(products, delimiter, REQUIRED)
         self.paths = {"stock": stock, "city_prices": city_prices, "reviews": reviews}
         self.locations_path, self.delimiter = locations, delimiter
+        self.merge_sides = merge_sides
         self._location_codes: frozenset[str] | None = None
 
     def locations(self, on_problem: ProblemSink) -> list[Location]:
@@ -82,10 +96,19 @@ class CsvSource(Source):
         return datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None
 
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
-        sides = self._sides(on_problem)
-        for line, cells in self.table.rows(on_problem):
+        """Products in file order; a SKU seen before is reported and skipped (first row
+        wins) before it takes any side rows."""
+        seen: set[str] = set()
+        sides = self._sides(on_problem, seen)
+        rows = self.table.rows(on_problem)
+        column = self.table.index("sku")
+        for line, cells in rows:
+            if cells[column].strip() in seen:
+                on_problem(duplicate_sku(cells[column].strip(), self.table.name, line))
+                continue
             product = self._product(line, cells, sides, on_problem)
             if product is not None:
+                seen.add(product.sku)
                 yield product
         for index in sides.all():
             index.report_leftovers(on_problem)
@@ -99,15 +122,19 @@ class CsvSource(Source):
             if sku:
                 yield sku
 
-    def _sides(self, on_problem: ProblemSink) -> _Sides:
+    def _sides(self, on_problem: ProblemSink, passed: set[str]) -> _Sides:
         if self.locations_path is not None and self._location_codes is None:
             self.locations(lambda _: None)  # the contract calls locations() first; this guards
         stock, cities, reviews = (self.paths[k] for k in ("stock", "city_prices", "reviews"))
         d = self.delimiter
+
+        def opened(index: SideIndex[Any]) -> Any:
+            return index.stream(on_problem, passed) if self.merge_sides else index.load(on_problem)
+
         return _Sides(
-            stock=StockIndex(stock, d, self._location_codes).load(on_problem) if stock else None,
-            city_prices=CityPriceIndex(cities, d).load(on_problem) if cities else None,
-            reviews=ReviewIndex(reviews, d).load(on_problem) if reviews else None,
+            stock=opened(StockIndex(stock, d, self._location_codes)) if stock else None,
+            city_prices=opened(CityPriceIndex(cities, d)) if cities else None,
+            reviews=opened(ReviewIndex(reviews, d)) if reviews else None,
         )
 
     def _product(

@@ -1,14 +1,22 @@
 """Per-SKU side files of a CSV catalogue: stock, city prices, reviews.
 
-Side files are not sorted like the products file, so each is indexed in memory by SKU before the
-products stream past (a known cost, see docs/architecture.md). Entries are removed as products
-take them; what is left at the end belongs to SKUs without a readable product row and is
-reported, never silently ignored.
+Two ways to pair side rows with products (docs/architecture.md, "Side files"):
+
+* **merged** (``stream``): ERPs export products and stock in the same order, so the side file is
+  read alongside the products, a bounded window ahead: memory stays flat however large the
+  catalogue. A row for a product that has already passed proves the order differs; then
+  :class:`SideFilesUnordered` is raised and the run is redone with the index.
+* **indexed** (``load``): the whole file indexed by SKU in memory before the products stream
+  past. Always right, and its memory grows with the file.
+
+Entries are removed as products take them; what is left at the end belongs to SKUs without a
+readable product row and is reported, never silently ignored.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Container, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Generic, Self, TypeVar
@@ -19,6 +27,16 @@ from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.values import RowError, parse_money, parse_on_hand
 
 V = TypeVar("V")
+# SKUs a merged side file may read ahead of the products (about 300 bytes each in memory).
+WINDOW = 20_000
+
+
+class SideFilesUnordered(Exception):
+    """A side file is not in the products' order: the run must be redone with the index."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__(f"{file} is not in the order of the products file")
+        self.file = file
 
 
 def negative_warning(file: str, line: int, sku: str, raw: str) -> Problem:
@@ -43,28 +61,66 @@ class SideIndex(ABC, Generic[V]):
     def __init__(self, path: Path, delimiter: str) -> None:
         self.table = CsvTable(path, delimiter, self.columns)
         self.values: dict[str, V] = {}
+        # Merged: the rows not read yet (None when indexed), the next one, the products passed.
+        self._rows: Iterator[tuple[int, str, list[str]]] | None = None
+        self._ahead: tuple[int, str, list[str]] | None = None
+        self._passed: Container[str] = frozenset()
+        self._on_problem: ProblemSink = lambda problem: None
 
     def load(self, on_problem: ProblemSink) -> Self:
+        """Index the whole file now."""
+        rows = self._parsed(on_problem)
+        for line, sku, rest in rows:
+            self._fold(line, sku, rest, on_problem)
+        return self
+
+    def stream(self, on_problem: ProblemSink, passed: Container[str]) -> Self:
+        """Read the file alongside the products; ``passed`` holds the SKUs already read."""
+        self._on_problem, self._passed = on_problem, passed
+        self._rows = self._parsed(on_problem)
+        self._ahead = next(self._rows, None)
+        return self
+
+    def _parsed(self, on_problem: ProblemSink) -> Iterator[tuple[int, str, list[str]]]:
         rows = self.table.rows(on_problem)
         positions = [self.table.index(c) for c in self.columns]
         for line, cells in rows:
             sku, *rest = (cells[i].strip() for i in positions)
-            try:
-                if not sku:
-                    raise RowError("sku", "missing_value", "is empty")
-                self.add(line, sku, rest, on_problem)
-            except RowError as err:
-                on_problem(
-                    Problem(
-                        code=self.code,
-                        message=f"{err.field}: {err}",
-                        sku=sku or None,
-                        field=err.field,
-                        file=self.table.name,
-                        line=line,
-                    )
+            yield line, sku, rest
+
+    def _fold(self, line: int, sku: str, rest: list[str], on_problem: ProblemSink) -> bool:
+        """Add one row to ``values``; False when it is rejected (and reported)."""
+        try:
+            if not sku:
+                raise RowError("sku", "missing_value", "is empty")
+            self.add(line, sku, rest, on_problem)
+        except RowError as err:
+            on_problem(
+                Problem(
+                    code=self.code,
+                    message=f"{err.field}: {err}",
+                    sku=sku or None,
+                    field=err.field,
+                    file=self.table.name,
+                    line=line,
                 )
-        return self
+            )
+            return False
+        return True
+
+    def _read_for(self, sku: str) -> None:
+        """Merged: read on until ``sku``'s rows are complete, or the window is full."""
+        while self._ahead is not None:
+            if self._ahead[1] != sku and (sku in self.values or len(self.values) >= WINDOW):
+                return
+            self._advance()
+
+    def _advance(self) -> None:
+        assert self._rows is not None and self._ahead is not None
+        line, sku, rest = self._ahead
+        if self._fold(line, sku, rest, self._on_problem) and sku in self._passed:
+            raise SideFilesUnordered(self.table.name)
+        self._ahead = next(self._rows, None)
 
     @abstractmethod
     def add(self, line: int, sku: str, cells: list[str], on_problem: ProblemSink) -> None:
@@ -72,9 +128,13 @@ class SideIndex(ABC, Generic[V]):
 
     def take(self, sku: str) -> V | None:
         """The SKU's value, removed from the index."""
+        if self._rows is not None:
+            self._read_for(sku)
         return self.values.pop(sku, None)
 
     def report_leftovers(self, on_problem: ProblemSink) -> None:
+        while self._rows is not None and self._ahead is not None:
+            self._advance()  # merged: the rest of the file, still checked against the products
         for sku in self.values:
             on_problem(
                 Problem(

@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from omnisync.errors import OmnisyncError
-from omnisync.models import Location, Problem, Product
-from omnisync.sources.base import ProblemSink, Source
+from omnisync.models import Location, Product
+from omnisync.sources.base import ProblemSink, Source, duplicate_sku
 from omnisync.store.db import Store
 
 _DECIMALS = ("price", "sale_price", "rating")
@@ -95,7 +95,7 @@ def import_catalog(
                 (product.sku, to_json(product), now),
             ).rowcount
             if not inserted:
-                on_problem(duplicate_sku(product))
+                on_problem(duplicate_sku(product.sku, product.file, product.line))
             elif product.stock:
                 rows = [(product.sku, loc, qty) for loc, qty in product.stock.items()]
                 db.executemany("INSERT INTO stock VALUES (?, ?, ?)", rows)
@@ -108,17 +108,6 @@ def import_catalog(
                 "was changed — check the catalogue files, or re-run with --force"
             )
     return ImportStats(products, stock_rows, len(locations), previous)
-
-
-def duplicate_sku(product: Product) -> Problem:
-    return Problem(
-        code="duplicate_sku",
-        field="sku",
-        sku=product.sku,
-        file=product.file,
-        line=product.line,
-        message="an earlier row has this SKU; that row is kept, this one skipped",
-    )
 
 
 def _location_row(loc: Location) -> tuple[object, ...]:

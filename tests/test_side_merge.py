@@ -1,0 +1,149 @@
+"""Side files merged as the products stream (bounded memory) give exactly what indexing them
+gives; a side file in another order is detected and the run is redone indexed, with a warning."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import Workspace, csv_text, good_row
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from omnisync.config import load_config
+from omnisync.models import Problem, Product
+from omnisync.pipeline import build, validate
+from omnisync.sources import sidefiles
+from omnisync.sources.csvfile import CsvSource
+from omnisync.sources.sidefiles import SideFilesUnordered
+
+LOCATIONS = "code,name,type,city,address,pickup\nWH-1,W,warehouse,A,x,no\nST-1,S,store,A,y,no\n"
+
+
+def read(folder: Path, merge: bool) -> tuple[list[tuple[str, object, object]], Counter[str]]:
+    """(sku, stock, city prices) per product, and the problems as comparable strings."""
+    problems: list[Problem] = []
+    source = CsvSource(
+        folder / "products.csv",
+        stock=folder / "stock.csv",
+        city_prices=folder / "city_prices.csv",
+        locations=folder / "locations.csv",
+        merge_sides=merge,
+    )
+    source.locations(problems.append)
+    products: list[Product] = list(source.read(problems.append))
+    seen = [(p.sku, dict(p.stock or {}), dict(p.city_prices or {})) for p in products]
+    return seen, Counter(f"{p.code} {p.sku} {p.file} {p.line} {p.message}" for p in problems)
+
+
+def write_files(folder: Path, skus: list[str], stock: list[str], cities: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "products.csv").write_text(csv_text([good_row(sku=s) for s in skus]), "utf-8")
+    (folder / "stock.csv").write_text("sku,location,quantity\n" + "".join(stock), "utf-8")
+    (folder / "city_prices.csv").write_text("sku,city_id,price\n" + "".join(cities), "utf-8")
+    (folder / "locations.csv").write_text(LOCATIONS, "utf-8")
+
+
+catalogues = st.tuples(
+    st.lists(st.integers(0, 30), min_size=1, max_size=25),  # SKUs, repeats allowed
+    st.lists(
+        st.tuples(
+            st.integers(0, 34),
+            st.sampled_from(["WH-1", "ST-1", "XX"]),
+            st.sampled_from(["1", "4", "-2", "x"]),
+        ),
+        max_size=40,
+    ),
+    st.lists(st.tuples(st.integers(0, 34), st.sampled_from(["750000000", "7a"])), max_size=15),
+    st.booleans(),  # side rows in the products' order (else shuffled)
+    st.integers(1, 4),  # the merge window
+    st.randoms(use_true_random=False),
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(catalogue=catalogues)
+def test_merged_reading_equals_indexed_reading_or_says_the_order_differs(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    catalogue: tuple[
+        list[int], list[tuple[int, str, str]], list[tuple[int, str]], bool, int, random.Random
+    ],
+) -> None:
+    numbers, stock, cities, aligned, window, rnd = catalogue
+    skus = [f"S-{n}" for n in numbers]
+    order = {sku: i for i, sku in reversed(list(enumerate(skus)))}
+    if aligned:  # the ERP's export: the products' order (rows of unknown SKUs anywhere)
+        stock.sort(key=lambda row: order.get(f"S-{row[0]}", row[0]))
+        cities.sort(key=lambda row: order.get(f"S-{row[0]}", row[0]))
+    else:
+        rnd.shuffle(stock)
+    folder = tmp_path_factory.mktemp("cat")
+    write_files(folder, skus, [f"S-{s},{loc},{q}\n" for s, loc, q in stock],
+                [f"S-{s},{c},100\n" for s, c in cities])  # fmt: skip
+    monkeypatch.setattr(sidefiles, "WINDOW", window)
+    indexed = read(folder, merge=False)
+    try:
+        merged = read(folder, merge=True)
+    except SideFilesUnordered:
+        assert not aligned, "files in the products' order were taken for unordered"
+        return
+    assert merged == indexed
+
+
+def test_a_sparse_stock_file_in_order_is_merged_within_the_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Most products have no stock rows; those that do are found a window ahead at most, and
+    the window never holds more than its size."""
+    skus = [f"S-{n}" for n in range(50)]
+    stock = [f"S-{n},WH-1,{n}\n" for n in range(0, 50, 7)] + ["GHOST,WH-1,1\n"]
+    write_files(tmp_path, skus, stock, [])
+    monkeypatch.setattr(sidefiles, "WINDOW", 2)
+    peaks: list[int] = []
+    take = sidefiles.SideIndex.take
+
+    def watched(self: sidefiles.SideIndex[object], sku: str) -> object:
+        found = take(self, sku)
+        peaks.append(len(self.values))
+        return found
+
+    monkeypatch.setattr(sidefiles.SideIndex, "take", watched)
+    products, problems = read(tmp_path, merge=True)
+    assert [p[1] for p in products if p[1]] == [{"WH-1": n} for n in range(0, 50, 7)]
+    assert max(peaks) <= 2
+    assert [line.split()[0] for line in problems] == ["stock_unknown_sku"]
+
+
+def test_a_stock_file_in_another_order_is_indexed_and_the_feed_is_the_same(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Disorder the window covers is merged as it is; beyond it, the run is redone indexed."""
+    monkeypatch.setattr(sidefiles, "WINDOW", 1)
+    workspace.write_products([good_row(sku=f"KETTLE-{n}") for n in range(1, 6)])
+    stock = workspace.root / "stock.csv"
+    feed = workspace.root / "out" / "google.xml"
+    stock.write_text(
+        "sku,quantity,location\n" + "".join(f"KETTLE-{n},{n},WH\n" for n in range(1, 6))
+    )
+    config = load_config(workspace.write_config(stock="stock.csv"))
+    in_order = build(config)
+    expected = feed.read_bytes()
+    stock.write_text(
+        "sku,quantity,location\n" + "".join(f"KETTLE-{n},{n},WH\n" for n in (5, 1, 4, 2, 3))
+    )
+    redone = build(config)
+    assert feed.read_bytes() == expected
+    assert in_order.problems == []
+    [warning] = redone.problems
+    assert (warning.code, warning.severity, warning.file) == (
+        "side_file_order",
+        "warning",
+        "stock.csv",
+    )
+    assert [s.items_valid for s in redone.channels] == [5]
+    assert validate(config).problems == redone.problems
