@@ -19,6 +19,7 @@ from omnisync.channels.base import Channel, ChannelContext, FeedWriter, FileFeed
 from omnisync.channels.registry import lookup
 from omnisync.config import Config
 from omnisync.errors import ExitCode, UsageError
+from omnisync.keyset import KeySet
 from omnisync.models import Problem, Product, Severity
 from omnisync.publish import AtomicFile, gate_refusal
 from omnisync.report import ChannelStats, RunReport
@@ -128,7 +129,7 @@ class Lane:
 
     channel: Channel
     stats: ChannelStats
-    seen: set[str] = field(default_factory=set)
+    seen: KeySet = field(default_factory=KeySet)
     files: dict[str, AtomicFile] = field(default_factory=dict)
     writer: FeedWriter | None = None
     # Called with every prepared product and whether it is valid (pushes plan from it).
@@ -151,10 +152,9 @@ class Lane:
         record = self.channel.to_record(shown)
         problems = self.channel.validate(record)
         key = self.channel.unique_key(record)
-        if key in self.seen:
+        if not self.seen.add(key):
             message = "another item already has this id (as this channel compares ids)"
             problems.append(self.channel.problem(record, "id", "id_not_unique", message))
-        self.seen.add(key)
         valid = self._count(problems, report) == 0
         if valid and self.writer is not None:
             self.writer.write(record)
@@ -263,7 +263,7 @@ class Run:
     def _unique(self) -> Iterator[Product]:
         """Products with a SKU seen before are reported and skipped: the first row wins.
         Stock is available-to-sell: on hand less what orders still reserve."""
-        seen: set[str] = set()
+        seen = KeySet()
         checks = not self.source.unique_skus  # else the source reports repeats itself
         reserved = load_reserved(self.config.state, self.source.snapshot_time())
         for product in self.source.read(self.report.add):

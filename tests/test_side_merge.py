@@ -90,7 +90,11 @@ def test_merged_reading_equals_indexed_reading_or_says_the_order_differs(
     try:
         merged = read(folder, merge=True)
     except SideFilesUnordered:
-        assert not aligned, "files in the products' order were taken for unordered"
+        # Rows of unknown SKUs wait in the window to the end: as many as it holds can crowd
+        # out a product's rows, and a redo is the right answer then.
+        crowded = max(len({row[0] for row in rows if f"S-{row[0]}" not in order})
+                      for rows in (stock, cities))  # fmt: skip
+        assert not aligned or crowded >= window, "rows in the products' order were redone"
         return
     assert merged == indexed
 

@@ -25,7 +25,13 @@ from omnisync.channels.base import (
     Record,
 )  # fmt: skip
 from omnisync.channels.satu_api import SatuPushes
-from omnisync.channels.writers import SingleFileFeed, count_xml
+from omnisync.channels.writers import (
+    SingleFileFeed,
+    cdata,
+    count_xml,
+    escape_attr,
+    escape_text,
+)
 from omnisync.channels.yml import CategoryTree, YmlWriter, checklist
 from omnisync.checks import ascii_url, url_problem
 from omnisync.models import Problem, Product, Severity
@@ -198,31 +204,40 @@ def _checks(record: Record) -> list[tuple[tuple[str, str, str], Severity]]:
     return found
 
 
-def _offer(record: Record, categories: CategoryTree) -> etree._Element:
+def _offer(record: Record, categories: CategoryTree) -> str:
+    """One ``<offer>``, indented as it sits in the file (three levels deep), as markup."""
     f = record.fields
-    offer = etree.Element("offer", id=record.key, available=f["available"])
-    _sub(offer, "url", f["url"])
-    _sub(offer, "price", str(f["price"]))
+    key, available = escape_attr(record.key), escape_attr(f["available"])
+    lines = [f'      <offer id="{key}" available="{available}">']
+    leaf = _Leaves(lines)
+    leaf("url", f["url"])
+    leaf("price", str(f["price"]))
     if f["oldprice"] is not None:
-        _sub(offer, "oldprice", str(f["oldprice"]))
-    _sub(offer, "currencyId", f["currency"])
-    _sub(offer, "categoryId", str(categories.add(f["category"])))
-    _sub(offer, "portal_category_id", f["portal_category_id"] or "")
+        leaf("oldprice", str(f["oldprice"]))
+    leaf("currencyId", f["currency"])
+    leaf("categoryId", str(categories.add(f["category"])))
+    leaf("portal_category_id", f["portal_category_id"] or "")
     for picture in f["pictures"]:
-        _sub(offer, "picture", picture)
+        leaf("picture", picture)
     for tag in ("name", "vendor", "vendorCode"):
-        _sub(offer, tag, f[tag])
+        leaf(tag, f[tag])
     if f["description"]:
-        # CDATA keeps description HTML readable; "]]>" cannot live in CDATA, so escape then.
-        text: Any = f["description"]
-        _sub(offer, "description", etree.CDATA(text) if "]]>" not in text else text)
+        # CDATA keeps description HTML readable (escaped instead when it holds "]]>").
+        lines.append(f"        <description>{cdata(f['description'])}</description>")
     for name, value in f["params"]:
-        etree.SubElement(offer, "param", name=name).text = value
+        lines.append(f'        <param name="{escape_attr(name)}">{escape_text(value)}</param>')
     if f["quantity_in_stock"] is not None:
-        _sub(offer, "quantity_in_stock", str(f["quantity_in_stock"]))
-    return offer
+        leaf("quantity_in_stock", str(f["quantity_in_stock"]))
+    lines.append("      </offer>\n")
+    return "\n".join(lines)
 
 
-def _sub(parent: etree._Element, tag: str, text: Any) -> None:
-    if text:
-        etree.SubElement(parent, tag).text = text
+class _Leaves:
+    """Appends ``<tag>text</tag>`` lines (none for empty text) one level inside an offer."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def __call__(self, tag: str, text: str) -> None:
+        if text:
+            self.lines.append(f"        <{tag}>{escape_text(text)}</{tag}>")

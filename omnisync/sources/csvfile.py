@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from omnisync.models import Location, Problem, Product
+from omnisync.keyset import KeySet
+from omnisync.models import EMPTY, Location, Problem, Product
 from omnisync.sources.base import ProblemSink, Source, duplicate_sku
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.locations import read_locations
@@ -98,10 +99,11 @@ class CsvSource(Source):
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
         """Products in file order; a SKU seen before is reported and skipped (first row
         wins) before it takes any side rows."""
-        seen: set[str] = set()
+        seen = KeySet()  # bounded memory: 8 bytes a SKU
         sides = self._sides(on_problem, seen)
         rows = self.table.rows(on_problem)
-        column = self.table.index("sku")
+        self._columns = _Columns(self.table.header)
+        column = self._columns.sku
         for line, cells in rows:
             if cells[column].strip() in seen:
                 on_problem(duplicate_sku(cells[column].strip(), self.table.name, line))
@@ -122,7 +124,7 @@ class CsvSource(Source):
             if sku:
                 yield sku
 
-    def _sides(self, on_problem: ProblemSink, passed: set[str]) -> _Sides:
+    def _sides(self, on_problem: ProblemSink, passed: KeySet) -> _Sides:
         if self.locations_path is not None and self._location_codes is None:
             self.locations(lambda _: None)  # the contract calls locations() first; this guards
         stock, cities, reviews = (self.paths[k] for k in ("stock", "city_prices", "reviews"))
@@ -140,16 +142,17 @@ class CsvSource(Source):
     def _product(
         self, line: int, cells: list[str], sides: _Sides, on_problem: ProblemSink
     ) -> Product | None:
-        row = {name: cell.strip() for name, cell in zip(self.table.header, cells, strict=True)}
-        extra = sides.take(row["sku"])
+        row = [cell.strip() for cell in cells]
+        columns = self._columns
+        extra = sides.take(row[columns.sku])
         try:
-            return self._build(row, extra, on_problem, line)
+            return self._build(row, columns, extra, on_problem, line)
         except RowError as err:
             on_problem(
                 Problem(
                     code=err.code,
                     message=f"{err.field}: {err}",
-                    sku=row["sku"] or None,
+                    sku=row[columns.sku] or None,
                     field=err.field,
                     file=self.table.name,
                     line=line,
@@ -158,34 +161,56 @@ class CsvSource(Source):
             return None
 
     def _build(
-        self, row: dict[str, str], extra: dict[str, Any], on_problem: ProblemSink, line: int
+        self,
+        row: list[str],
+        at: _Columns,
+        extra: dict[str, Any],
+        on_problem: ProblemSink,
+        line: int,
     ) -> Product:
         for column in ("sku", "title", "price"):
-            if not row[column]:
+            if not row[at.named[column]]:
                 raise RowError(column, "missing_value", "is empty; every row needs one")
-        sale = row.get("sale_price", "")
-        texts: dict[str, Any] = {name: row.get(name, "") for name in TEXT_COLUMNS}
+        sale = at.cell(row, "sale_price")
+        texts: dict[str, Any] = {name: row[i] for name, i in at.texts}
+        attributes = {name: row[i] for name, i in at.extra if row[i]}
         return Product(
-            sku=row["sku"], title=row["title"], price=parse_money(row["price"], "price"),
-            url=row["url"], image_url=row["image_url"],
+            sku=row[at.sku], title=row[at.named["title"]],
+            price=parse_money(row[at.named["price"]], "price"),
+            url=row[at.named["url"]], image_url=row[at.named["image_url"]],
             sale_price=parse_money(sale, "sale_price") if sale else None,
-            additional_image_urls=_split(row.get("additional_image_urls", ""), "|"),
-            category=_split(row.get("category", ""), ">"),
-            quantity=self._quantity(row, on_problem, line),
-            attributes={k: v for k, v in row.items() if k not in KNOWN and k and v},
+            additional_image_urls=_split(at.cell(row, "additional_image_urls"), "|"),
+            category=_split(at.cell(row, "category"), ">"),
+            quantity=self._quantity(at.cell(row, "quantity"), row[at.sku], on_problem, line),
+            attributes=attributes or EMPTY,
             file=self.table.name, line=line,
             **texts,
             **extra,
         )  # fmt: skip
 
-    def _quantity(self, row: dict[str, str], on_problem: ProblemSink, line: int) -> int | None:
-        raw = row.get("quantity", "")
+    def _quantity(self, raw: str, sku: str, on_problem: ProblemSink, line: int) -> int | None:
         if not raw:
             return None
         quantity, negative = parse_on_hand(raw)
         if negative:
-            on_problem(negative_warning(self.table.name, line, row["sku"], raw))
+            on_problem(negative_warning(self.table.name, line, sku, raw))
         return quantity
+
+
+class _Columns:
+    """Where each product field sits in this file's rows: worked out once from the header, so
+    a row is read by position (a dict per row cost more than the rest of reading it)."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.named = {name: i for i, name in enumerate(header)}
+        self.sku = self.named["sku"]
+        self.texts = [(name, self.named[name]) for name in TEXT_COLUMNS if name in self.named]
+        self.extra = [(name, i) for i, name in enumerate(header) if name and name not in KNOWN]
+
+    def cell(self, row: list[str], name: str) -> str:
+        """The row's value of an optional column; empty when the file has no such column."""
+        i = self.named.get(name)
+        return "" if i is None else row[i]
 
 
 def _split(raw: str, separator: str) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ CSV syntax error becomes a Problem naming file and line; the rest of the file is
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 from collections.abc import Iterator
@@ -22,6 +23,19 @@ csv.field_size_limit(FIELD_LIMIT)
 
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape turns bad bytes into
 Row = tuple[int, list[str]]
+_SURROGATEESCAPE = codecs.lookup_error("surrogateescape")
+_BAD_BYTES = [0]  # how many times the decoder met bytes that are not UTF-8, in any file
+
+
+def _surrogateescape_counted(exc: UnicodeError) -> tuple[str, int]:
+    """surrogateescape that counts: while the count stays put, no row can hold an escaped
+    byte, and rows need no scan for one (a regex over every row was a fifth of reading)."""
+    _BAD_BYTES[0] += 1
+    replaced, resume = _SURROGATEESCAPE(exc)
+    return str(replaced), resume
+
+
+codecs.register_error("omnisync-counted", _surrogateescape_counted)
 
 
 class CsvTable:
@@ -38,8 +52,9 @@ class CsvTable:
 
     def rows(self, on_problem: ProblemSink) -> Iterator[Row]:
         """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily."""
+        clean = _BAD_BYTES[0]  # before the first read: it decodes ahead of the header
         try:
-            f = self.path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+            f = self.path.open(encoding="utf-8-sig", errors="omnisync-counted", newline="")
         except OSError as exc:
             raise SourceError(self.name, None, f"cannot open: {exc.strerror}") from exc
         reader = csv.reader(f, delimiter=self.delimiter, strict=True)
@@ -48,7 +63,7 @@ class CsvTable:
         except BaseException:
             f.close()
             raise
-        return self._body(f, reader, on_problem)
+        return self._body(f, reader, on_problem, clean)
 
     def _read_header(self, reader: Any) -> list[str]:
         try:
@@ -78,23 +93,25 @@ class CsvTable:
         if duplicated:
             raise SourceError(self.name, 1, f"column(s) appear twice: {', '.join(duplicated)}")
 
-    def _body(self, f: TextIO, reader: Any, on_problem: ProblemSink) -> Iterator[Row]:
+    def _body(self, f: TextIO, reader: Any, on_problem: ProblemSink, clean: int) -> Iterator[Row]:
         # csv.reader's line_num is the physical line where the last record ended: the next
         # record starts on the line after it, even when a quoted field spans several lines.
         with f:
-            start = reader.line_num + 1
+            start, width = reader.line_num + 1, len(self.header)
             while True:
                 try:
-                    cells = next(reader)
-                except StopIteration:
+                    for cells in reader:
+                        if len(cells) == width and _BAD_BYTES[0] == clean:
+                            yield start, cells  # the common case, checked by the two tests
+                        else:
+                            row = self._checked(start, cells, on_problem)
+                            if row is not None:
+                                yield row
+                        start = reader.line_num + 1
                     return
                 except csv.Error as exc:
                     on_problem(self._problem(start, "csv_syntax", f"cannot parse the row: {exc}"))
-                    cells = None
-                row = self._checked(start, cells, on_problem) if cells is not None else None
-                if row is not None:
-                    yield row
-                start = reader.line_num + 1
+                    start = reader.line_num + 1
 
     def _checked(self, line: int, cells: list[str], on_problem: ProblemSink) -> Row | None:
         """The row when it can be used; blank lines are skipped, broken rows reported."""

@@ -65,6 +65,7 @@ class SideIndex(ABC, Generic[V]):
         self._rows: Iterator[tuple[int, str, list[str]]] | None = None
         self._ahead: tuple[int, str, list[str]] | None = None
         self._passed: Container[str] = frozenset()
+        self._checked = ""  # the last SKU found not passed
         self._on_problem: ProblemSink = lambda problem: None
 
     def load(self, on_problem: ProblemSink) -> Self:
@@ -83,10 +84,9 @@ class SideIndex(ABC, Generic[V]):
 
     def _parsed(self, on_problem: ProblemSink) -> Iterator[tuple[int, str, list[str]]]:
         rows = self.table.rows(on_problem)
-        positions = [self.table.index(c) for c in self.columns]
+        first, *positions = [self.table.index(c) for c in self.columns]
         for line, cells in rows:
-            sku, *rest = (cells[i].strip() for i in positions)
-            yield line, sku, rest
+            yield line, cells[first].strip(), [cells[i].strip() for i in positions]
 
     def _fold(self, line: int, sku: str, rest: list[str], on_problem: ProblemSink) -> bool:
         """Add one row to ``values``; False when it is rejected (and reported)."""
@@ -118,8 +118,10 @@ class SideIndex(ABC, Generic[V]):
     def _advance(self) -> None:
         assert self._rows is not None and self._ahead is not None
         line, sku, rest = self._ahead
-        if self._fold(line, sku, rest, self._on_problem) and sku in self._passed:
-            raise SideFilesUnordered(self.table.name)
+        if self._fold(line, sku, rest, self._on_problem) and sku != self._checked:
+            if sku in self._passed:
+                raise SideFilesUnordered(self.table.name)
+            self._checked = sku  # the rest of its group needs no check: it cannot pass meanwhile
         self._ahead = next(self._rows, None)
 
     @abstractmethod

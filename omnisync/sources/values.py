@@ -25,6 +25,8 @@ def _decimal(raw: str, field: str, expected: str) -> Decimal:
 
 def parse_money(raw: str, field: str) -> Decimal:
     """``15990``, ``15990.00``, ``15 990,50`` → Decimal; never a float."""
+    if raw.isdigit() and raw.isascii() and len(raw) <= 15:
+        return Decimal(raw)  # the common case, without the regex
     value = _decimal(raw, field, "a number like 15990 or 15990.50")
     if value < 0:
         raise RowError(field, "negative", f"{raw!r} is negative")
@@ -37,6 +39,8 @@ def parse_on_hand(raw: str, field: str = "quantity") -> tuple[int, bool]:
     ERPs do report negative on-hand after an oversell; a channel can only show zero, so a
     negative count becomes 0 and the caller warns.
     """
+    if raw.isdigit() and raw.isascii() and len(raw) <= 15:
+        return int(raw), False  # the common case, without the regex
     value = _decimal(raw, field, "a whole number")
     if value != value.to_integral_value():
         raise RowError(field, "not_an_integer", f"{raw!r} is not a whole number")

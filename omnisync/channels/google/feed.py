@@ -42,13 +42,14 @@ class RssWriter(CountingWriter):
                 self.doc.text(name, value)
 
     def write_record(self, record: Record) -> None:
+        pairs: list[tuple[str, str]] = []
+        for name, value in cells(record).items():
+            if isinstance(value, list):
+                pairs.extend((TAGS[name], one) for one in value if one)
+            elif value:
+                pairs.append((TAGS[name], value))
         self.doc.open("item")
-        self.doc.leaves(
-            (TAGS[name], one)
-            for name, value in cells(record).items()
-            for one in (value if isinstance(value, list) else (value,))
-            if one
-        )
+        self.doc.leaves(pairs)
         self.doc.close()
 
     def close(self, failed: bool) -> None:
