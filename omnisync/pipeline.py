@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from omnisync import stopping
+from omnisync import parallel, stopping
 from omnisync.channels.base import Channel, ChannelContext, FeedWriter, FileFeed
 from omnisync.channels.registry import lookup
 from omnisync.config import Config
@@ -58,34 +59,60 @@ def build(
     progress: Progress | None = None,
     now: datetime | None = None,
 ) -> RunReport:
-    """Write each selected file channel's outputs atomically, behind the publish gate.
-    API-only channels (Ozon, …) are left to ``push``."""
-
-    def files(run: Run) -> RunReport:
-        with ExitStack() as stack:
-            for lane in run.lanes:
-                lane.open_files(stack, config.output_dir)
-            run.stream()
-            for lane in run.lanes:
-                lane.publish(run.report, force)
-        return run.report
-
-    def planned() -> Run:
-        run = Run(config, only, progress, now)
-        run.keep(
-            lambda lane: isinstance(lane.channel, FileFeed) and lane.channel.writes_files(),
-            "publishes no file; use omnisync push" if only else None,
-        )
-        return run
-
-    first = planned()  # usage errors surface before the lock is taken
+    """Write each selected file channel's outputs atomically, behind the publish gate, the
+    channels shared among ``config.workers`` processes. API-only channels (Ozon, …) are left
+    to ``push``."""
+    now = now or datetime.now().astimezone()  # one clock for every process of the run
+    first = file_run(config, only, progress, now, refuse=bool(only))  # before the lock
+    names = [lane.channel.name for lane in first.lanes]
+    mine, *others = parallel.groups(names, lambda _: True, workers(config))
+    first.keep(lambda lane: lane.channel.name in mine, None)
     with runs.exclusive(config.state, "build") as recorder:
-        report = retried(planned, files, first)
+        with parallel.workers(partial(write_files, config, force=force, now=now), others) as team:
+            planned = partial(file_run, config, mine, progress, now)
+            report = retried(planned, partial(_write, force=force), first)
+            report = parallel.merged(report, [worker.result() for worker in team], names)
         refused = any(s.refused for s in report.channels)
         recorder.exit_code = ExitCode.DATA if refused else ExitCode.OK
         recorder.problems.update(p.code for p in report.problems)
         record_publishes(recorder, report)
     return report
+
+
+def workers(config: Config) -> int:
+    return config.workers or parallel.cores()
+
+
+def write_files(config: Config, names: list[str], force: bool, now: datetime) -> RunReport:
+    """Build the file channels ``names`` in this process: a worker's share of a run."""
+    return retried(partial(file_run, config, names, None, now), partial(_write, force=force))
+
+
+def file_run(
+    config: Config,
+    names: Iterable[str],
+    progress: Progress | None,
+    now: datetime,
+    refuse: bool = False,
+) -> Run:
+    """A run of the file channels among ``names``; ``refuse``: a named channel without a
+    file is a usage error rather than skipped."""
+    run = Run(config, names, progress, now)
+    run.keep(
+        lambda lane: isinstance(lane.channel, FileFeed) and lane.channel.writes_files(),
+        "publishes no file; use omnisync push" if refuse else None,
+    )
+    return run
+
+
+def _write(run: Run, force: bool) -> RunReport:
+    with ExitStack() as stack:
+        for lane in run.lanes:
+            lane.open_files(stack, run.config.output_dir)
+        run.stream()
+        for lane in run.lanes:
+            lane.publish(run.report, force)
+    return run.report
 
 
 def retried(make: Callable[[], Run], body: Callable[[Run], T], first: Run | None = None) -> T:

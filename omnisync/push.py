@@ -15,14 +15,24 @@ from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
+from omnisync import parallel
 from omnisync.channels.base import Channel, FileFeed, Pushes, PushItem
 from omnisync.config import Config
 from omnisync.errors import ChannelError, ExitCode, UsageError
 from omnisync.http import Budget
 from omnisync.models import Problem, Product
-from omnisync.pipeline import Lane, Progress, Run, record_publishes, retried
+from omnisync.pipeline import (
+    Lane,
+    Progress,
+    Run,
+    record_publishes,
+    retried,
+    workers,
+    write_files,
+)
 from omnisync.report import RunReport
 from omnisync.sending import send
 from omnisync.store import Store, open_store, runs
@@ -74,11 +84,12 @@ def push(
     force: bool = False,
     every_file: bool = False,
 ) -> PushReport:
-    """``every_file``: also build every file channel in the same pass (``sync``)."""
-    budget = budget or Budget()
+    """``every_file``: also build every file channel in the same pass (``sync``); those with
+    no API are shared among ``config.workers`` processes."""
+    budget, now = budget or Budget(), now or datetime.now().astimezone()
 
-    def planned() -> Run:
-        run = Run(config, only, progress, now)
+    def planned(names: Iterable[str]) -> Run:
+        run = Run(config, names, progress, now)
         wanted = _writes_or_pushes if every_file else _pushes
         run.keep(wanted, None if every_file or not only else "has no API to push to")
         if not run.lanes:
@@ -87,20 +98,26 @@ def push(
             )
         return run
 
-    first = planned()  # usage errors surface before the state is opened
+    first = planned(only)  # usage errors surface before the state is opened
     if dry_run:
         store = open_store(config.state, readonly=True)
         try:
-            return retried(
-                planned, lambda r: _push(r, store, True, budget, force, every_file), first
-            )
+            body = partial(_push, store=store, dry_run=True, budget=budget, force=force,
+                           every_file=every_file)  # fmt: skip
+            return retried(partial(planned, only), body, first)
         finally:
             store.close()
+    names = [lane.channel.name for lane in first.lanes]
+    files_only = {lane.channel.name for lane in first.lanes if not _pushes(lane)}
+    mine, *others = parallel.groups(names, files_only.__contains__, workers(config))
+    first.keep(lambda lane: lane.channel.name in mine, None)
     command = "sync: push" if every_file else "push"
     with runs.exclusive(config.state, command) as recorder:
-        result = retried(
-            planned, lambda r: _push(r, recorder.store, False, budget, force, every_file), first
-        )
+        with parallel.workers(partial(write_files, config, force=force, now=now), others) as team:
+            body = partial(_push, store=recorder.store, dry_run=False, budget=budget,
+                           force=force, every_file=every_file)  # fmt: skip
+            result = retried(partial(planned, mine), body, first)
+            result.run = parallel.merged(result.run, [worker.result() for worker in team], names)
         record(recorder, result)
     return result
 

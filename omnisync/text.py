@@ -13,13 +13,15 @@ _LINE_BREAKS = re.compile(r"[\t\r\n]+")
 
 def xml_allowed(text: str) -> bool:
     """Whether XML 1.0 can hold ``text`` as it is."""
-    return (text.isascii() and text.isprintable()) or not _XML_FORBIDDEN.search(text)
+    # Every character XML forbids (C0 controls, surrogates, U+FFFE/U+FFFF) is unprintable to
+    # Python, so printable text needs no regex: twice as fast on Cyrillic descriptions.
+    return text.isprintable() or not _XML_FORBIDDEN.search(text)
 
 
 def xml_safe(text: str) -> str:
     """Remove the characters XML 1.0 forbids; leave everything else exactly as it was."""
-    if text.isascii() and text.isprintable():
-        return text  # fast path: the common case needs no regex
+    if text.isprintable():
+        return text  # fast path (see xml_allowed): the common case needs no regex
     return _XML_FORBIDDEN.sub("", text)
 
 

@@ -64,7 +64,7 @@ catalogues = st.tuples(
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(catalogue=catalogues)
 def test_merged_reading_equals_indexed_reading_or_says_the_order_differs(

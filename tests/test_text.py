@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from omnisync.text import one_line, truncate, xml_safe
+from omnisync.text import _XML_FORBIDDEN, one_line, truncate, xml_safe
 
 # --- xml_safe --------------------------------------------------------------------------------
 
@@ -131,3 +131,11 @@ def test_truncate_never_exceeds_limit(text: str, limit: int) -> None:
     result = truncate(text, limit)
     assert len(result) <= limit
     assert text.startswith(result)
+
+
+def test_every_character_xml_forbids_is_unprintable_so_the_fast_path_is_sound() -> None:
+    """xml_allowed and xml_safe skip their regex for printable text: that is only right while
+    no character XML 1.0 forbids counts as printable, checked here over all of Unicode."""
+    forbidden = [chr(c) for c in range(0x110000) if _XML_FORBIDDEN.match(chr(c))]
+    assert len(forbidden) == 29 + 2048 + 2  # C0 but tab/LF/CR, surrogates, U+FFFE/U+FFFF
+    assert not any(char.isprintable() for char in forbidden)

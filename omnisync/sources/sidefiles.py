@@ -118,10 +118,12 @@ class SideIndex(ABC, Generic[V]):
     def _advance(self) -> None:
         assert self._rows is not None and self._ahead is not None
         line, sku, rest = self._ahead
-        if self._fold(line, sku, rest, self._on_problem) and sku != self._checked:
+        if not self._fold(line, sku, rest, self._on_problem):
+            self._checked = ""  # a rejected row breaks the run of rows known to be ahead
+        elif sku != self._checked:
             if sku in self._passed:
                 raise SideFilesUnordered(self.table.name)
-            self._checked = sku  # the rest of its group needs no check: it cannot pass meanwhile
+            self._checked = sku  # the rest of its run needs no check: it cannot pass meanwhile
         self._ahead = next(self._rows, None)
 
     @abstractmethod

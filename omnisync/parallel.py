@@ -1,0 +1,150 @@
+"""File channels spread over the machine's cores (issue 7).
+
+A run's file channels are split into groups, one per core. This process writes the first group
+(and everything that talks to an API); each other group is written by a forked worker that
+reads the catalogue itself, in its own bounded memory, and publishes its channels' files as
+this process would. Reading twice costs less than the channels it moves to the other core:
+a feed's checks and serialization cost two to four times the reading of its products.
+
+Only what cannot differ crosses back: each worker returns its :class:`RunReport`, and the
+merged report takes the catalogue's own problems once (every process reads the same files).
+Workers are forked (Linux only: elsewhere everything runs here), die with this process (a
+``kill -9`` leaves no worker publishing behind it), stop when it stops, and hold no lock of
+their own: the run's lock is this process's, and forked children share it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from omnisync import faults, stopping
+from omnisync.errors import ExitCode, OmnisyncError
+from omnisync.report import RunReport
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
+
+
+class WorkerFailed(OmnisyncError):
+    """A worker stopped on an error; its message and exit code are the worker's."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = ExitCode(exit_code)
+
+
+def cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def groups(names: Sequence[str], movable: Callable[[str], bool], workers: int) -> list[list[str]]:
+    """Channel names per process, this one first: the channels that cannot move stay here,
+    the movable ones are dealt round-robin so each process gets a share."""
+    if workers < 2 or not sys.platform.startswith("linux"):
+        return [list(names)]
+    shares: list[list[str]] = [[n for n in names if not movable(n)]]
+    shares += [[] for _ in range(workers - 1)]
+    for n in (n for n in names if movable(n)):
+        min(shares, key=len).append(n)
+    return [shares[0], *(share for share in shares[1:] if share)]
+
+
+@dataclass
+class Worker:
+    process: Any
+    answers: Connection
+
+    def result(self) -> RunReport:
+        try:
+            kind, value = self.answers.recv()
+        except EOFError:
+            self.process.join()
+            raise WorkerFailed(
+                f"a channel worker died (exit code {self.process.exitcode}); nothing it wrote "
+                "was published unless its files say so — run again",
+                ExitCode.CHANNEL,
+            ) from None
+        self.process.join()
+        if kind == "error":
+            raise WorkerFailed(*value)
+        assert isinstance(value, RunReport)
+        return value
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()  # SIGTERM: it stops at its next check, discarding its files
+            self.process.join(30)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+@contextlib.contextmanager
+def workers(
+    job: Callable[[list[str]], RunReport], shares: list[list[str]]
+) -> Iterator[list[Worker]]:
+    """Start one worker per share, running ``job(share)``; on the way out (an error, a stop)
+    the ones still running are stopped."""
+    started: list[Worker] = []
+    try:
+        for share in shares:
+            started.append(_start(job, share))
+        yield started
+    finally:
+        for worker in started:
+            worker.stop()
+
+
+def merged(mine: RunReport, theirs: list[RunReport], order: Sequence[str]) -> RunReport:
+    """One report: the catalogue's problems once (this process's), every channel's own."""
+    for report in theirs:
+        mine.channels.extend(report.channels)
+        mine.problems.extend(p for p in report.problems if p.channel is not None)
+    mine.channels.sort(key=lambda stats: order.index(stats.channel))
+    return mine
+
+
+def _start(job: Callable[[list[str]], RunReport], share: list[str]) -> Worker:
+    context = multiprocessing.get_context("fork")
+    answers, send = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(send, job, share, os.getpid()), daemon=True)
+    process.start()
+    send.close()
+    return Worker(process, answers)
+
+
+def _child(
+    send: Connection, job: Callable[[list[str]], RunReport], share: list[str], parent: int
+) -> None:
+    """The worker's whole life: it never returns into the parent's code, and leaves with
+    ``os._exit`` so nothing inherited (the state's connection, the lock) is closed twice."""
+    _die_with(parent)
+    faults.in_worker()
+    stopping.as_worker()
+    try:
+        answer: tuple[str, Any] = ("ok", job(share))
+    except OmnisyncError as exc:
+        answer = ("error", (str(exc), int(exc.exit_code)))
+    except BaseException as exc:
+        answer = ("error", (f"a channel worker failed: {type(exc).__name__}: {exc}", 3))
+    try:
+        send.send(answer)
+    finally:
+        os._exit(0)
+
+
+def _die_with(parent: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)

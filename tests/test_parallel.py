@@ -1,0 +1,166 @@
+"""File channels written by several processes (omnisync.parallel): the same files and the same
+report as one process; a worker's failure, a stop and a killed run leave nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import DEMO_CONFIG, demo_against, run_cli, start_cli
+
+from omnisync import parallel
+from omnisync.channels.meta import MetaCatalog
+from omnisync.config import Config, load_config
+from omnisync.errors import ExitCode
+from omnisync.pipeline import build
+from omnisync.push import push
+from omnisync.report import RunReport
+from omnisync.sandbox.server import Sandbox
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def demo(folder: Path, workers: int) -> Config:
+    config = load_config(DEMO_CONFIG)
+    out = folder / f"out-{workers}"
+    return config.model_copy(
+        update={"output_dir": out, "state": folder / f"state-{workers}.db", "workers": workers}
+    )
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def summary(report: RunReport) -> tuple[object, ...]:
+    stats = [(s.channel, s.items_total, s.items_valid, s.errors, s.warnings, s.published)
+             for s in report.channels]  # fmt: skip
+    problems = Counter((p.channel, p.sku, p.code, p.line) for p in report.problems)
+    return report.products, stats, problems
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The shares handed to workers, as the run started them."""
+    shares: list[list[str]] = []
+    start = parallel._start
+
+    def spied(job: object, share: list[str]) -> parallel.Worker:
+        shares.append(share)
+        return start(job, share)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel, "_start", spied)
+    return shares
+
+
+def test_two_processes_write_the_very_files_and_report_of_one(
+    tmp_path: Path, started: list[list[str]]
+) -> None:
+    one = build(demo(tmp_path, 1), now=NOW)
+    assert started == []
+    two = build(demo(tmp_path, 2), now=NOW)
+    assert len(started) == 1 and 0 < len(started[0]) < len(two.channels)
+    assert files(tmp_path / "out-2") == files(tmp_path / "out-1")
+    assert summary(two) == summary(one)
+    assert [s.channel for s in two.channels] == [s.channel for s in one.channels]
+    assert any(p.channel is None for p in two.problems)  # the demo's bad rows: reported once
+
+
+def test_sync_pushes_here_and_builds_the_file_channels_in_a_worker(
+    tmp_path: Path, sandbox: Sandbox, started: list[list[str]]
+) -> None:
+    """The channels with an API stay in this process; the file-only ones move. Both runs
+    publish the same files and plan the same pushes."""
+    reports = {}
+    for workers in (1, 2):
+        (tmp_path / str(workers)).mkdir()
+        path = demo_against(tmp_path / str(workers), sandbox)
+        config = load_config(path).model_copy(update={"workers": workers})
+        sandbox.state.reset()
+        reports[workers] = push(config, every_file=True, now=NOW)
+    one, two = reports[1], reports[2]
+    pushed = {p.channel for p in two.pushes} | {"kaspi"}  # Kaspi's publish is its push
+    assert len(started) == 1 and started[0] and not pushed & set(started[0])
+    assert summary(two.run) == summary(one.run)
+    assert [(p.channel, p.planned, p.sent, p.failed) for p in two.pushes] == [
+        (p.channel, p.planned, p.sent, p.failed) for p in one.pushes
+    ]
+    assert files(tmp_path / "2" / "out") == files(tmp_path / "1" / "out")
+
+
+def test_a_failing_worker_fails_the_run_with_its_message_and_publishes_nothing_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: MetaCatalog, streams: object) -> object:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(MetaCatalog, "open_writer", broken)  # forked: the worker has it too
+    config = demo(tmp_path, 2)
+    with pytest.raises(parallel.WorkerFailed, match="No space left on device") as caught:
+        build(config, ["google", "meta"], now=NOW)
+    assert caught.value.exit_code == ExitCode.CHANNEL
+    assert not (config.output_dir / "meta.csv").exists()
+
+
+def children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in found]
+
+
+@pytest.fixture
+def big_demo(tmp_path: Path, sandbox: Sandbox) -> Path:
+    """The demo with 20,000 more products, so a build lasts long enough to be interrupted."""
+    demo_against(tmp_path, sandbox)
+    products = tmp_path / "demo" / "products.csv"
+    header, first, *_ = products.read_text(encoding="utf-8").splitlines()
+    sku = first.split(",", 1)[0]
+    extra = [first.replace(sku, f"{sku}-{n}", 1) for n in range(20_000)]
+    products.write_text("\n".join([header, first, *extra]) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def a_worker_of(process: object, pid: int) -> int:
+    for _ in range(200):
+        found = children(pid)
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError("no worker was started")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_a_killed_run_takes_its_worker_with_it(big_demo: Path) -> None:
+    run = start_cli("build", "-c", big_demo / "omnisync.yaml")
+    worker = a_worker_of(run, run.pid)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait(30)
+    try:
+        for _ in range(20):  # at once: left alone, the worker would build for seconds more
+            if not Path(f"/proc/{worker}").exists() or "Z" in _state(worker):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the worker outlived the run it belonged to")
+    finally:
+        run.communicate(timeout=60)  # the pipes close when every holder is gone
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_sigterm_stops_both_processes_and_publishes_nothing_half_done(big_demo: Path) -> None:
+    run = start_cli("build", "-c", big_demo / "omnisync.yaml")
+    a_worker_of(run, run.pid)
+    os.kill(run.pid, signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == ExitCode.CHANNEL, err
+    assert not list((big_demo / "out").rglob("*.tmp"))
+    again = run_cli("build", "-c", big_demo / "omnisync.yaml")
+    assert again.returncode in (0, 1), again.stderr
