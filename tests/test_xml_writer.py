@@ -4,6 +4,7 @@ very bytes lxml's serializer writes, and they parse back to the same values."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -107,3 +108,33 @@ def lxml_offer(record: Record, categories: CategoryTree) -> bytes:
     etree.SubElement(offer, "quantity_in_stock").text = str(f["quantity_in_stock"])
     etree.indent(offer, space="  ", level=3)
     return b"      " + etree.tostring(offer, encoding="utf-8") + b"\n"
+
+
+@given(values, values)
+def test_a_whole_element_is_written_as_the_calls_one_by_one_write_it(text: str, attr: str) -> None:
+    def document(write: Callable[[XmlDocument], None]) -> bytes:
+        out = io.BytesIO()
+        doc = XmlDocument(out, b'<?xml version="1.0"?>')
+        doc.open("feed", nsmap={None: NS})
+        write(doc)
+        doc.finish(False)
+        return out.getvalue()
+
+    def calls(doc: XmlDocument) -> None:
+        doc.open(f"{{{NS}}}offer", {"sku": attr})
+        doc.text(f"{{{NS}}}model", text)
+        doc.open(f"{{{NS}}}stores")
+        doc.empty(f"{{{NS}}}store", {"id": attr})
+        doc.close()
+        doc.open(f"{{{NS}}}none")
+        doc.close()
+        doc.text(f"{{{NS}}}price", text, {"cityId": attr})
+        doc.close()
+
+    tree = (f"{{{NS}}}offer", {"sku": attr}, [
+        (f"{{{NS}}}model", None, text),
+        (f"{{{NS}}}stores", None, [(f"{{{NS}}}store", {"id": attr}, None)]),
+        (f"{{{NS}}}none", None, []),
+        (f"{{{NS}}}price", {"cityId": attr}, text),
+    ])  # fmt: skip
+    assert document(lambda doc: doc.element(tree)) == document(calls)

@@ -21,7 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from omnisync.channels import kaspi_orders, limits
 from omnisync.channels.base import Channel, FeedWriter, PullsOrders, Record, StoreMapConfig
-from omnisync.channels.writers import CountingWriter, SingleFileFeed, XmlDocument, count_xml
+from omnisync.channels.writers import (
+    CountingWriter,
+    Node,
+    SingleFileFeed,
+    XmlDocument,
+    count_xml,
+)
 from omnisync.http import Api, Budget, limiter_for
 from omnisync.models import Problem, Product, Severity
 from omnisync.secrets import Secret
@@ -251,23 +257,20 @@ class KaspiWriter(CountingWriter):
         self.doc.open(_q("offers"))
 
     def write_record(self, record: Record) -> None:
-        f, doc = record.fields, self.doc
-        doc.open(_q("offer"), {"sku": record.key})
-        doc.text(_q("model"), f["model"])
+        f = record.fields
+        children: list[Node] = [(_q("model"), None, f["model"])]
         if f["brand"]:
-            doc.text(_q("brand"), f["brand"])
-        doc.open(_q("availabilities"))
-        for attrib in f["availabilities"]:
-            doc.empty(_q("availability"), attrib)
-        doc.close()
+            children.append((_q("brand"), None, f["brand"]))
+        stores: list[Node] = [(_q("availability"), a, None) for a in f["availabilities"]]
+        children.append((_q("availabilities"), None, stores))
         if "cityprices" in f:
-            doc.open(_q("cityprices"))
-            for city, amount in f["cityprices"]:
-                doc.text(_q("cityprice"), str(amount), {"cityId": city})
-            doc.close()
+            prices: list[Node] = [
+                (_q("cityprice"), {"cityId": city}, str(amount)) for city, amount in f["cityprices"]
+            ]
+            children.append((_q("cityprices"), None, prices))
         else:
-            doc.text(_q("price"), str(f["price"]))
-        doc.close()
+            children.append((_q("price"), None, str(f["price"])))
+        self.doc.element((_q("offer"), {"sku": record.key}, children))
 
     def close(self, failed: bool) -> None:
         self.doc.finish(failed)

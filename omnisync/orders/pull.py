@@ -19,6 +19,7 @@ from omnisync.channels.base import PullsOrders
 from omnisync.config import Config
 from omnisync.errors import ChannelError, ExitCode, UsageError
 from omnisync.http import Budget
+from omnisync.keyset import KeySet
 from omnisync.models import Problem
 from omnisync.orders import acknowledge, exports
 from omnisync.orders.model import OPEN_SQL, Order, Unreadable
@@ -83,7 +84,9 @@ def pull(
         if quiet:
             return PullReport(run.report, [])
         raise UsageError("none of the channels lists orders: add API settings")
-    known = set(run.source.skus(lambda _: None))  # row problems are validate's to report
+    known = KeySet()  # 8 bytes a SKU (a set held ~130 MB at a million)
+    for sku in run.source.skus(lambda _: None):  # row problems are validate's to report
+        known.add(sku)
     budget = budget or Budget()
     report = PullReport(run.report, [])
     with runs.exclusive(config.state, command) as recorder:
@@ -122,7 +125,7 @@ def record(recorder: runs.Recorder, report: PullReport) -> None:
 
 
 def _pull(
-    store: Store, channel: Any, known: set[str], since: datetime | None, run: Run, budget: Budget
+    store: Store, channel: Any, known: KeySet, since: datetime | None, run: Run, budget: Budget
 ) -> ChannelPull:
     until = channel.context.now.astimezone(UTC)
     result = ChannelPull(channel.name, channel.account, _start(store, channel, since, until), until)
@@ -231,7 +234,7 @@ def _with_last(pages: Iterator[list[Order]]) -> Iterator[tuple[list[Order], bool
     yield (previous or []), True
 
 
-def _resolver(store: Store, channel: str, configured: dict[str, str], known: set[str]) -> Any:
+def _resolver(store: Store, channel: str, configured: dict[str, str], known: KeySet) -> Any:
     """Channel SKU → central SKU: the channel's ``sku_map`` setting, then the store's
     ``sku_map`` table, else the same code; None when the catalogue has no such SKU (the order
     needs attention)."""
