@@ -22,7 +22,7 @@ from omnisync.config import Config
 from omnisync.errors import ExitCode, UsageError
 from omnisync.keyset import KeySet
 from omnisync.models import Problem, Product, Severity
-from omnisync.publish import AtomicFile, gate_refusal
+from omnisync.publish import AtomicFile, gate_refusal, items_in
 from omnisync.report import ChannelStats, RunReport
 from omnisync.sources.base import duplicate_sku
 from omnisync.sources.registry import make_source
@@ -208,8 +208,8 @@ class Lane:
             code, self.stats.refused = refusal
             report.add(Problem(code=code, channel=self.stats.channel, message=self.stats.refused))
             return
-        for out in self.files.values():
-            out.commit()
+        for output, out in self.files.items():
+            out.commit(self.stats.counts.get(output))
         self.stats.published = True
 
     def _refusal(self, counts: Mapping[str, int], force: bool) -> tuple[str, str] | None:
@@ -221,7 +221,7 @@ class Lane:
             invalid = channel.verify(output, out.temp)
             if invalid:
                 return "schema_invalid", f"{output}: {invalid}; the old file is kept"
-            previous = channel.count_items(output, out.target) if out.target.exists() else 0
+            previous = _items(channel, output, out.target)
             new, config = counts.get(output, 0), channel.config
             refusal = gate_refusal(previous, new, config.max_drop, self._empty_reason())
             if refusal and not force:
@@ -337,6 +337,14 @@ def _channels(config: Config, only: Iterable[str], context: ChannelContext) -> l
     if issues:
         raise config.error(issues)
     return channels
+
+
+def _items(channel: FileFeed, output: str, target: Path) -> int:
+    """Items the published file holds: remembered at publication, else counted."""
+    if not target.exists():
+        return 0
+    remembered = items_in(target)
+    return remembered if remembered is not None else channel.count_items(output, target)
 
 
 def _target(output_dir: Path, output: str) -> Path:
