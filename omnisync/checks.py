@@ -86,11 +86,14 @@ def _ascii_netloc(netloc: str) -> str:
 def url_extension(url: str) -> str:
     """Lower-case file extension of the URL's path, '' when it has none. The path is cut
     out by hand (as ``urlsplit`` cuts it from an absolute URL, at a tenth of the cost)."""
-    rest = url.split("#", 1)[0].split("?", 1)[0]
-    authority = rest.find("://")
-    if authority >= 0:
-        slash = rest.find("/", authority + 3)
-        rest = rest[slash:] if slash >= 0 else ""
+    if url.isprintable():
+        rest = url.split("#", 1)[0].split("?", 1)[0]
+        authority = rest.find("://")
+        if authority >= 0:
+            slash = rest.find("/", authority + 3)
+            rest = rest[slash:] if slash >= 0 else ""
+    else:  # urlsplit drops tabs and line breaks first, which changes where parts start
+        rest = urlsplit(url).path
     name = rest.rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 

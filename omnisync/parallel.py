@@ -58,28 +58,37 @@ def groups(names: Sequence[str], movable: Callable[[str], bool], workers: int) -
     return [shares[0], *(share for share in shares[1:] if share)]
 
 
+class Discarded(Exception):
+    """The run's process told this worker not to publish (it failed or stopped)."""
+
+
 @dataclass
 class Worker:
-    process: Any
-    answers: Connection
+    """A worker, from the run's side. Two steps, so that no file is published unless every
+    process streamed the catalogue to the end: ``ready()`` waits for its stream, ``result()``
+    lets it publish and returns its report. ``stop()`` discards whatever it has not published."""
 
-    def result(self) -> RunReport:
-        try:
-            kind, value = self.answers.recv()
-        except EOFError:
-            self.process.join()
-            raise WorkerFailed(
-                f"a channel worker died (exit code {self.process.exitcode}); nothing it wrote "
-                "was published unless its files say so — run again",
-                ExitCode.CHANNEL,
-            ) from None
-        self.process.join()
+    process: Any
+    line: Connection  # both ways: its messages, then our verdict
+
+    def ready(self) -> None:
+        kind, value = self._receive()
         if kind == "error":
             raise WorkerFailed(*value)
+
+    def result(self) -> RunReport:
+        self.line.send("publish")
+        kind, value = self._receive()
+        if kind == "error":
+            raise WorkerFailed(*value)
+        self.process.join()
         assert isinstance(value, RunReport)
         return value
 
     def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.line.send("discard")
+        self.line.close()  # a worker blocked sending its report gets EPIPE and leaves
         if self.process.is_alive():
             self.process.terminate()  # SIGTERM: it stops at its next check, discarding its files
             self.process.join(30)
@@ -87,20 +96,60 @@ class Worker:
             self.process.kill()
             self.process.join()
 
+    def _receive(self) -> tuple[str, Any]:
+        """The worker's next message; a stop signal to this process is not kept waiting."""
+        while not self.line.poll(0.2):
+            stopping.check("while the channel workers were writing; nothing was published")
+        try:
+            message: tuple[str, Any] = self.line.recv()
+        except EOFError:
+            self.process.join()
+            raise WorkerFailed(
+                f"a channel worker died (exit code {self.process.exitcode}); its files were "
+                "not published — run again",
+                ExitCode.CHANNEL,
+            ) from None
+        return message
+
+
+class Team(list[Worker]):
+    """The workers of one run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports: list[RunReport] | None = None
+
+    def ready(self) -> bool:
+        """Wait until every worker has streamed the catalogue (a hook before publishing)."""
+        for worker in self:
+            worker.ready()
+        return True
+
+    def publish(self) -> None:
+        """Let every worker publish (after this process published its own files)."""
+        if self.reports is None:
+            self.reports = [worker.result() for worker in self]
+
+    def results(self) -> list[RunReport]:
+        self.publish()
+        assert self.reports is not None
+        return self.reports
+
 
 @contextlib.contextmanager
 def workers(
-    job: Callable[[list[str]], RunReport], shares: list[list[str]]
-) -> Iterator[list[Worker]]:
-    """Start one worker per share, running ``job(share)``; on the way out (an error, a stop)
-    the ones still running are stopped."""
-    started: list[Worker] = []
+    job: Callable[[list[str], Callable[[], bool]], RunReport], shares: list[list[str]]
+) -> Iterator[Team]:
+    """Start one worker per share, running ``job(share, go_ahead)``; ``go_ahead()`` tells the
+    worker, once its stream is done, whether to publish. On the way out (an error, a stop)
+    the workers still running are stopped and publish nothing more."""
+    team = Team()
     try:
         for share in shares:
-            started.append(_start(job, share))
-        yield started
+            team.append(_start(job, share))
+        yield team
     finally:
-        for worker in started:
+        for worker in team:
             worker.stop()
 
 
@@ -113,31 +162,45 @@ def merged(mine: RunReport, theirs: list[RunReport], order: Sequence[str]) -> Ru
     return mine
 
 
-def _start(job: Callable[[list[str]], RunReport], share: list[str]) -> Worker:
+def _start(job: Callable[[list[str], Callable[[], bool]], RunReport], share: list[str]) -> Worker:
     context = multiprocessing.get_context("fork")
-    answers, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(send, job, share, os.getpid()), daemon=True)
+    line, theirs = context.Pipe()
+    args = (theirs, job, share, os.getpid())
+    process = context.Process(target=_child, args=args, daemon=True)
     process.start()
-    send.close()
-    return Worker(process, answers)
+    theirs.close()
+    return Worker(process, line)
 
 
 def _child(
-    send: Connection, job: Callable[[list[str]], RunReport], share: list[str], parent: int
+    line: Connection,
+    job: Callable[[list[str], Callable[[], bool]], RunReport],
+    share: list[str],
+    parent: int,
 ) -> None:
     """The worker's whole life: it never returns into the parent's code, and leaves with
     ``os._exit`` so nothing inherited (the state's connection, the lock) is closed twice."""
     _die_with(parent)
     faults.in_worker()
     stopping.as_worker()
+
+    def go_ahead() -> bool:
+        line.send(("ready", None))
+        try:
+            return bool(line.recv() == "publish")
+        except EOFError:
+            return False
+
     try:
-        answer: tuple[str, Any] = ("ok", job(share))
+        answer: tuple[str, Any] = ("ok", job(share, go_ahead))
+    except Discarded:
+        os._exit(0)
     except OmnisyncError as exc:
         answer = ("error", (str(exc), int(exc.exit_code)))
     except BaseException as exc:
         answer = ("error", (f"a channel worker failed: {type(exc).__name__}: {exc}", 3))
     try:
-        send.send(answer)
+        line.send(answer)
     finally:
         os._exit(0)
 

@@ -70,8 +70,8 @@ def build(
     with runs.exclusive(config.state, "build") as recorder:
         with parallel.workers(partial(write_files, config, force=force, now=now), others) as team:
             planned = partial(file_run, config, mine, progress, now)
-            report = retried(planned, partial(_write, force=force), first)
-            report = parallel.merged(report, [worker.result() for worker in team], names)
+            report = retried(planned, partial(_write, force=force, go_ahead=team.ready), first)
+            report = parallel.merged(report, team.results(), names)
         refused = any(s.refused for s in report.channels)
         recorder.exit_code = ExitCode.DATA if refused else ExitCode.OK
         recorder.problems.update(p.code for p in report.problems)
@@ -83,9 +83,13 @@ def workers(config: Config) -> int:
     return config.workers or parallel.cores()
 
 
-def write_files(config: Config, names: list[str], force: bool, now: datetime) -> RunReport:
-    """Build the file channels ``names`` in this process: a worker's share of a run."""
-    return retried(partial(file_run, config, names, None, now), partial(_write, force=force))
+def write_files(
+    config: Config, names: list[str], go_ahead: Callable[[], bool], force: bool, now: datetime
+) -> RunReport:
+    """Build the file channels ``names`` in this process: a worker's share of a run.
+    ``go_ahead()``, once the catalogue is streamed, says whether to publish."""
+    write = partial(_write, force=force, go_ahead=go_ahead)
+    return retried(partial(file_run, config, names, None, now), write)
 
 
 def file_run(
@@ -105,11 +109,15 @@ def file_run(
     return run
 
 
-def _write(run: Run, force: bool) -> RunReport:
+def _write(run: Run, force: bool, go_ahead: Callable[[], bool]) -> RunReport:
+    """Stream the catalogue into the lanes' files; publish them when ``go_ahead()`` (every
+    process of the run has streamed to the end), else discard them."""
     with ExitStack() as stack:
         for lane in run.lanes:
             lane.open_files(stack, run.config.output_dir)
         run.stream()
+        if not go_ahead():
+            raise parallel.Discarded
         for lane in run.lanes:
             lane.publish(run.report, force)
     return run.report

@@ -115,9 +115,10 @@ def push(
     with runs.exclusive(config.state, command) as recorder:
         with parallel.workers(partial(write_files, config, force=force, now=now), others) as team:
             body = partial(_push, store=recorder.store, dry_run=False, budget=budget,
-                           force=force, every_file=every_file)  # fmt: skip
+                           force=force, every_file=every_file, go_ahead=team.ready,
+                           published=team.publish)  # fmt: skip
             result = retried(partial(planned, mine), body, first)
-            result.run = parallel.merged(result.run, [worker.result() for worker in team], names)
+            result.run = parallel.merged(result.run, team.results(), names)
         record(recorder, result)
     return result
 
@@ -149,8 +150,18 @@ def _writes_or_pushes(lane: Lane) -> bool:
 
 
 def _push(
-    run: Run, store: Store, dry_run: bool, budget: Budget, force: bool, every_file: bool
+    run: Run,
+    store: Store,
+    dry_run: bool,
+    budget: Budget,
+    force: bool,
+    every_file: bool,
+    go_ahead: Callable[[], bool] = lambda: True,
+    published: Callable[[], None] = lambda: None,
 ) -> PushReport:
+    """``go_ahead()``: called once the catalogue is streamed, before anything is published
+    (it waits for the channel workers' streams, and raises when one failed); ``published()``:
+    once this process published its files (the workers publish theirs), before any push."""
     plans: list[tuple[Channel, Ledger, PushStats]] = []
     with ExitStack() as stack:
         for lane in run.lanes:
@@ -170,7 +181,9 @@ def _push(
                 lane.on_item = _planner(channel, ledger)
                 plans.append((channel, ledger, PushStats(channel.name, channel.account)))
         run.stream()
+        go_ahead()
         _publish(run, budget, force)
+        published()
     for channel, ledger, stats in plans:
         _plan_removals(channel, ledger, run.report, force)
         stats.planned = ledger.counts()

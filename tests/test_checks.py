@@ -328,13 +328,12 @@ def test_decimal_places(value: str, places: int) -> None:
     assert decimal_places(Decimal(value)) == places
 
 
-url_text = st.text(alphabet="ab.:/?#%=&", max_size=12)
+url_text = st.text(alphabet="ab.:/?#%=& \t\n", max_size=12)
 
 
 @given(st.sampled_from(["http://", "https://", "HTTPS://"]), st.text("ab.-", min_size=1,
        max_size=5), url_text)  # fmt: skip
 def test_url_extension_cuts_the_path_as_urlsplit_does(scheme: str, host: str, rest: str) -> None:
     url = scheme + host + rest
-    if url_problem(url) is None:
-        name = urlsplit(url).path.rsplit("/", 1)[-1]
-        assert url_extension(url) == (name.rsplit(".", 1)[-1].lower() if "." in name else "")
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    assert url_extension(url) == (name.rsplit(".", 1)[-1].lower() if "." in name else "")

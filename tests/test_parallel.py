@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -13,11 +14,14 @@ from pathlib import Path
 import pytest
 from conftest import DEMO_CONFIG, demo_against, run_cli, start_cli
 
-from omnisync import parallel
+from omnisync import parallel, stopping
+from omnisync.channels.base import Record
+from omnisync.channels.google.channel import GoogleMerchant
 from omnisync.channels.meta import MetaCatalog
 from omnisync.config import Config, load_config
-from omnisync.errors import ExitCode
-from omnisync.pipeline import build
+from omnisync.errors import ExitCode, Stopped
+from omnisync.models import Product
+from omnisync.pipeline import Lane, build
 from omnisync.push import push
 from omnisync.report import RunReport
 from omnisync.sandbox.server import Sandbox
@@ -164,3 +168,52 @@ def test_sigterm_stops_both_processes_and_publishes_nothing_half_done(big_demo: 
     assert not list((big_demo / "out").rglob("*.tmp"))
     again = run_cli("build", "-c", big_demo / "omnisync.yaml")
     assert again.returncode in (0, 1), again.stderr
+
+
+def slow_google(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Google's items take ``seconds`` each (forked: in the worker that writes it too)."""
+    original = GoogleMerchant.to_record
+
+    def slow(self: GoogleMerchant, product: Product) -> Record:
+        time.sleep(seconds)
+        return original(self, product)
+
+    monkeypatch.setattr(GoogleMerchant, "to_record", slow)
+
+
+def test_a_stop_while_waiting_for_a_worker_stops_the_run_and_nothing_is_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's own share (Meta) is done at once, Google's worker is slow: SIGTERM then must
+    not wait for the worker, and no file of either process may be published."""
+    slow_google(monkeypatch, 0.5)
+    config = demo(tmp_path, 2)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    began = time.monotonic()
+    with stopping.graceful(), pytest.raises(Stopped):
+        timer.start()
+        build(config, ["meta", "google"], now=NOW)
+    assert time.monotonic() - began < 10
+    assert not (config.output_dir / "meta.csv").exists()
+    assert not (config.output_dir / "google.xml").exists()
+    assert not list(config.output_dir.glob(".*.tmp"))
+
+
+def test_when_the_run_fails_before_publishing_its_workers_publish_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = demo(tmp_path, 2)
+    original = Lane.publish
+
+    def failing(self: Lane, report: RunReport, force: bool) -> None:
+        if self.channel.name == "meta":  # the run's own share
+            raise OSError(28, "No space left on device")
+        original(self, report, force)
+
+    monkeypatch.setattr(Lane, "publish", failing)
+    began = time.monotonic()
+    with pytest.raises(OSError, match="No space left"):
+        build(config, ["meta", "google"], now=NOW)
+    assert time.monotonic() - began < 10  # the worker is told at once, not waited for
+    assert not (config.output_dir / "google.xml").exists()
+    assert not list(config.output_dir.glob(".*.tmp"))

@@ -3,9 +3,9 @@ gives; a side file in another order is detected and the run is redone indexed, w
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Workspace, csv_text, good_row
@@ -22,45 +22,58 @@ from omnisync.sources.sidefiles import SideFilesUnordered
 LOCATIONS = "code,name,type,city,address,pickup\nWH-1,W,warehouse,A,x,no\nST-1,S,store,A,y,no\n"
 
 
-def read(folder: Path, merge: bool) -> tuple[list[tuple[str, object, object]], Counter[str]]:
-    """(sku, stock, city prices) per product, and the problems as comparable strings."""
+def read(folder: Path, merge: bool) -> tuple[list[tuple[object, ...]], Counter[str]]:
+    """What each product got from the side files, and the problems as comparable strings."""
     problems: list[Problem] = []
     source = CsvSource(
         folder / "products.csv",
         stock=folder / "stock.csv",
         city_prices=folder / "city_prices.csv",
+        reviews=folder / "reviews.csv",
         locations=folder / "locations.csv",
         merge_sides=merge,
     )
     source.locations(problems.append)
     products: list[Product] = list(source.read(problems.append))
-    seen = [(p.sku, dict(p.stock or {}), dict(p.city_prices or {})) for p in products]
+    seen = [(p.sku, dict(p.stock or {}), dict(p.city_prices or {}), p.rating, p.review_count)
+            for p in products]  # fmt: skip
     return seen, Counter(f"{p.code} {p.sku} {p.file} {p.line} {p.message}" for p in problems)
 
 
-def write_files(folder: Path, skus: list[str], stock: list[str], cities: list[str]) -> None:
+def write_files(
+    folder: Path,
+    products: list[tuple[str, str]],
+    stock: list[str],
+    cities: list[str],
+    reviews: list[str] = [],  # noqa: B006 - never changed
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "products.csv").write_text(csv_text([good_row(sku=s) for s in skus]), "utf-8")
+    rows = [good_row(sku=sku, price=price) for sku, price in products]
+    (folder / "products.csv").write_text(csv_text(rows), "utf-8")
     (folder / "stock.csv").write_text("sku,location,quantity\n" + "".join(stock), "utf-8")
     (folder / "city_prices.csv").write_text("sku,city_id,price\n" + "".join(cities), "utf-8")
+    (folder / "reviews.csv").write_text("sku,rating,count\n" + "".join(reviews), "utf-8")
     (folder / "locations.csv").write_text(LOCATIONS, "utf-8")
 
 
+def sku(n: int) -> str:
+    return "" if n < 0 else f"S-{n}"  # -1: a row without a SKU
+
+
 catalogues = st.tuples(
-    st.lists(st.integers(0, 30), min_size=1, max_size=25),  # SKUs, repeats allowed
-    st.lists(
-        st.tuples(
-            st.integers(0, 34),
-            st.sampled_from(["WH-1", "ST-1", "XX"]),
-            st.sampled_from(["1", "4", "-2", "x"]),
-        ),
-        max_size=40,
-    ),
-    st.lists(st.tuples(st.integers(0, 34), st.sampled_from(["750000000", "7a"])), max_size=15),
+    # Product rows: SKU (repeats allowed) and a price that may not parse.
+    st.lists(st.tuples(st.integers(-1, 30), st.sampled_from(["100", "100", "bad"])),
+             min_size=1, max_size=25),
+    st.lists(st.tuples(st.integers(-1, 34), st.sampled_from(["WH-1", "ST-1", "XX"]),
+                       st.sampled_from(["1", "4", "-2", "x"])), max_size=40),
+    st.lists(st.tuples(st.integers(-1, 34), st.sampled_from(["750000000", "7a", "1"]),
+                       st.sampled_from(["100", "x"])), max_size=15),
+    st.lists(st.tuples(st.integers(-1, 34), st.sampled_from(["4", "7"]),
+                       st.sampled_from(["3", "-1"])), max_size=15),
     st.booleans(),  # side rows in the products' order (else shuffled)
     st.integers(1, 4),  # the merge window
     st.randoms(use_true_random=False),
-)
+)  # fmt: skip
 
 
 @settings(
@@ -70,21 +83,23 @@ catalogues = st.tuples(
 def test_merged_reading_equals_indexed_reading_or_says_the_order_differs(
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
-    catalogue: tuple[
-        list[int], list[tuple[int, str, str]], list[tuple[int, str]], bool, int, random.Random
-    ],
+    catalogue: tuple[Any, ...],
 ) -> None:
-    numbers, stock, cities, aligned, window, rnd = catalogue
-    skus = [f"S-{n}" for n in numbers]
-    order = {sku: i for i, sku in reversed(list(enumerate(skus)))}
-    if aligned:  # the ERP's export: the products' order (rows of unknown SKUs anywhere)
-        stock.sort(key=lambda row: order.get(f"S-{row[0]}", row[0]))
-        cities.sort(key=lambda row: order.get(f"S-{row[0]}", row[0]))
-    else:
-        rnd.shuffle(stock)
+    products, stock, cities, reviews, aligned, window, rnd = catalogue
+    order: dict[int, int] = {}
+    for i, (n, _) in enumerate(products):
+        order.setdefault(n, i)
+    sides = (stock, cities, reviews)
+    for rows in sides:
+        if aligned:  # the ERP's export: the products' order (rows of unknown SKUs anywhere)
+            rows.sort(key=lambda row: order.get(row[0], row[0]))
+        else:
+            rnd.shuffle(rows)
     folder = tmp_path_factory.mktemp("cat")
-    write_files(folder, skus, [f"S-{s},{loc},{q}\n" for s, loc, q in stock],
-                [f"S-{s},{c},100\n" for s, c in cities])  # fmt: skip
+    write_files(folder, [(sku(n), price) for n, price in products],
+                [f"{sku(n)},{loc},{q}\n" for n, loc, q in stock],
+                [f"{sku(n)},{c},{price}\n" for n, c, price in cities],
+                [f"{sku(n)},{r},{c}\n" for n, r, c in reviews])  # fmt: skip
     monkeypatch.setattr(sidefiles, "WINDOW", window)
     indexed = read(folder, merge=False)
     try:
@@ -92,8 +107,8 @@ def test_merged_reading_equals_indexed_reading_or_says_the_order_differs(
     except SideFilesUnordered:
         # Rows of unknown SKUs wait in the window to the end: as many as it holds can crowd
         # out a product's rows, and a redo is the right answer then.
-        crowded = max(len({row[0] for row in rows if f"S-{row[0]}" not in order})
-                      for rows in (stock, cities))  # fmt: skip
+        crowded = max(len({row[0] for row in rows if row[0] not in order and row[0] >= 0})
+                      for rows in sides)  # fmt: skip
         assert not aligned or crowded >= window, "rows in the products' order were redone"
         return
     assert merged == indexed
@@ -106,7 +121,7 @@ def test_a_sparse_stock_file_in_order_is_merged_within_the_window(
     the window never holds more than its size."""
     skus = [f"S-{n}" for n in range(50)]
     stock = [f"S-{n},WH-1,{n}\n" for n in range(0, 50, 7)] + ["GHOST,WH-1,1\n"]
-    write_files(tmp_path, skus, stock, [])
+    write_files(tmp_path, [(s, "100") for s in skus], stock, [])
     monkeypatch.setattr(sidefiles, "WINDOW", 2)
     peaks: list[int] = []
     take = sidefiles.SideIndex.take

@@ -8,7 +8,7 @@ add per-city prices and ratings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,18 +99,21 @@ class CsvSource(Source):
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
         """Products in file order; a SKU seen before is reported and skipped (first row
         wins) before it takes any side rows."""
-        seen = KeySet()  # bounded memory: 8 bytes a SKU
-        sides = self._sides(on_problem, seen)
+        seen, failed = KeySet(), KeySet(bits=4)  # bounded memory: 8 bytes a SKU
+        sides = self._sides(on_problem, _Taken(seen, failed))
         rows = self.table.rows(on_problem)
         self._columns = _Columns(self.table.header)
         column = self._columns.sku
         for line, cells in rows:
-            if cells[column].strip() in seen:
-                on_problem(duplicate_sku(cells[column].strip(), self.table.name, line))
+            sku = cells[column].strip()
+            if sku in seen:
+                on_problem(duplicate_sku(sku, self.table.name, line))
                 continue
             product = self._product(line, cells, sides, on_problem)
-            if product is not None:
-                seen.add(product.sku)
+            if product is None:
+                failed.add(sku)  # its side rows are taken (and lost with it), as when indexed
+            else:
+                seen.add(sku)
                 yield product
         for index in sides.all():
             index.report_leftovers(on_problem)
@@ -124,7 +127,7 @@ class CsvSource(Source):
             if sku:
                 yield sku
 
-    def _sides(self, on_problem: ProblemSink, passed: KeySet) -> _Sides:
+    def _sides(self, on_problem: ProblemSink, passed: Container[str]) -> _Sides:
         if self.locations_path is not None and self._location_codes is None:
             self.locations(lambda _: None)  # the contract calls locations() first; this guards
         stock, cities, reviews = (self.paths[k] for k in ("stock", "city_prices", "reviews"))
@@ -195,6 +198,17 @@ class CsvSource(Source):
         if negative:
             on_problem(negative_warning(self.table.name, line, sku, raw))
         return quantity
+
+
+class _Taken:
+    """The SKUs whose rows have taken their side rows: the products read, and the rows that
+    failed to build (a later row for one proves the side file is in another order)."""
+
+    def __init__(self, seen: KeySet, failed: KeySet) -> None:
+        self.seen, self.failed = seen, failed
+
+    def __contains__(self, sku: object) -> bool:
+        return sku in self.seen or sku in self.failed
 
 
 class _Columns:

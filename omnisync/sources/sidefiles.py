@@ -118,12 +118,11 @@ class SideIndex(ABC, Generic[V]):
     def _advance(self) -> None:
         assert self._rows is not None and self._ahead is not None
         line, sku, rest = self._ahead
-        if not self._fold(line, sku, rest, self._on_problem):
-            self._checked = ""  # a rejected row breaks the run of rows known to be ahead
-        elif sku != self._checked:
+        if sku and sku != self._checked:  # a rejected row too: indexed, it would meet its SKU
             if sku in self._passed:
                 raise SideFilesUnordered(self.table.name)
             self._checked = sku  # the rest of its run needs no check: it cannot pass meanwhile
+        self._fold(line, sku, rest, self._on_problem)
         self._ahead = next(self._rows, None)
 
     @abstractmethod
@@ -187,10 +186,10 @@ class CityPriceIndex(SideIndex[dict[str, Decimal]]):
         city, raw = cells
         if not city.isdigit() or not city.isascii():
             raise RowError("city_id", "not_a_city_id", f"{city!r} is not a numeric city id")
-        per_sku = self.values.setdefault(sku, {})
-        if city in per_sku:
+        if city in self.values.get(sku, ()):
             raise RowError("city_id", "duplicate", f"city {city} is already priced for this SKU")
-        per_sku[city] = parse_money(raw, "price")
+        price = parse_money(raw, "price")  # before the SKU gets an entry: a rejected row adds none
+        self.values.setdefault(sku, {})[city] = price
 
 
 class ReviewIndex(SideIndex[tuple[Decimal, int]]):
