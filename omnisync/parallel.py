@@ -2,15 +2,18 @@
 
 A run's file channels are split into groups, one per core. This process writes the first group
 (and everything that talks to an API); each other group is written by a forked worker that
-reads the catalogue itself, in its own bounded memory, and publishes its channels' files as
-this process would. Reading twice costs less than the channels it moves to the other core:
-a feed's checks and serialization cost two to four times the reading of its products.
+reads the catalogue itself, in its own bounded memory. Reading twice costs less than the
+channels it moves to the other core: a feed's checks and serialization cost two to four times
+the reading of its products.
 
-Only what cannot differ crosses back: each worker returns its :class:`RunReport`, and the
-merged report takes the catalogue's own problems once (every process reads the same files).
-Workers are forked (Linux only: elsewhere everything runs here), die with this process (a
-``kill -9`` leaves no worker publishing behind it), stop when it stops, and hold no lock of
-their own: the run's lock is this process's, and forked children share it.
+Publishing keeps the one-process contract: nothing is published unless every process streamed
+the catalogue to the end. A worker reports "ready" and waits; this process then publishes its
+own files and tells each worker to publish (or, when it failed or was stopped, to discard).
+Each worker returns its :class:`RunReport`; the merged report takes the catalogue's own
+problems once (every process reads the same files). Workers are forked (Linux only: elsewhere
+everything runs here), die with this process (a ``kill -9`` leaves no worker publishing behind
+it), stop when it stops, and hold no lock of their own: the run's lock is this process's, and
+forked children share it.
 """
 
 from __future__ import annotations

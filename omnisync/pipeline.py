@@ -7,22 +7,21 @@ whole catalogue.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 from typing import TypeVar
 
 from omnisync import parallel, stopping
-from omnisync.channels.base import Channel, ChannelContext, FeedWriter, FileFeed
+from omnisync.channels.base import Channel, ChannelContext, FileFeed
 from omnisync.channels.registry import lookup
 from omnisync.config import Config
 from omnisync.errors import ExitCode, UsageError
 from omnisync.keyset import KeySet
+from omnisync.lanes import Lane
 from omnisync.models import Problem, Product, Severity
-from omnisync.publish import AtomicFile, gate_refusal, items_in
 from omnisync.report import ChannelStats, RunReport
 from omnisync.sources.base import duplicate_sku
 from omnisync.sources.registry import make_source
@@ -158,92 +157,6 @@ def import_catalog(config: Config, force: bool = False) -> tuple[ImportStats, Ru
     return stats, report
 
 
-@dataclass(slots=True)
-class Lane:
-    """One channel's share of a run: its uniqueness index, counters, files and writer."""
-
-    channel: Channel
-    stats: ChannelStats
-    seen: KeySet = field(default_factory=KeySet)
-    files: dict[str, AtomicFile] = field(default_factory=dict)
-    writer: FeedWriter | None = None
-    # Called with every prepared product and whether it is valid (pushes plan from it).
-    on_item: Callable[[Product, bool], None] | None = None
-
-    def open_files(self, stack: ExitStack, output_dir: Path) -> None:
-        channel = self.channel
-        assert isinstance(channel, FileFeed)
-        for output in channel.outputs():
-            self.files[output] = stack.enter_context(AtomicFile(_target(output_dir, output)))
-        self.writer = channel.open_writer({n: f.stream for n, f in self.files.items()})
-
-    def accept(self, product: Product, report: RunReport) -> None:
-        if not self.channel.consumes_products:
-            return
-        shown = self.channel.prepare(product)
-        if shown is None:
-            self.stats.filtered += 1
-            return
-        record = self.channel.to_record(shown)
-        problems = self.channel.validate(record)
-        key = self.channel.unique_key(record)
-        if not self.seen.add(key):
-            message = "another item already has this id (as this channel compares ids)"
-            problems.append(self.channel.problem(record, "id", "id_not_unique", message))
-        valid = self._count(problems, report) == 0
-        if valid and self.writer is not None:
-            self.writer.write(record)
-        if self.on_item is not None:
-            self.on_item(shown, valid)
-
-    def _count(self, problems: list[Problem], report: RunReport) -> int:
-        errors = sum(1 for p in problems if p.severity is Severity.ERROR)
-        for problem in problems:
-            report.add(problem)
-        self.stats.items_total += 1
-        self.stats.items_valid += errors == 0
-        self.stats.errors += errors
-        self.stats.warnings += len(problems) - errors
-        return errors
-
-    def publish(self, report: RunReport, force: bool) -> None:
-        """Publish every output or none: a channel's files must agree with each other."""
-        assert self.writer is not None
-        self.stats.paths = [f.target for f in self.files.values()]
-        self.stats.counts = dict(self.writer.counts())
-        refusal = self._refusal(self.stats.counts, force)
-        if refusal:
-            code, self.stats.refused = refusal
-            report.add(Problem(code=code, channel=self.stats.channel, message=self.stats.refused))
-            return
-        for output, out in self.files.items():
-            out.commit(self.stats.counts.get(output))
-        self.stats.published = True
-
-    def _refusal(self, counts: Mapping[str, int], force: bool) -> tuple[str, str] | None:
-        """(code, message) when an output fails its own check or the publish gate."""
-        channel = self.channel
-        assert isinstance(channel, FileFeed)
-        for output, out in self.files.items():
-            out.stream.flush()
-            invalid = channel.verify(output, out.temp)
-            if invalid:
-                return "schema_invalid", f"{output}: {invalid}; the old file is kept"
-            previous = _items(channel, output, out.target)
-            new, config = counts.get(output, 0), channel.config
-            refusal = gate_refusal(previous, new, config.max_drop, self._empty_reason())
-            if refusal and not force:
-                return "publish_gate", f"{output}: {refusal}"
-        return None
-
-    def _empty_reason(self) -> str | None:
-        if self.channel.config.allow_empty:
-            return None
-        if self.stats.items_total == 0 and self.stats.filtered:
-            return "the channel's rules filtered out every item"
-        return "no valid items"
-
-
 class Run:
     def __init__(
         self, config: Config, only: Iterable[str], progress: Progress | None, now: datetime | None
@@ -283,6 +196,7 @@ class Run:
 
     def stream(self) -> None:
         with ExitStack() as stack:
+            stack.enter_context(_lean_gc())
             for lane in self.lanes:
                 if lane.writer is not None:
                     stack.enter_context(lane.writer)
@@ -329,6 +243,21 @@ class Run:
         return available_to_sell(product, reserved)
 
 
+@contextmanager
+def _lean_gc() -> Iterator[None]:
+    """The cycle collector, rarely, while the catalogue streams: an item's objects are freed
+    by reference counting, and a collection every 700 allocations (the default) scanning them
+    cost a tenth of a run. What exists before the stream is frozen out of the scans."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def _channels(config: Config, only: Iterable[str], context: ChannelContext) -> list[Channel]:
     wanted = list(dict.fromkeys(only)) or list(config.channels)
     unknown = [name for name in wanted if name not in config.channels]
@@ -345,21 +274,3 @@ def _channels(config: Config, only: Iterable[str], context: ChannelContext) -> l
     if issues:
         raise config.error(issues)
     return channels
-
-
-def _items(channel: FileFeed, output: str, target: Path) -> int:
-    """Items the published file holds: remembered at publication, else counted."""
-    if not target.exists():
-        return 0
-    remembered = items_in(target)
-    return remembered if remembered is not None else channel.count_items(output, target)
-
-
-def _target(output_dir: Path, output: str) -> Path:
-    out = output_dir.resolve()
-    target = (out / output).resolve()
-    if out not in target.parents:  # names are validated slugs; this keeps a plugin honest too
-        raise UsageError(f"output path {target} is outside output_dir {out}")
-    if target.is_dir():
-        raise UsageError(f"{target} is a folder; the feed file cannot replace it")
-    return target

@@ -23,9 +23,9 @@ from omnisync.channels.base import Channel, FileFeed, Pushes, PushItem
 from omnisync.config import Config
 from omnisync.errors import ChannelError, ExitCode, UsageError
 from omnisync.http import Budget
+from omnisync.lanes import Lane
 from omnisync.models import Problem, Product
 from omnisync.pipeline import (
-    Lane,
     Progress,
     Run,
     record_publishes,

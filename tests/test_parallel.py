@@ -20,8 +20,9 @@ from omnisync.channels.google.channel import GoogleMerchant
 from omnisync.channels.meta import MetaCatalog
 from omnisync.config import Config, load_config
 from omnisync.errors import ExitCode, Stopped
+from omnisync.lanes import Lane
 from omnisync.models import Product
-from omnisync.pipeline import Lane, build
+from omnisync.pipeline import build
 from omnisync.push import push
 from omnisync.report import RunReport
 from omnisync.sandbox.server import Sandbox
