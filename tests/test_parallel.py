@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -218,3 +220,29 @@ def test_when_the_run_fails_before_publishing_its_workers_publish_nothing(
     assert time.monotonic() - began < 10  # the worker is told at once, not waited for
     assert not (config.output_dir / "google.xml").exists()
     assert not list(config.output_dir.glob(".*.tmp"))
+
+
+CRASHING_WORKER = """
+import sys, time
+from omnisync import faults, parallel
+
+def job(share, go_ahead):
+    faults.point("publish.mid_write")  # OMNISYNC_CRASH_AT names it: the worker dies here
+    time.sleep(30)
+
+with parallel.workers(job, [["google"]]) as team:
+    team.ready()
+print("the run outlived its worker's crash")
+"""
+
+
+def test_a_crash_point_in_a_worker_takes_the_whole_run_down() -> None:
+    """A crash point stands for the machine dying: reached in a worker, it kills the run's
+    process too, as the kill -9 tests expect of one process."""
+    done = subprocess.run(
+        [sys.executable, "-c", CRASHING_WORKER],
+        env={**os.environ, "OMNISYNC_CRASH_AT": "publish.mid_write"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+    assert "outlived" not in done.stdout
