@@ -22,6 +22,7 @@ from lxml import etree
 from omnisync.channels.base import Record
 from omnisync.channels.writers import CountingWriter
 from omnisync.checks import url_problem
+from omnisync.keyset import KeySet
 from omnisync.xmlinput import HARDENED
 
 MARKER = "omnisync-offers"
@@ -127,7 +128,7 @@ class _Checklist:
         self.currencies: dict[str, str] = {}
         self.categories: dict[str, str | None] = {}
         self.used: set[str] = set()
-        self.offer_ids: set[str] = set()
+        self.offer_ids = KeySet()  # a million ids: 16 MB, not 110
         self.shop: set[str] = set()
         self.date = False
 
@@ -143,6 +144,9 @@ class _Checklist:
         elif tag == "offer":
             self._offer(el)
             el.clear(keep_tail=False)
+            parent = el.getparent()  # and the empty shells of the offers before it
+            while parent is not None and el.getprevious() is not None:
+                del parent[0]
         elif tag == "yml_catalog":
             self.date = bool(el.get("date"))
 
