@@ -49,15 +49,20 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
-def groups(names: Sequence[str], movable: Callable[[str], bool], workers: int) -> list[list[str]]:
+def groups(
+    names: Sequence[str],
+    movable: Callable[[str], bool],
+    workers: int,
+    cost: Callable[[str], float] = lambda name: 1.0,
+) -> list[list[str]]:
     """Channel names per process, this one first: the channels that cannot move stay here,
-    the movable ones are dealt round-robin so each process gets a share."""
+    the movable ones go, costliest first, to the process with the least work so far."""
     if workers < 2 or not sys.platform.startswith("linux"):
         return [list(names)]
     shares: list[list[str]] = [[n for n in names if not movable(n)]]
     shares += [[] for _ in range(workers - 1)]
-    for n in (n for n in names if movable(n)):
-        min(shares, key=len).append(n)
+    for n in sorted((n for n in names if movable(n)), key=cost, reverse=True):
+        min(shares, key=lambda share: (sum(map(cost, share)), len(share))).append(n)
     return [shares[0], *(share for share in shares[1:] if share)]
 
 

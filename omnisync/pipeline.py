@@ -64,7 +64,8 @@ def build(
     now = now or datetime.now().astimezone()  # one clock for every process of the run
     first = file_run(config, only, progress, now, refuse=bool(only))  # before the lock
     names = [lane.channel.name for lane in first.lanes]
-    mine, *others = parallel.groups(names, lambda _: True, workers(config))
+    cost = {lane.channel.name: lane.channel.cost for lane in first.lanes}.__getitem__
+    mine, *others = parallel.groups(names, lambda _: True, workers(config), cost)
     first.keep(lambda lane: lane.channel.name in mine, None)
     with runs.exclusive(config.state, "build") as recorder:
         with parallel.workers(partial(write_files, config, force=force, now=now), others) as team:

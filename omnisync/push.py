@@ -109,7 +109,8 @@ def push(
             store.close()
     names = [lane.channel.name for lane in first.lanes]
     files_only = {lane.channel.name for lane in first.lanes if not _pushes(lane)}
-    mine, *others = parallel.groups(names, files_only.__contains__, workers(config))
+    cost = {lane.channel.name: lane.channel.cost for lane in first.lanes}.__getitem__
+    mine, *others = parallel.groups(names, files_only.__contains__, workers(config), cost)
     first.keep(lambda lane: lane.channel.name in mine, None)
     command = "sync: push" if every_file else "push"
     with runs.exclusive(config.state, command) as recorder:

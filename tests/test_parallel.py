@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import DEMO_CONFIG, demo_against, run_cli, start_cli
@@ -100,18 +101,27 @@ def test_sync_pushes_here_and_builds_the_file_channels_in_a_worker(
     assert files(tmp_path / "2" / "out") == files(tmp_path / "1" / "out")
 
 
+def roles() -> tuple[str, str]:
+    """(the channel the run's process writes, the one its worker writes) of Google and Meta."""
+    costs = {"google": GoogleMerchant.cost, "meta": MetaCatalog.cost}
+    (mine,), (theirs,) = parallel.groups(list(costs), lambda _: True, 2, costs.__getitem__)
+    return mine, theirs
+
+
 def test_a_failing_worker_fails_the_run_with_its_message_and_publishes_nothing_of_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: MetaCatalog, streams: object) -> object:
+    def broken(self: Any, streams: object) -> object:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(MetaCatalog, "open_writer", broken)  # forked: the worker has it too
+    mine, theirs = roles()
+    channel = {"google": GoogleMerchant, "meta": MetaCatalog}[theirs]
+    monkeypatch.setattr(channel, "open_writer", broken)  # forked: the worker has it too
     config = demo(tmp_path, 2)
     with pytest.raises(parallel.WorkerFailed, match="No space left on device") as caught:
-        build(config, ["google", "meta"], now=NOW)
+        build(config, [mine, theirs], now=NOW)
     assert caught.value.exit_code == ExitCode.CHANNEL
-    assert not (config.output_dir / "meta.csv").exists()
+    assert not list(config.output_dir.glob("*.*"))  # the run's own file is not published either
 
 
 def children(pid: int) -> list[int]:
@@ -173,52 +183,49 @@ def test_sigterm_stops_both_processes_and_publishes_nothing_half_done(big_demo: 
     assert again.returncode in (0, 1), again.stderr
 
 
-def slow_google(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """Google's items take ``seconds`` each (forked: in the worker that writes it too)."""
-    original = GoogleMerchant.to_record
-
-    def slow(self: GoogleMerchant, product: Product) -> Record:
-        time.sleep(seconds)
-        return original(self, product)
-
-    monkeypatch.setattr(GoogleMerchant, "to_record", slow)
-
-
 def test_a_stop_while_waiting_for_a_worker_stops_the_run_and_nothing_is_published(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The run's own share (Meta) is done at once, Google's worker is slow: SIGTERM then must
-    not wait for the worker, and no file of either process may be published."""
-    slow_google(monkeypatch, 0.5)
+    """The run's own share is done at once, the worker's is slow: SIGTERM then must not wait
+    for the worker, and no file of either process may be published."""
+    mine, theirs = roles()
+    channel = {"google": GoogleMerchant, "meta": MetaCatalog}[theirs]
+    original = channel.to_record
+
+    def slow(self: Any, product: Product) -> Record:
+        time.sleep(0.5)  # forked: the worker has it too
+        return original(self, product)
+
+    monkeypatch.setattr(channel, "to_record", slow)
     config = demo(tmp_path, 2)
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
     began = time.monotonic()
     with stopping.graceful(), pytest.raises(Stopped):
         timer.start()
-        build(config, ["meta", "google"], now=NOW)
+        build(config, [mine, theirs], now=NOW)
     assert time.monotonic() - began < 10
-    assert not (config.output_dir / "meta.csv").exists()
-    assert not (config.output_dir / "google.xml").exists()
+    assert not list(config.output_dir.glob("*.*"))  # google.xml, meta.csv: neither
     assert not list(config.output_dir.glob(".*.tmp"))
 
 
 def test_when_the_run_fails_before_publishing_its_workers_publish_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    mine, theirs = roles()
     config = demo(tmp_path, 2)
     original = Lane.publish
 
     def failing(self: Lane, report: RunReport, force: bool) -> None:
-        if self.channel.name == "meta":  # the run's own share
+        if self.channel.name == mine:  # the run's own share
             raise OSError(28, "No space left on device")
         original(self, report, force)
 
     monkeypatch.setattr(Lane, "publish", failing)
     began = time.monotonic()
     with pytest.raises(OSError, match="No space left"):
-        build(config, ["meta", "google"], now=NOW)
+        build(config, [mine, theirs], now=NOW)
     assert time.monotonic() - began < 10  # the worker is told at once, not waited for
-    assert not (config.output_dir / "google.xml").exists()
+    assert not list(config.output_dir.glob("*.*"))
     assert not list(config.output_dir.glob(".*.tmp"))
 
 
@@ -246,3 +253,11 @@ def test_a_crash_point_in_a_worker_takes_the_whole_run_down() -> None:
     )  # fmt: skip
     assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
     assert "outlived" not in done.stdout
+
+
+def test_channels_are_dealt_so_the_processes_take_about_as_long() -> None:
+    costs = {"google": 1.0, "kaspi": 1.0, "satu": 1.4, "local": 1.0, "meta": 0.8, "ozon": 1.0}
+    shares = parallel.groups(list(costs), lambda n: n != "ozon", 2, costs.__getitem__)
+    assert shares == [["ozon", "google", "local"], ["satu", "kaspi", "meta"]]  # 3.0 and 3.2
+    assert parallel.groups(["a", "b"], lambda n: True, 1) == [["a", "b"]]
+    assert parallel.groups(["a"], lambda n: True, 4) == [["a"]]  # no empty worker

@@ -113,6 +113,9 @@ class Channel(ABC):
     config_model: ClassVar[type[ChannelConfig]]
     label: ClassVar[str] = "the channel"  # how messages name the marketplace ("Google", …)
     consumes_products: ClassVar[bool] = True  # False: writes something else (pickup boards)
+    # Time per product relative to the Google feed (from `make bench`), so that the processes
+    # of a run (omnisync.parallel) get shares that take about as long.
+    cost: ClassVar[float] = 1.0
 
     def __init__(
         self, name: str, config: ChannelConfig, context: ChannelContext | None = None
