@@ -80,7 +80,9 @@ def build(
 
 
 def workers(config: Config) -> int:
-    return config.workers or parallel.cores()
+    """Processes for the file channels: ``workers:``, else one per core up to four (each
+    reads the whole catalogue and holds its own memory, so more stop paying)."""
+    return config.workers or min(parallel.cores(), 4)
 
 
 def write_files(
