@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import multiprocessing
 import os
 import signal
@@ -34,6 +35,7 @@ from omnisync.errors import ExitCode, OmnisyncError
 from omnisync.report import RunReport
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
+log = logging.getLogger("omnisync")
 
 
 class WorkerFailed(OmnisyncError):
@@ -155,6 +157,8 @@ def workers(
     try:
         for share in shares:
             team.append(_start(job, share))
+            log.info("channel worker %d writes %s", team[-1].process.pid, ", ".join(share),
+                     extra={"event": "worker_started", "channels": share})  # fmt: skip
         yield team
     finally:
         for worker in team:
