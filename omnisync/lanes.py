@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omnisync.channels.base import Channel, FeedWriter, FileFeed
+from omnisync.channels.base import Channel, FeedWriter, FileFeed, Record
 from omnisync.errors import UsageError
 from omnisync.keyset import KeySet
 from omnisync.models import Problem, Product, Severity
@@ -26,7 +26,7 @@ class Lane:
     files: dict[str, AtomicFile] = field(default_factory=dict)
     writer: FeedWriter | None = None
     # Called with every prepared product and whether it is valid (pushes plan from it).
-    on_item: Callable[[Product, bool], None] | None = None
+    on_item: Callable[[Product, Record, bool], None] | None = None
 
     def open_files(self, stack: ExitStack, output_dir: Path) -> None:
         channel = self.channel
@@ -52,7 +52,7 @@ class Lane:
         if valid and self.writer is not None:
             self.writer.write(record)
         if self.on_item is not None:
-            self.on_item(shown, valid)
+            self.on_item(shown, record, valid)
 
     def _count(self, problems: list[Problem], report: RunReport) -> int:
         errors = sum(1 for p in problems if p.severity is Severity.ERROR)

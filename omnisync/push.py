@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from omnisync import parallel
-from omnisync.channels.base import Channel, FileFeed, Pushes, PushItem
+from omnisync.channels.base import Channel, FileFeed, Pushes, PushItem, Record
 from omnisync.config import Config
 from omnisync.errors import ChannelError, ExitCode, UsageError
 from omnisync.http import Budget
@@ -197,12 +197,12 @@ def _push(
     return PushReport(run.report, [stats for _, _, stats in plans], dry_run)
 
 
-def _planner(channel: Any, ledger: Ledger) -> Callable[[Product, bool], None]:
-    def plan(product: Product, valid: bool) -> None:
+def _planner(channel: Any, ledger: Ledger) -> Callable[[Product, Record, bool], None]:
+    def plan(product: Product, record: Record, valid: bool) -> None:
         if not valid:
             ledger.hold(product.sku)
             return
-        for item in channel.push_items(product):
+        for item in channel.push_items(product, record):  # the record the lane just checked
             ledger.consider(item)
 
     return plan

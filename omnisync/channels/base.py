@@ -337,8 +337,9 @@ class Pushes(ABC):
         """Items per request for each stream (the channel's documented maximum)."""
 
     @abstractmethod
-    def push_items(self, product: Product) -> list[PushItem]:
-        """What the API should hold for this product. Pure."""
+    def push_items(self, product: Product, record: Record | None = None) -> list[PushItem]:
+        """What the API should hold for this product. Pure. ``record``: this channel's record
+        of the product when the caller already mapped it (a run has just checked it)."""
 
     @abstractmethod
     def removal(self, stream: str, key: str, sku: str) -> PushItem | None:

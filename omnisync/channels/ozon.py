@@ -130,8 +130,8 @@ class Ozon(Channel, Pushes, PullsOrders):
             )
         return found
 
-    def push_items(self, product: Product) -> list[PushItem]:
-        fields = self.to_record(product).fields
+    def push_items(self, product: Product, record: Record | None = None) -> list[PushItem]:
+        fields = (record or self.to_record(product)).fields
         items = [
             PushItem(
                 "stock",

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from omnisync.channels import limits
-from omnisync.channels.base import Channel, ItemResult, Pushes, PushItem, PushSettings
+from omnisync.channels.base import Channel, ItemResult, Pushes, PushItem, PushSettings, Record
 from omnisync.errors import ChannelUnavailable
 from omnisync.http import Api, Budget, limiter_for
 from omnisync.models import Product
@@ -43,7 +43,7 @@ class SatuPushes(Channel, Pushes):
     def batch_sizes(self) -> Mapping[str, int]:
         return {"product": limits.SATU_API_BATCH}
 
-    def push_items(self, product: Product) -> list[PushItem]:
+    def push_items(self, product: Product, record: Record | None = None) -> list[PushItem]:
         units = self.units(product)
         payload: dict[str, Any] = {
             "id": product.sku,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from omnisync.channels.base import Channel, ItemResult, Pushes, PushItem, PushSettings
+from omnisync.channels.base import Channel, ItemResult, Pushes, PushItem, PushSettings, Record
 from omnisync.channels.google import api
 from omnisync.http import Api, Budget
 from omnisync.models import Product
@@ -49,9 +49,9 @@ class MerchantApiPushes(_MerchantApi):
     def batch_sizes(self) -> Mapping[str, int]:
         return {"product": 1}  # one request per item: Merchant API v1 has no custombatch
 
-    def push_items(self, product: Product) -> list[PushItem]:
+    def push_items(self, product: Product, record: Record | None = None) -> list[PushItem]:
         settings = self.config.api
-        record = self.to_record(product)
+        record = record or self.to_record(product)
         body = {
             "offerId": record.key,
             "contentLanguage": settings.content_language,
@@ -90,7 +90,7 @@ class LocalInventoryPushes(_MerchantApi):
     def batch_sizes(self) -> Mapping[str, int]:
         return {"local": 1}
 
-    def push_items(self, product: Product) -> list[PushItem]:
+    def push_items(self, product: Product, record: Record | None = None) -> list[PushItem]:
         currency = product.currency or self.config.currency or ""
         items = []
         for location, store in self.config.stores.items():
