@@ -111,8 +111,10 @@ def main() -> None:
     for size in sizes:
         folder = catalogue(size)
         for scenario in scenarios(args.smoke):
-            print(f"{scenario} on {size:,} …", file=sys.stderr)
+            print(f"{scenario} on {size:,} …", end=" ", file=sys.stderr, flush=True)
             results.append({**measure(scenario, folder), "size": size})
+            print(f"{results[-1]['seconds']:.1f} s, {results[-1]['peak_rss_mb']:.0f} MB",
+                  file=sys.stderr)  # fmt: skip
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")  # fmt: skip
     print(table(results))
