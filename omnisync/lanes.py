@@ -25,7 +25,8 @@ class Lane:
     seen: KeySet = field(default_factory=KeySet)
     files: dict[str, AtomicFile] = field(default_factory=dict)
     writer: FeedWriter | None = None
-    # Called with every prepared product and whether it is valid (pushes plan from it).
+    # Called with every prepared product, its record and whether it is valid (pushes plan
+    # from it).
     on_item: Callable[[Product, Record, bool], None] | None = None
 
     def open_files(self, stack: ExitStack, output_dir: Path) -> None:

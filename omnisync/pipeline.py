@@ -1,8 +1,9 @@
 """The library API the CLI calls: ``validate()`` and ``build()``.
 
-One read of the catalogue feeds every selected channel: each product is mapped, checked and —
-when building — written by every channel before the next product is read. Nothing holds the
-whole catalogue.
+One read of the catalogue feeds every selected channel of a process: each product is mapped,
+checked and — when building — written by every channel before the next product is read.
+Nothing holds the whole catalogue. ``build`` shares the channels among processes
+(``omnisync.parallel``), each with its own read.
 """
 
 from __future__ import annotations
