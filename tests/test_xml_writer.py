@@ -27,7 +27,7 @@ def ours(title: str, attr: str) -> bytes:
     doc = XmlDocument(out, b'<?xml version="1.0"?>')
     doc.open("rss", {"version": "2.0"}, nsmap={"g": NS})
     doc.text(f"{{{NS}}}title", title, {"note": attr})
-    doc.empty("availability", {"storeId": attr})
+    doc.element(("availability", {"storeId": attr}, None))  # empty
     doc.leaves([("link", attr), (f"{{{NS}}}brand", title)])
     doc.finish(False)
     return out.getvalue()
@@ -124,7 +124,7 @@ def test_a_whole_element_is_written_as_the_calls_one_by_one_write_it(text: str, 
         doc.open(f"{{{NS}}}offer", {"sku": attr})
         doc.text(f"{{{NS}}}model", text)
         doc.open(f"{{{NS}}}stores")
-        doc.empty(f"{{{NS}}}store", {"id": attr})
+        doc.element((f"{{{NS}}}store", {"id": attr}, None))
         doc.close()
         doc.open(f"{{{NS}}}none")
         doc.close()

@@ -140,9 +140,9 @@ class XmlDocument:
 
     def element(self, node: Node) -> None:
         """A whole element in one write (a feed item): ``(tag, attributes, content)`` where
-        content is text, a list of child nodes, or None for an empty element. The bytes are
-        those of the equivalent ``open``/``text``/``empty``/``close`` calls, at a third of
-        the cost."""
+        content is text, a list of child nodes, or None for an element with no content
+        (``<a x="1"></a>``, as lxml writes it). The bytes are those of the equivalent
+        ``open``/``text``/``close`` calls, at a third of the cost."""
         self.newline()
         self._write(self._markup(node, len(self._open)))
 
@@ -157,12 +157,6 @@ class XmlDocument:
         indent = "\n" + "  " * (depth + 1)
         inner = "".join(indent + self._markup(child, depth + 1) for child in content)
         return f"{head}{inner}\n{'  ' * depth}</{name}>"
-
-    def empty(self, tag: str, attrib: Mapping[str, str]) -> None:
-        """An element with attributes and no content."""
-        self.newline()
-        name = self._name(tag)
-        self._write(f"<{name}{self._attributes(attrib)}></{name}>")
 
     def newline(self) -> None:
         if self._open:  # nothing may precede the root element
