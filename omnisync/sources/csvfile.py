@@ -102,14 +102,13 @@ class CsvSource(Source):
         seen, failed = KeySet(), KeySet(bits=4)  # bounded memory: 8 bytes a SKU
         sides = self._sides(on_problem, _Taken(seen, failed))
         rows = self.table.rows(on_problem)
-        self._columns = _Columns(self.table.header)
-        column = self._columns.sku
+        columns = _Columns(self.table.header)
         for line, cells in rows:
-            sku = cells[column].strip()
+            sku = cells[columns.sku].strip()
             if sku in seen:
                 on_problem(duplicate_sku(sku, self.table.name, line))
                 continue
-            product = self._product(line, cells, sides, on_problem)
+            product = self._product(line, cells, columns, sides, on_problem)
             if product is None:
                 failed.add(sku)  # its side rows are taken (and lost with it), as when indexed
             else:
@@ -143,10 +142,9 @@ class CsvSource(Source):
         )
 
     def _product(
-        self, line: int, cells: list[str], sides: _Sides, on_problem: ProblemSink
+        self, line: int, cells: list[str], columns: _Columns, sides: _Sides, on_problem: ProblemSink
     ) -> Product | None:
         row = [cell.strip() for cell in cells]
-        columns = self._columns
         extra = sides.take(row[columns.sku])
         try:
             return self._build(row, columns, extra, on_problem, line)

@@ -1,6 +1,6 @@
 """Per-SKU side files of a CSV catalogue: stock, city prices, reviews.
 
-Two ways to pair side rows with products (docs/architecture.md, "Side files"):
+Two ways to pair side rows with products (docs/architecture.md, "Memory stays flat"):
 
 * **merged** (``stream``): ERPs export products and stock in the same order, so the side file is
   read alongside the products, a bounded window ahead: memory stays flat however large the
@@ -88,8 +88,8 @@ class SideIndex(ABC, Generic[V]):
         for line, cells in rows:
             yield line, cells[first].strip(), [cells[i].strip() for i in positions]
 
-    def _fold(self, line: int, sku: str, rest: list[str], on_problem: ProblemSink) -> bool:
-        """Add one row to ``values``; False when it is rejected (and reported)."""
+    def _fold(self, line: int, sku: str, rest: list[str], on_problem: ProblemSink) -> None:
+        """Add one row to ``values``, or report why it is rejected."""
         try:
             if not sku:
                 raise RowError("sku", "missing_value", "is empty")
@@ -105,8 +105,6 @@ class SideIndex(ABC, Generic[V]):
                     line=line,
                 )
             )
-            return False
-        return True
 
     def _read_for(self, sku: str) -> None:
         """Merged: read on until ``sku``'s rows are complete, or the window is full."""
