@@ -20,6 +20,7 @@ one-line message (see ``omnisync.console``). A later issue adds ``LockHeld`` (4)
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 from omnisync.secrets import redact
 
@@ -112,3 +113,12 @@ class Stopped(OmnisyncError):
 
     exit_code = ExitCode.CHANNEL
     hint = "nothing to undo"
+
+
+class Redo(Exception):
+    """Internal, never shown: this attempt at a run cannot finish as planned, and nothing of it
+    is kept; ``pipeline.retried`` redoes the run after ``adjust(run)`` (an Exception, not an
+    OmnisyncError, so the CLI edge never mistakes it for a user-facing error)."""
+
+    def adjust(self, run: Any) -> None:
+        raise NotImplementedError

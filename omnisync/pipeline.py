@@ -19,14 +19,13 @@ from omnisync import parallel, stopping
 from omnisync.channels.base import Channel, ChannelContext, FileFeed
 from omnisync.channels.registry import lookup
 from omnisync.config import Config
-from omnisync.errors import ExitCode, UsageError
+from omnisync.errors import ExitCode, Redo, UsageError
 from omnisync.keyset import KeySet
 from omnisync.lanes import Lane
 from omnisync.models import Problem, Product, Severity
 from omnisync.report import ChannelStats, RunReport
 from omnisync.sources.base import duplicate_sku
 from omnisync.sources.registry import make_source
-from omnisync.sources.sidefiles import SideFilesUnordered
 from omnisync.store import catalog as store_catalog
 from omnisync.store import runs
 from omnisync.store.catalog import ImportStats
@@ -35,6 +34,7 @@ from omnisync.store.reservations import available_to_sell, load_reserved, overso
 Progress = Callable[[int], None]
 T = TypeVar("T")
 PROGRESS_EVERY = 1000
+REDOS = 2  # kinds of Redo: side-file order, an id changing SKU
 
 
 def validate(
@@ -127,16 +127,23 @@ def _write(run: Run, force: bool, go_ahead: Callable[[], bool]) -> RunReport:
 
 
 def retried(make: Callable[[], Run], body: Callable[[Run], T], first: Run | None = None) -> T:
-    """``body(run)`` with side files merged as the products stream; when one turns out to be in
-    another order, nothing of that attempt is kept (its files are discarded, its plan is TEMP)
-    and ``body`` runs again on a fresh run that indexes them (sources/sidefiles.py)."""
+    """``body(run)``, redone on a fresh run when an attempt cannot finish as planned
+    (:class:`~omnisync.errors.Redo`): a side file in another order than the products
+    (sources/sidefiles.py: index it), an item id that changed SKU while SKUs were skipped
+    (incremental.py: read everything). Nothing of a failed attempt is kept: its files are
+    discarded, its plan is TEMP. Each kind of redo happens at most once."""
     run = first or make()
-    try:
-        return body(run)
-    except SideFilesUnordered as exc:
-        run = make()
-        run.index_side_files(exc.file)
-        return body(run)
+    adjustments: list[Callable[[Run], None]] = []
+    while True:
+        try:
+            return body(run)
+        except Redo as exc:
+            if len(adjustments) >= REDOS:
+                raise
+            adjustments.append(exc.adjust)
+            run = make()
+            for adjust in adjustments:
+                adjust(run)
 
 
 def record_publishes(recorder: runs.Recorder, report: RunReport) -> None:
@@ -175,6 +182,9 @@ class Run:
         )
         self.lanes = [Lane(c, ChannelStats(c.name)) for c in _channels(config, only, context)]
         self.report.channels = [lane.stats for lane in self.lanes]
+        self.incremental = True  # a push may skip SKUs whose inputs did not change
+        # Called with each product once every lane has taken it (incremental planning).
+        self.observe: Callable[[Product], None] | None = None
 
     def index_side_files(self, unordered: str) -> None:
         """Index the side files in memory: ``unordered`` is not in the products' order."""
@@ -208,6 +218,8 @@ class Run:
                 stopping.check("while reading the catalogue; nothing was published or sent")
                 for lane in self.lanes:
                     lane.accept(product, self.report)
+                if self.observe is not None:
+                    self.observe(product)
                 if self.progress and count % PROGRESS_EVERY == 0:
                     self.progress(count)
         if self.progress:

@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from omnisync import parallel
+from omnisync import incremental, parallel
 from omnisync.channels.base import Channel, FileFeed, Pushes, PushItem, Record
 from omnisync.config import Config
 from omnisync.errors import ChannelError, ExitCode, UsageError
@@ -164,6 +164,7 @@ def _push(
     (it waits for the channel workers' streams, and raises when one failed); ``published()``:
     once this process published its files (the workers publish theirs), before any push."""
     plans: list[tuple[Channel, Ledger, PushStats]] = []
+    pairs: list[tuple[Lane, Ledger]] = []
     with ExitStack() as stack:
         for lane in run.lanes:
             channel = lane.channel
@@ -181,7 +182,11 @@ def _push(
                 )
                 lane.on_item = _planner(channel, ledger)
                 plans.append((channel, ledger, PushStats(channel.name, channel.account)))
+                pairs.append((lane, ledger))
+        skipping = incremental.start(run, store, pairs, dry_run, stack)
         run.stream()
+        if skipping is not None:
+            skipping.account()
         go_ahead()
         _publish(run, budget, force)
         published()
@@ -194,6 +199,8 @@ def _push(
             send(channel, ledger, stats, run.report, budget)
         else:
             ledger.forget()
+    if skipping is not None and not dry_run:
+        skipping.settle(store)
     return PushReport(run.report, [stats for _, _, stats in plans], dry_run)
 
 

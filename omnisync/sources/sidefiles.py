@@ -19,8 +19,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Container, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
+from omnisync.errors import Redo
 from omnisync.models import Problem, Severity
 from omnisync.sources.base import ProblemSink
 from omnisync.sources.csvrows import CsvTable
@@ -31,12 +32,15 @@ V = TypeVar("V")
 WINDOW = 20_000
 
 
-class SideFilesUnordered(Exception):
+class SideFilesUnordered(Redo):
     """A side file is not in the products' order: the run must be redone with the index."""
 
     def __init__(self, file: str) -> None:
         super().__init__(f"{file} is not in the order of the products file")
         self.file = file
+
+    def adjust(self, run: Any) -> None:
+        run.index_side_files(self.file)
 
 
 def negative_warning(file: str, line: int, sku: str, raw: str) -> Problem:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from omnisync.errors import ConfigError
+from omnisync.fingerprint import sku_fp
 from omnisync.store.schema import MIGRATIONS
 
 
@@ -16,6 +17,8 @@ class Store:
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.db, self.path = connection, path
+        # migration 8 and the ledger key items by their SKU's stable fingerprint
+        connection.create_function("omnisync_sku_fp", 1, _sku_fp, deterministic=True)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -34,6 +37,10 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _sku_fp(sku: str | None) -> int | None:
+    return None if sku is None else sku_fp(sku)
 
 
 def open_store(path: Path, readonly: bool = False) -> Store:

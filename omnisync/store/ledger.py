@@ -15,22 +15,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from omnisync.channels.base import ItemResult, PushItem
+from omnisync.errors import Redo
+from omnisync.fingerprint import sku_fp
 from omnisync.secrets import redact
 from omnisync.store.db import Store
 
 ACTIONS = ("create", "update", "reassert", "delete", "unchanged")
 _UPSERT = (
-    "INSERT INTO push_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, account, "
-    "stream, sku) DO UPDATE SET desired_hash = excluded.desired_hash, acked_hash = "
+    "INSERT INTO push_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, "
+    "account, stream, sku) DO UPDATE SET desired_hash = excluded.desired_hash, acked_hash = "
     "excluded.acked_hash, desired = excluded.desired, last_pushed_at = coalesce("
     "excluded.last_pushed_at, push_ledger.last_pushed_at), status = excluded.status, "
-    "error = excluded.error"
+    "error = excluded.error, sku_fp = excluded.sku_fp"
 )
+_OWNED = "channel = ? AND account = ? AND status != 'deleted'"
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
@@ -38,8 +41,20 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
 
 
+class OwnerChanged(Redo):
+    """An item id another SKU holds turned up while SKUs were skipped: the other may be among
+    them, unchecked, so the run is redone reading everything (incremental.py)."""
+
+    def adjust(self, run: Any) -> None:
+        run.incremental = False
+
+
 class Ledger:
-    """One channel account's slice of the ledger, and its plan for this run."""
+    """One channel account's slice of the ledger, and its plan for this run.
+
+    Incremental runs (``incremental.py``) set ``candidates``: the SKU fingerprints whose items
+    alone can have left (the rest were skipped as unchanged, or read and so seen), and
+    ``skipped``, the SKUs skipped; ``guard`` makes an id held by another SKU redo the run."""
 
     _count = 0  # numbers each ledger's TEMP tables: several channels plan on one connection
 
@@ -49,7 +64,11 @@ class Ledger:
         self.store, self.db, self.channel, self.account = store, store.db, channel, account
         utc = now.astimezone(UTC)  # stored times compare as text: keep one zone
         self.now, self.cutoff = utc.isoformat(), (utc - reassert_after).isoformat()
-        self.unchanged = 0
+        self.unchanged = self.considered = 0
+        self.guard = False
+        self.candidates: Iterable[int] | None = None
+        self.skipped: Iterable[int] = ()
+        self.gone_skus: list[int] = []  # fingerprints of the SKUs gone() found
         Ledger._count += 1
         n = Ledger._count
         self.plan, self.seen, self.held = f"temp.plan_{n}", f"temp.seen_{n}", f"temp.held_{n}"
@@ -65,16 +84,20 @@ class Ledger:
 
     def _row(self, stream: str, key: str) -> tuple[Any, ...] | None:
         found: tuple[Any, ...] | None = self.db.execute(
-            "SELECT acked_hash, last_pushed_at, status FROM push_ledger WHERE channel = ? AND "
-            "account = ? AND stream = ? AND sku = ?", (self.channel, self.account, stream, key),
+            "SELECT acked_hash, last_pushed_at, status, sku_fp FROM push_ledger WHERE channel = ? "
+            "AND account = ? AND stream = ? AND sku = ?", (self.channel, self.account, stream, key),
         ).fetchone()  # fmt: skip
         return found
 
     def consider(self, item: PushItem) -> None:
         """Plan ``item`` (``unchanged`` items are only remembered as seen)."""
         digest = payload_hash(item.payload)
+        self.considered += 1
         self.db.execute(f"INSERT OR IGNORE INTO {self.seen} VALUES (?, ?)", (item.stream, item.key))
-        action = _action(self._row(item.stream, item.key), digest, self.cutoff)
+        row = self._row(item.stream, item.key)
+        if self.guard and row and row[2] != "deleted" and row[3] != sku_fp(item.sku):
+            raise OwnerChanged(f"{item.stream}/{item.key} changes SKU")
+        action = _action(row, digest, self.cutoff)
         if action == "unchanged":
             self.unchanged += 1
         else:
@@ -94,15 +117,37 @@ class Ledger:
 
     def gone(self) -> list[tuple[str, str, str]]:
         """(stream, key, sku) of items the channel holds that this run neither saw nor held."""
+        among = ""
+        if self.candidates is not None:
+            among = f" AND sku_fp IN (SELECT fp FROM {self.plan}_among)"
+            self.db.execute(f"CREATE TABLE {self.plan}_among (fp INTEGER PRIMARY KEY)")
+            self.db.executemany(
+                f"INSERT OR IGNORE INTO {self.plan}_among VALUES (?)", zip(self.candidates)
+            )
         rows = self.db.execute(
-            "SELECT stream, sku, desired FROM push_ledger l WHERE channel = ? AND account = ? "
-            f"AND status != 'deleted' AND NOT EXISTS (SELECT 1 FROM {self.seen} s WHERE "
-            "s.stream = l.stream AND s.key = l.sku) ORDER BY stream, sku",
-            (self.channel, self.account),
-        ).fetchall()
+            f"SELECT stream, sku, desired, sku_fp FROM push_ledger l WHERE {_OWNED}{among} AND "
+            f"NOT EXISTS (SELECT 1 FROM {self.seen} s WHERE s.stream = l.stream AND s.key = l.sku)"
+            " ORDER BY stream, sku", (self.channel, self.account),
+        ).fetchall()  # fmt: skip
         held = {sku for (sku,) in self.db.execute(f"SELECT sku FROM {self.held}")}
-        found = [(s, key, json.loads(desired).get("__sku", key)) for s, key, desired in rows]
-        return [entry for entry in found if entry[2] not in held]
+        skipped = {fp for *_, fp in rows}.intersection(self.skipped)  # present, just not read
+        found = [
+            (s, key, json.loads(desired).get("__sku", key), fp)
+            for s, key, desired, fp in rows
+            if fp not in skipped
+        ]
+        self.gone_skus = [fp for *_, fp in found]
+        return [(s, key, sku) for s, key, sku, _ in found if sku not in held]
+
+    def must_read(self) -> set[int]:
+        """SKUs to read whatever their inputs: an item not acknowledged as last planned
+        (failed, deferred, in flight), or due for reassertion."""
+        rows = self.db.execute(
+            f"SELECT sku_fp FROM push_ledger WHERE {_OWNED} AND (status != 'acked' OR "
+            "last_pushed_at IS NULL OR last_pushed_at < ?)",
+            (self.channel, self.account, self.cutoff),
+        )
+        return {fp for (fp,) in rows}
 
     def live(self) -> int:
         """Items the channel holds (for the removal gate)."""
@@ -195,7 +240,7 @@ class Ledger:
         error = redact(error) if error else None  # an answer's body may echo a token
         self.db.execute(_UPSERT, (
             self.channel, self.account, item.stream, item.key, digest, acked, desired,
-            self.now if acked else None, status, error,
+            self.now if acked else None, status, error, sku_fp(item.sku),
         ))  # fmt: skip
 
     def forget(self) -> None:
@@ -213,7 +258,7 @@ def _action(row: tuple[Any, ...] | None, digest: str, cutoff: str) -> str:
     reassert: acknowledged this, but before ``cutoff``; else unchanged."""
     if row is None or row[2] == "deleted":
         return "create"
-    acked, pushed_at, _ = row
+    acked, pushed_at = row[0], row[1]
     if acked is None:
         return "create" if pushed_at is None else "update"
     if acked != digest:

@@ -155,4 +155,25 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE orders ADD COLUMN digest TEXT;
     """,
+    # 8: incremental planning (store/inputs.py): the SKU behind each ledger item, by its
+    # fingerprint (omnisync_sku_fp, registered on every connection), indexed so a run reads
+    # only the items of SKUs whose inputs changed; and what each channel account last saw of
+    # every SKU's input rows.
+    """
+    ALTER TABLE push_ledger ADD COLUMN sku_fp INTEGER;
+    UPDATE push_ledger
+        SET sku_fp = omnisync_sku_fp(coalesce(json_extract(desired, '$.__sku'), sku));
+    CREATE INDEX push_ledger_sku ON push_ledger (channel, account, sku_fp);
+    CREATE INDEX push_ledger_status ON push_ledger (channel, account, status, last_pushed_at);
+    CREATE TABLE push_inputs (
+        channel TEXT NOT NULL,
+        account TEXT NOT NULL,
+        digest TEXT NOT NULL,          -- config, code version and file headers it holds for
+        skus BLOB NOT NULL,            -- per SKU in file order: its fingerprint (int64)
+        prints BLOB NOT NULL,          -- its input rows' print (uint64; 0: read it next run)
+        counts BLOB NOT NULL,          -- items it gave (uint8; 255: the channel filtered it)
+        residue BLOB NOT NULL,         -- SKU fingerprints whose items need a look every run
+        PRIMARY KEY (channel, account)
+    ) WITHOUT ROWID;
+    """,
 )

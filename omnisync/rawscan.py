@@ -1,0 +1,332 @@
+"""Pass one of an incremental push: the CSV catalogue's raw bytes, one print per SKU.
+
+A product's inputs are its row in the products file and its run of rows in each side file
+(stock, city prices, reviews), byte for byte. Their print (:mod:`omnisync.fingerprint`) is
+compared with the one each channel account remembers from the run that last settled that SKU
+(``store/inputs.py``): a byte-identical SKU is counted, never parsed, mapped or looked up. The
+rest is copied, side rows and all, into a small CSV set that the ordinary source then reads
+(``incremental.py`` maps its line numbers back), so there is one parsing path, not two.
+
+The scan needs the side files in the products' order (as merging them does,
+``sources/sidefiles.py``) with ``sku`` as their first column; anything else — a row of an unknown
+SKU, a quoted or blank line in a side file — makes the catalogue unfit and the run reads it whole.
+Docs: docs/architecture.md, "Incremental planning".
+"""
+
+from __future__ import annotations
+
+import mmap
+import re
+import shutil
+import zlib
+from array import array
+from collections.abc import Container, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from omnisync.fingerprint import packed, sku_fp
+
+PENDING, FILTERED = 254, 255  # a remembered count: items the SKU gave (0–253), or these
+LOOKAHEAD = 64  # remembered SKUs a row may be ahead of (rows removed from the file)
+SUBSET_MIN = 10_000  # below this many rows to read, the subset is always worth it
+
+
+class Unfit(Exception):
+    """The catalogue's shape does not allow the scan (see the module docstring)."""
+
+
+@dataclass
+class Memory:
+    """One channel account's memory of the last settled run, per SKU in file order."""
+
+    skus: array[int]  # SKU fingerprints
+    prints: array[int]  # input prints; 0: read the SKU next run
+    counts: array[int]  # items the SKU gave, or FILTERED
+    must: Container[int]  # SKU fingerprints to read whatever their print (unsettled, due)
+
+
+@dataclass
+class Files:
+    products: Path
+    sides: dict[str, Path]  # role (stock, city_prices, reviews) → file
+    delimiter: str
+
+
+class Follow:
+    """Where one account's memory stands while the products file is scanned."""
+
+    def __init__(self, memory: Memory | None) -> None:
+        self.memory = memory
+        self.at = 0
+        self.counts = array("B")  # per scanned SKU: carried over, or PENDING when read
+        self.left = array("q")  # remembered SKUs not carried over (changed, moved or gone)
+
+    def match(self, print_: int) -> int:
+        """The remembered entry with this print, at or a little ahead of the last; -1."""
+        memory = self.memory
+        if memory is None or not print_:
+            return -1
+        prints, at = memory.prints, self.at
+        if at < len(prints) and prints[at] == print_:
+            self.at = at + 1
+            return at
+        try:
+            found = prints.index(print_, at, at + LOOKAHEAD)
+        except ValueError:
+            return -1
+        self.left.extend(memory.skus[at:found])
+        self.at = found + 1
+        return found
+
+    def finish(self) -> None:
+        if self.memory is not None:
+            self.left.extend(self.memory.skus[self.at :])
+
+
+@dataclass
+class Scanned:
+    follows: list[Follow]
+    skus: array[int] = field(default_factory=lambda: array("q"))
+    prints: array[int] = field(default_factory=lambda: array("Q"))
+    parsed: array[int] = field(default_factory=lambda: array("L"))  # positions read
+    skipped: array[int] = field(default_factory=lambda: array("q"))  # their SKU fingerprints
+    subset: Path | None = None  # the rows to read, as CSV files; None: read the catalogue
+    lines: dict[str, array[int]] = field(default_factory=dict)  # file → real line per line
+
+    def read_everything(self) -> None:
+        """Nothing is skipped: every SKU is read from the catalogue itself."""
+        n = len(self.skus)
+        for follow in self.follows:
+            follow.counts = array("B", bytes([PENDING])) * n
+            follow.left = array("q", follow.memory.skus) if follow.memory else array("q")
+        self.parsed, self.skipped = array("L", range(n)), array("q")
+        if self.subset is not None:
+            shutil.rmtree(self.subset, ignore_errors=True)
+        self.subset, self.lines = None, {}
+
+
+def scan(
+    files: Files, memories: list[Memory | None], reserved: Container[bytes], workdir: Path
+) -> Scanned:
+    """Print every SKU; copy the ones to read into ``workdir``. Raises :class:`Unfit`."""
+    with ExitStack() as stack:
+        sides = {role: stack.enter_context(SideRuns(path, files.delimiter))
+                 for role, path in files.sides.items()}  # fmt: skip
+        products = stack.enter_context(files.products.open("rb"))
+        header = products.readline()
+        column = _sku_column(header, files.delimiter)
+        out = Scanned([Follow(m) for m in memories])
+        subset = stack.enter_context(Subset(workdir, files, header, sides))
+        if not any(memories):
+            subset.close()
+        _scan(products, column, files.delimiter.encode(), sides, reserved, out, subset)
+        if any(not side.done for side in sides.values()):
+            raise Unfit("a side file has rows that do not follow the products' order")
+        for follow in out.follows:
+            follow.finish()
+        out.subset, out.lines = (workdir, subset.lines) if subset.open else (None, {})
+        if out.subset is None or not set(out.skus[i] for i in out.parsed).isdisjoint(out.skipped):
+            out.read_everything()  # a SKU both read and skipped: its rows repeat
+        return out
+
+
+def headers(files: Files) -> bytes:
+    """Every file's header line: a memory holds only for the same columns."""
+    found = []
+    for path in (files.products, *files.sides.values()):
+        with path.open("rb") as f:
+            found.append(f.readline())
+    return b"".join(found)
+
+
+def _scan(
+    products: IO[bytes],
+    column: int,
+    delimiter: bytes,
+    sides: dict[str, SideRuns],
+    reserved: Container[bytes],
+    out: Scanned,
+    subset: Subset,
+) -> None:
+    follows, skus, prints = out.follows, out.skus, out.prints
+    for line, record in _records(products):
+        raw = _sku(record, column, delimiter)
+        crc, length, taken = zlib.crc32(record), len(record), []
+        for role, side in sides.items():
+            if raw and side.sku == raw:
+                at, rows = side.take()
+                crc, length = zlib.crc32(rows, crc), length + len(rows)
+                taken.append((role, at, rows))
+        print_ = packed(crc, length) if raw and raw not in reserved else 0
+        found = [follow.match(print_) for follow in follows]
+        if follows and all(k >= 0 and _settled(f, k) for f, k in zip(follows, found, strict=True)):
+            sku = follows[0].memory.skus[found[0]]  # type: ignore[union-attr]
+            for follow, k in zip(follows, found, strict=True):
+                follow.counts.append(follow.memory.counts[k])  # type: ignore[union-attr]
+            out.skipped.append(sku)
+        else:
+            sku = sku_fp(raw.decode("utf-8", "surrogateescape")) if raw else 0
+            _read(out, found, len(skus))
+            subset.add(line, record, taken, len(out.parsed), len(skus) + 1)
+        skus.append(sku)
+        prints.append(print_)
+
+
+def _settled(follow: Follow, k: int) -> bool:
+    memory = follow.memory
+    assert memory is not None
+    return memory.counts[k] != PENDING and memory.skus[k] not in memory.must
+
+
+def _read(out: Scanned, found: list[int], position: int) -> None:
+    """The row is read: its remembered entries leave (the reading decides what comes back)."""
+    for follow, k in zip(out.follows, found, strict=True):
+        follow.counts.append(PENDING)
+        if k >= 0:
+            follow.left.append(follow.memory.skus[k])  # type: ignore[union-attr]
+    out.parsed.append(position)
+
+
+def _records(products: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(first line, raw record) after the header; a quoted field may span lines (an odd
+    number of quotes so far). Blank lines are no record."""
+    line, pending, first = 1, b"", 0
+    for chunk in products:
+        line += 1
+        if pending:
+            pending += chunk
+            if pending.count(b'"') & 1:
+                continue
+            record, pending = pending, b""
+        elif chunk.count(b'"') & 1:
+            pending, first = chunk, line
+            continue
+        else:
+            record, first = chunk, line
+        if record.strip():
+            yield first, record
+    if pending:
+        yield first, pending  # an unclosed quote: the reader reports it
+
+
+def _sku_column(header: bytes, delimiter: str) -> int:
+    names = header.decode("utf-8-sig", "replace").strip().lower().split(delimiter)
+    names = [name.strip() for name in names]
+    if "sku" not in names:
+        raise Unfit("the products file has no sku column")  # the reader reports it
+    return names.index("sku")
+
+
+def _sku(record: bytes, column: int, delimiter: bytes) -> bytes | None:
+    """The SKU's raw bytes when no quote stands before or in it; else None (read the row)."""
+    if column == 0:
+        end = record.find(delimiter)
+        raw = record[:end] if end > 0 else b""
+    else:
+        cells = record.split(delimiter, column + 1)
+        if len(cells) <= column + 1 or any(b'"' in cell for cell in cells[:column]):
+            return None
+        raw = cells[column]
+    return None if b'"' in raw else raw.strip() or None
+
+
+class SideRuns:
+    """A side file as runs of rows sharing a SKU (its first column), one regex match each."""
+
+    def __init__(self, path: Path, delimiter: str) -> None:
+        self.file = path.open("rb")
+        size = path.stat().st_size
+        self.data: mmap.mmap | bytes = (
+            mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        )
+        end = self.data.find(b"\n") + 1 or len(self.data)
+        self.header = bytes(self.data[:end])
+        if _sku_column(self.header, delimiter) != 0:
+            raise Unfit(f"{path.name}: sku is not its first column")
+        d = re.escape(delimiter.encode())
+        pattern = rb'([^\r\n"%s]*)%s[^\n]*(?:\n|\Z)(?:\1%s[^\n]*(?:\n|\Z))*' % (d, d, d)
+        self.runs = re.compile(pattern).finditer(self.data, end)
+        self.pos, self.line, self.done = end, 2, False
+        self.sku: bytes | None = None
+        self.rows = b""
+        self._next()
+
+    def _next(self) -> None:
+        found = next(self.runs, None)
+        if found is None:
+            if bytes(self.data[self.pos :]).strip():
+                raise Unfit("a side file has a line the scan cannot split")
+            self.sku, self.done = None, True
+        elif found.start() != self.pos or b'"' in found.group(0):
+            raise Unfit("a side file has a blank or quoted line")
+        else:
+            self.sku, self.rows, self.pos = found.group(1).strip(), found.group(0), found.end()
+
+    def take(self) -> tuple[int, bytes]:
+        """(first line, rows) of the current SKU's run; moves on to the next run."""
+        at, rows = self.line, self.rows
+        self.line += rows.count(b"\n")
+        self._next()
+        return at, rows
+
+    def __enter__(self) -> SideRuns:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if isinstance(self.data, mmap.mmap):
+            del self.runs
+            self.data.close()
+        self.file.close()
+
+
+class Subset:
+    """The rows to read, copied into CSV files (each with its header) under ``workdir``, and
+    for each file the real line of each of its lines."""
+
+    def __init__(self, workdir: Path, files: Files, header: bytes, sides: dict[str, SideRuns]):
+        self.workdir, self.open, self.rows = workdir, True, 0
+        self.outs: dict[str, IO[bytes]] = {}
+        self.lines: dict[str, array[int]] = {}
+        for role, path, head in [("products", files.products, header)] + [
+            (role, files.sides[role], side.header) for role, side in sides.items()
+        ]:
+            (workdir / role).mkdir(parents=True, exist_ok=True)
+            self.outs[role] = (workdir / role / path.name).open("wb")
+            self.outs[role].write(_ended(head))
+            self.lines[role] = array("L", [0, 1])
+
+    def add(self, line: int, record: bytes, taken: list[tuple[str, int, bytes]],
+            reads: int, rows: int) -> None:  # fmt: skip
+        """Copy a row to read and its side rows; give up the subset once it is no saving."""
+        if not self.open:
+            return
+        if reads > SUBSET_MIN and reads * 2 > rows:
+            self.close()
+            return
+        self._write("products", line, record)
+        for role, at, side_rows in taken:
+            self._write(role, at, side_rows)
+
+    def _write(self, role: str, line: int, data: bytes) -> None:
+        data = _ended(data)
+        self.outs[role].write(data)
+        self.lines[role].extend(range(line, line + data.count(b"\n")))
+
+    def close(self) -> None:
+        """No subset: the catalogue is read whole."""
+        for out in self.outs.values():
+            out.close()
+        self.open = False
+
+    def __enter__(self) -> Subset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for out in self.outs.values():
+            out.close()
+
+
+def _ended(data: bytes) -> bytes:
+    return data if data.endswith(b"\n") else data + b"\n"

@@ -1,0 +1,54 @@
+"""What each channel account remembers of the catalogue's input rows (incremental planning).
+
+Per (channel, account): a digest (config, code and file headers it holds for) and, per SKU in
+file order, its fingerprint, its input rows' print and the items it gave; plus the residue, the
+SKUs whose ledger items must be looked at every run (docs/architecture.md, "Incremental
+planning"). A run that plans for an account forgets its memory before anything can change the
+ledger, and writes a new one only once every push is recorded, so a crash leaves no memory and
+the next run reads everything.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+from omnisync.store.db import Store
+
+
+@dataclass
+class Remembered:
+    skus: array[int]
+    prints: array[int]
+    counts: array[int]
+    residue: array[int]
+
+
+def load(store: Store, channel: str, account: str, digest: str) -> Remembered | None:
+    """The account's memory when it was written for ``digest``; else None."""
+    row = store.db.execute(
+        "SELECT digest, skus, prints, counts, residue FROM push_inputs WHERE channel = ? AND "
+        "account = ?", (channel, account),
+    ).fetchone()  # fmt: skip
+    if row is None or row[0] != digest:
+        return None
+    arrays = [array(code) for code in "qQBq"]
+    for into, blob in zip(arrays, row[1:], strict=True):
+        into.frombytes(blob)
+    return Remembered(*arrays)
+
+
+def forget(store: Store, channel: str, account: str) -> None:
+    with store.transaction():
+        store.db.execute(
+            "DELETE FROM push_inputs WHERE channel = ? AND account = ?", (channel, account)
+        )
+
+
+def save(store: Store, channel: str, account: str, digest: str, memory: Remembered) -> None:
+    blobs = [a.tobytes() for a in (memory.skus, memory.prints, memory.counts, memory.residue)]
+    with store.transaction():
+        store.db.execute(
+            "INSERT OR REPLACE INTO push_inputs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (channel, account, digest, *blobs),
+        )
