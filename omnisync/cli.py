@@ -129,6 +129,13 @@ def push(
             "--force", help="Publish files (Kaspi) even when the publish gate would refuse."
         ),
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Read every SKU, also those whose input rows did not change since the last push.",
+        ),
+    ] = False,
     debug: DebugOpt = False,
     log_format: LogFormatOpt = None,
     quiet: QuietOpt = False,
@@ -137,7 +144,7 @@ def push(
     """Send what changed since the last acknowledged push (absolute values), re-assert what is
     older than reassert_after, remove what left. Exit 3 when any item failed or was deferred."""
     with guard(debug, log_format, quiet):
-        _push(config, channel, dry_run, format, force, quiet, metrics_file)
+        _push(config, channel, dry_run, format, force, full, quiet, metrics_file)
 
 
 @app.command(epilog=EXIT_CODES)
@@ -151,7 +158,7 @@ def diff(
 ) -> None:
     """What push would send (push --dry-run): counts per action and the changes."""
     with guard(debug, log_format, quiet):
-        _push(config, channel, True, format, False, quiet, None)
+        _push(config, channel, True, format, False, False, quiet, None)
 
 
 def _push(
@@ -160,6 +167,7 @@ def _push(
     dry_run: bool,
     format: BuildFormat,
     force: bool,
+    full: bool,
     quiet: bool,
     metrics_file: Path | None,
 ) -> None:
@@ -168,7 +176,7 @@ def _push(
         metrics_after(metrics_file, cfg.state)
     with console.progress_bar(format is BuildFormat.text and not quiet) as tick:
         result = push_api.push(
-            cfg, channel or (), dry_run=dry_run, force=force, progress=callback(tick)
+            cfg, channel or (), dry_run=dry_run, force=force, progress=callback(tick), full=full
         )
     if format is BuildFormat.json:
         sys.stdout.write(report.push_json(result) + "\n")

@@ -192,8 +192,9 @@ class _Tracker:
     def observe(self, product: Product) -> None:
         fp = sku_fp(product.sku)
         position = self._align(fp)
-        clean = len(self.report.problems) == self.problems
-        self.problems = len(self.report.problems)
+        problems = self.report.problems  # since the last product: its own, or another row's
+        clean = not any(p.sku in (None, product.sku) for p in problems[self.problems :])
+        self.problems = len(problems)
         if position < 0:
             self.unaligned.append(fp)
         for i, ((lane, _), follow) in enumerate(zip(self.pairs, self.scanned.follows, strict=True)):

@@ -47,6 +47,7 @@ class PushStats:
     sent: int = 0
     failed: int = 0
     deferred: int = 0
+    skipped: int = 0  # SKUs counted as unchanged without being read (incremental.py)
     changes: list[dict[str, Any]] = field(default_factory=list)  # dry run: every change
 
 
@@ -83,13 +84,16 @@ def push(
     progress: Progress | None = None,
     force: bool = False,
     every_file: bool = False,
+    full: bool = False,
 ) -> PushReport:
     """``every_file``: also build every file channel in the same pass (``sync``); those with
-    no API are shared among ``config.workers`` processes."""
+    no API are shared among ``config.workers`` processes. ``full``: read every SKU, even those
+    whose input rows did not change since the last push (incremental.py)."""
     budget, now = budget or Budget(), now or datetime.now().astimezone()
 
     def planned(names: Iterable[str]) -> Run:
         run = Run(config, names, progress, now)
+        run.incremental = not full
         wanted = _writes_or_pushes if every_file else _pushes
         run.keep(wanted, None if every_file or not only else "has no API to push to")
         if not run.lanes:
@@ -187,6 +191,8 @@ def _push(
         run.stream()
         if skipping is not None:
             skipping.account()
+            for _, _, stats in plans:
+                stats.skipped = len(skipping.scanned.skipped)
         go_ahead()
         _publish(run, budget, force)
         published()

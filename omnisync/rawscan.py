@@ -237,6 +237,13 @@ class SideRuns:
 
     def __init__(self, path: Path, delimiter: str) -> None:
         self.file = path.open("rb")
+        try:
+            self._open(path, delimiter)
+        except BaseException:
+            self.file.close()
+            raise
+
+    def _open(self, path: Path, delimiter: str) -> None:
         size = path.stat().st_size
         self.data: mmap.mmap | bytes = (
             mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ) if size else b""

@@ -9,6 +9,7 @@ add per-city prices and ratings.
 from __future__ import annotations
 
 from collections.abc import Container, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,20 +103,21 @@ class CsvSource(Source):
         seen, failed = KeySet(), KeySet(bits=4)  # bounded memory: 8 bytes a SKU
         sides = self._sides(on_problem, _Taken(seen, failed))
         rows = self.table.rows(on_problem)
-        columns = _Columns(self.table.header)
-        for line, cells in rows:
-            sku = cells[columns.sku].strip()
-            if sku in seen:
-                on_problem(duplicate_sku(sku, self.table.name, line))
-                continue
-            product = self._product(line, cells, columns, sides, on_problem)
-            if product is None:
-                failed.add(sku)  # its side rows are taken (and lost with it), as when indexed
-            else:
-                seen.add(sku)
-                yield product
-        for index in sides.all():
-            index.report_leftovers(on_problem)
+        with closing(rows), _closing(sides):  # a redo cuts it short
+            columns = _Columns(self.table.header)
+            for line, cells in rows:
+                sku = cells[columns.sku].strip()
+                if sku in seen:
+                    on_problem(duplicate_sku(sku, self.table.name, line))
+                    continue
+                product = self._product(line, cells, columns, sides, on_problem)
+                if product is None:
+                    failed.add(sku)  # its side rows are taken (and lost with it), as indexed
+                else:
+                    seen.add(sku)
+                    yield product
+            for index in sides.all():
+                index.report_leftovers(on_problem)
 
     def skus(self, on_problem: ProblemSink) -> Iterator[str]:
         """The SKU column alone: no side files, no product building (``orders pull``)."""
@@ -196,6 +198,15 @@ class CsvSource(Source):
         if negative:
             on_problem(negative_warning(self.table.name, line, sku, raw))
         return quantity
+
+
+@contextmanager
+def _closing(sides: _Sides) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for index in sides.all():
+            index.close()
 
 
 class _Taken:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -50,7 +50,7 @@ class CsvTable:
         """Position of ``column``, -1 when the file does not have it."""
         return self.header.index(column) if column in self.header else -1
 
-    def rows(self, on_problem: ProblemSink) -> Iterator[Row]:
+    def rows(self, on_problem: ProblemSink) -> Generator[Row, None, None]:
         """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily."""
         clean = _BAD_BYTES[0]  # before the first read: it decodes ahead of the header
         try:
@@ -93,7 +93,9 @@ class CsvTable:
         if duplicated:
             raise SourceError(self.name, 1, f"column(s) appear twice: {', '.join(duplicated)}")
 
-    def _body(self, f: TextIO, reader: Any, on_problem: ProblemSink, clean: int) -> Iterator[Row]:
+    def _body(
+        self, f: TextIO, reader: Any, on_problem: ProblemSink, clean: int
+    ) -> Generator[Row, None, None]:
         # csv.reader's line_num is the physical line where the last record ended: the next
         # record starts on the line after it, even when a quoted field spans several lines.
         with f:

@@ -16,7 +16,7 @@ readable product row and is reported, never silently ignored.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Container, Iterator
+from collections.abc import Container, Generator, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Generic, Self, TypeVar
@@ -136,6 +136,11 @@ class SideIndex(ABC, Generic[V]):
         if self._rows is not None:
             self._read_for(sku)
         return self.values.pop(sku, None)
+
+    def close(self) -> None:
+        """Merged: close the file now (a redo can cut the read short)."""
+        if isinstance(self._rows, Generator):
+            self._rows.close()
 
     def report_leftovers(self, on_problem: ProblemSink) -> None:
         while self._rows is not None and self._ahead is not None:

@@ -1,0 +1,262 @@
+"""Incremental push planning (omnisync/incremental.py, rawscan.py): skipping the SKUs whose
+input rows did not change must give exactly what reading everything gives — the same pushes,
+the same marketplace state, the same report — while reading only what changed. Real pushes to
+the sandbox over loopback; the comparison run is the same push with ``full=True``."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from conftest import csv_text, good_row, run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_push_ledger import T0, WAREHOUSE
+
+from omnisync import faults, push
+from omnisync.channels.base import ItemResult, PushItem
+from omnisync.config import load_config
+from omnisync.sandbox.server import Sandbox
+from omnisync.store import open_store
+from omnisync.store.ledger import Ledger, OwnerChanged
+
+
+@dataclass(frozen=True)
+class Row:
+    sku: str
+    price: int = 15990
+    quantity: int = 1
+    title: str = "Acme Electric Kettle 1.7 L"  # empty: the row is invalid
+
+
+def write(root: Path, sandbox: Sandbox, rows: list[Row], stray: bool = False,
+          shuffled: bool = False, **ozon: Any) -> Path:  # fmt: skip
+    """products.csv, stock.csv (in the products' order unless ``shuffled``; ``stray`` adds a
+    stock row of an unknown SKU), locations and an Ozon config."""
+    products = [good_row(sku=r.sku, price=str(r.price), title=r.title, quantity="") for r in rows]
+    (root / "products.csv").write_text(csv_text(products), encoding="utf-8")
+    stock = [f"{r.sku},WH-1,{r.quantity}\n" for r in rows]
+    stock = sorted(stock, reverse=True) if shuffled else stock
+    stock += ["GHOST-1,WH-1,3\n"] if stray else []
+    (root / "stock.csv").write_text("sku,location,quantity\n" + "".join(stock), encoding="utf-8")
+    (root / "locations.csv").write_text(
+        "code,name,type,city,address,pickup\nWH-1,Склад,warehouse,Алматы,,no\n", encoding="utf-8"
+    )
+    channel = {"type": "ozon", "base_url": sandbox.url, "client_id": "9",
+               "api_key": "env:OZON_API_KEY", "currency": "KZT", "requests_per_minute": 6000,
+               "warehouses": {"WH-1": WAREHOUSE}, **ozon}  # fmt: skip
+    data = {"catalog": {"products": "products.csv", "stock": "stock.csv",
+                        "locations": "locations.csv"}, "state": "state.db",
+            "channels": {"ozon": channel}}  # fmt: skip
+    path = root / "omnisync.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def held(sandbox: Sandbox) -> dict[str, Any]:
+    state = httpx.get(f"{sandbox.url}/_sandbox/state").json()
+    return {name: state.get(name) for name in ("ozon_stocks", "ozon_prices")}
+
+
+def observed(result: push.PushReport, sandbox: Sandbox) -> dict[str, Any]:
+    """Everything a run is judged by, except how much it read."""
+    p = result.pushes[0]
+    return {
+        "exit": result.exit_code,
+        "counts": (p.planned, p.sent, p.failed, p.deferred, result.run.products),
+        "lanes": [
+            (s.items_total, s.items_valid, s.errors, s.warnings, s.filtered)
+            for s in result.run.channels
+        ],
+        "problems": [
+            (x.code, x.sku, x.file, x.line, x.field, x.severity) for x in result.run.problems
+        ],
+        "held": held(sandbox),
+    }
+
+
+def pushed(config: Path, **kw: Any) -> push.PushReport:
+    return push.push(load_config(config), now=kw.pop("now", T0), **kw)
+
+
+def catalogue(n: int = 12) -> list[Row]:
+    return [Row(f"S{i:02}", quantity=i % 4) for i in range(n)]
+
+
+def test_only_the_changed_skus_are_read_and_the_rest_counts_as_unchanged(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    rows = catalogue()
+    config = write(tmp_path, sandbox, rows)
+    first = pushed(config).pushes[0]
+    assert first.skipped == 0 and first.sent == 24  # stock and price of each
+    rows[3] = replace(rows[3], quantity=9)
+    write(tmp_path, sandbox, rows)
+    second = pushed(config, now=T0 + timedelta(hours=1))
+    p = second.pushes[0]
+    assert p.skipped == 11 and p.planned["update"] == 1 and p.planned["unchanged"] == 23
+    assert held(sandbox)["ozon_stocks"][f"S03@{WAREHOUSE}"] == 9
+    assert second.run.products == 12 and second.run.channels[0].items_valid == 12
+
+
+def test_full_reads_everything(tmp_path: Path, sandbox: Sandbox) -> None:
+    config = write(tmp_path, sandbox, catalogue())
+    pushed(config)
+    again = pushed(config, now=T0 + timedelta(hours=1), full=True).pushes[0]
+    assert again.skipped == 0 and again.planned["unchanged"] == 24
+
+
+def test_due_items_are_read_and_reasserted(tmp_path: Path, sandbox: Sandbox) -> None:
+    config = write(tmp_path, sandbox, catalogue())
+    pushed(config)
+    later = pushed(config, now=T0 + timedelta(hours=25)).pushes[0]  # reassert_after: 24 h
+    assert later.skipped == 0 and later.planned["reassert"] == 24
+
+
+def test_changed_settings_or_columns_forget_the_memory(tmp_path: Path, sandbox: Sandbox) -> None:
+    rows = catalogue()
+    config = write(tmp_path, sandbox, rows)
+    pushed(config)
+    write(tmp_path, sandbox, rows, requests_per_minute=5000)
+    assert pushed(config, now=T0 + timedelta(hours=1)).pushes[0].skipped == 0
+    assert pushed(config, now=T0 + timedelta(hours=2)).pushes[0].skipped == 12
+    products = tmp_path / "products.csv"
+    products.write_text(products.read_text().replace("sku,", "SKU,", 1), encoding="utf-8")
+    assert pushed(config, now=T0 + timedelta(hours=3)).pushes[0].skipped == 0
+
+
+def test_an_order_reservation_is_seen_though_no_file_changed(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    rows = catalogue()
+    rows[5] = replace(rows[5], quantity=3)
+    config = write(tmp_path, sandbox, rows)
+    pushed(config)
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute("INSERT INTO reservations VALUES ('kaspi', 'k', 'O-1', 'S05', 'WH-1', 2)")
+    p = pushed(config, now=T0 + timedelta(hours=1)).pushes[0]
+    assert p.skipped == 11 and p.planned["update"] == 1
+    assert held(sandbox)["ozon_stocks"][f"S05@{WAREHOUSE}"] == 1
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute("DELETE FROM reservations")
+    p = pushed(config, now=T0 + timedelta(hours=2)).pushes[0]
+    assert p.planned["update"] == 1 and held(sandbox)["ozon_stocks"][f"S05@{WAREHOUSE}"] == 3
+
+
+def test_a_problem_is_reported_every_run_with_its_real_line(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    rows = catalogue()
+    rows[7] = replace(rows[7], title="")
+    config = write(tmp_path, sandbox, rows)
+    first = pushed(config)
+    rows[10] = replace(rows[10], price=0)  # changed: read from the copy, reported at line 12
+    write(tmp_path, sandbox, rows)
+    second = pushed(config, now=T0 + timedelta(hours=1))
+    lines = {(p.sku, p.line) for p in second.run.problems if p.file == "products.csv"}
+    assert ("S07", 9) in lines and ("S10", 12) in lines
+    assert {(p.sku, p.line) for p in first.run.problems} <= lines
+    assert second.pushes[0].skipped == 10
+
+
+def test_a_kill_before_the_memory_is_written_is_followed_by_a_full_read(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    rows = catalogue(40)
+    config = write(tmp_path, sandbox, rows)
+    assert run_cli("push", "-c", config).returncode == 0
+    rows = [replace(r, quantity=r.quantity + 1) if i % 3 == 0 else r for i, r in enumerate(rows)]
+    write(tmp_path, sandbox, rows)
+    killed = run_cli("push", "-c", config, env={faults.ENV: "push.after_send"})
+    assert killed.returncode == -signal.SIGKILL
+    assert run_cli("push", "-c", config).returncode == 0
+    stocks = held(sandbox)["ozon_stocks"]
+    assert all(stocks[f"{r.sku}@{WAREHOUSE}"] == r.quantity for r in rows)
+    again = pushed(config, now=T0 + timedelta(hours=1), dry_run=True).pushes[0]
+    assert again.skipped == 40 and again.planned["update"] == again.planned["create"] == 0
+
+
+def test_an_id_taken_over_by_another_sku_redoes_the_run(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "state.db")
+    ledger = Ledger(store, "ozon", "9", T0, timedelta(hours=24))
+    item = PushItem("stock", "K-1", "A", {"n": 1})
+    ledger.consider(item)
+    ledger.record([item], [ItemResult("K-1", True)])  # the channel holds K-1 for SKU A
+    ledger = Ledger(store, "ozon", "9", T0, timedelta(hours=24))
+    ledger.guard = True
+    ledger.consider(PushItem("stock", "K-1", "A", {"n": 2}))  # the same SKU: fine
+    with pytest.raises(OwnerChanged):
+        ledger.consider(PushItem("stock", "K-1", "B", {"n": 2}))
+
+
+# --- the same result as reading everything, whatever changes between runs ---
+
+EDITS = st.lists(
+    st.tuples(
+        st.sampled_from(["quantity", "price", "drop", "add", "swap", "invalid", "duplicate"]),
+        st.integers(0, 30),
+        st.integers(0, 5),
+    ),
+    max_size=6,
+)
+
+
+def edited(rows: list[Row], edits: list[tuple[str, int, int]], fresh: Iterator[int]) -> list[Row]:
+    rows = list(rows)
+    for kind, at, value in edits:
+        i = at % len(rows) if rows else 0
+        if kind == "add" or not rows:
+            rows.insert(i, Row(f"N{next(fresh)}", quantity=value))
+        elif kind == "quantity":
+            rows[i] = replace(rows[i], quantity=value)
+        elif kind == "price":
+            rows[i] = replace(rows[i], price=10000 + value)
+        elif kind == "drop":
+            rows.pop(i)
+        elif kind == "swap":
+            j = (i + value) % len(rows)
+            rows[i], rows[j] = rows[j], rows[i]
+        elif kind == "invalid":
+            rows[i] = replace(rows[i], title="" if rows[i].title else "Back")
+        else:
+            rows.append(rows[i])
+    return rows
+
+
+@pytest.fixture(scope="module")
+def two_sandboxes() -> Iterator[tuple[Sandbox, Sandbox]]:
+    pair = Sandbox().start(), Sandbox().start()
+    yield pair
+    for box in pair:
+        box.stop()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=st.lists(
+        st.tuples(EDITS, st.booleans(), st.sampled_from([1, 1, 1, 30])), min_size=2, max_size=4
+    )
+)
+def test_skipping_gives_what_reading_everything_gives(
+    two_sandboxes: tuple[Sandbox, Sandbox], steps: list[tuple[Any, bool, int]]
+) -> None:
+    fast, full = two_sandboxes
+    for box in two_sandboxes:
+        httpx.post(f"{box.url}/_sandbox/reset")
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        rows, fresh, now = catalogue(), iter(range(1000)), T0
+        for edits, odd_stock, hours in steps:
+            rows, now = edited(rows, edits, fresh), now + timedelta(hours=hours)
+            odd = {"stray": odd_stock} if len(rows) % 2 else {"shuffled": odd_stock}
+            skipping = pushed(write(Path(a), fast, rows, **odd), now=now)
+            reading = pushed(write(Path(b), full, rows, **odd), now=now, full=True)
+            assert observed(skipping, fast) == observed(reading, full)
