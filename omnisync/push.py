@@ -242,7 +242,10 @@ def _publish(run: Run, budget: Budget, force: bool) -> None:
 def _plan_removals(channel: Any, ledger: Ledger, report: RunReport, force: bool) -> None:
     """Items that left get zero stock or a delete — unless that would remove more than the
     channel's ``max_drop`` of what it holds (a truncated catalogue must not empty a shop)."""
-    gone, live = ledger.gone(), ledger.live()
+    gone = ledger.gone()
+    if not gone:
+        return
+    live = ledger.live()
     limit = channel.config.max_drop * live
     if gone and len(gone) > limit and not force:
         report.add(Problem(

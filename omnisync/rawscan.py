@@ -23,6 +23,7 @@ from array import array
 from collections.abc import Container, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -59,30 +60,63 @@ class Follow:
 
     def __init__(self, memory: Memory | None) -> None:
         self.memory = memory
-        self.at = 0
+        self.at, self.size = 0, len(memory.prints) if memory else 0
         self.counts = array("B")  # per scanned SKU: carried over, or PENDING when read
         self.left = array("q")  # remembered SKUs not carried over (changed, moved or gone)
 
     def match(self, print_: int) -> int:
         """The remembered entry with this print, at or a little ahead of the last; -1."""
-        memory = self.memory
+        memory, at = self.memory, self.at
         if memory is None or not print_:
             return -1
-        prints, at = memory.prints, self.at
-        if at < len(prints) and prints[at] == print_:
+        if at < self.size and memory.prints[at] == print_:
             self.at = at + 1
             return at
         try:
-            found = prints.index(print_, at, at + LOOKAHEAD)
+            found = memory.prints.index(print_, at, at + LOOKAHEAD)
         except ValueError:
             return -1
         self.left.extend(memory.skus[at:found])
         self.at = found + 1
         return found
 
+    def settled(self, k: int) -> bool:
+        memory = self.memory
+        assert memory is not None
+        return memory.counts[k] != PENDING and memory.skus[k] not in memory.must
+
+    def skip(self, print_: int) -> int | None:
+        """The run's only account: the SKU's fingerprint when its row is skipped, else None."""
+        k = self.match(print_)
+        if k >= 0 and self.settled(k):
+            memory = self.memory
+            assert memory is not None
+            self.counts.append(memory.counts[k])
+            return int(memory.skus[k])
+        self.read(k)
+        return None
+
+    def read(self, k: int) -> None:
+        """The row is read: its remembered entry leaves (the reading decides what comes back)."""
+        self.counts.append(PENDING)
+        if k >= 0:
+            self.left.append(self.memory.skus[k])  # type: ignore[union-attr]
+
     def finish(self) -> None:
         if self.memory is not None:
             self.left.extend(self.memory.skus[self.at :])
+
+
+def _skip_all(follows: list[Follow], print_: int) -> int | None:
+    """Several accounts: skipped only when every one would skip it."""
+    found = [follow.match(print_) for follow in follows]
+    if all(k >= 0 and f.settled(k) for f, k in zip(follows, found, strict=True)):
+        for follow, k in zip(follows, found, strict=True):
+            follow.counts.append(follow.memory.counts[k])  # type: ignore[union-attr]
+        return int(follows[0].memory.skus[found[0]])  # type: ignore[union-attr]
+    for follow, k in zip(follows, found, strict=True):
+        follow.read(k)
+    return None
 
 
 @dataclass
@@ -112,7 +146,7 @@ def scan(
 ) -> Scanned:
     """Print every SKU; copy the ones to read into ``workdir``. Raises :class:`Unfit`."""
     with ExitStack() as stack:
-        sides = {role: stack.enter_context(SideRuns(path, files.delimiter))
+        sides = {role: stack.enter_context(SideRuns(role, path, files.delimiter))
                  for role, path in files.sides.items()}  # fmt: skip
         products = stack.enter_context(files.products.open("rb"))
         header = products.readline()
@@ -150,43 +184,29 @@ def _scan(
     out: Scanned,
     subset: Subset,
 ) -> None:
-    follows, skus, prints = out.follows, out.skus, out.prints
+    """The hot loop: a million rows, so locals and as few Python calls as it takes."""
+    follows, skus, prints, skipped = out.follows, out.skus, out.prints, out.skipped
+    skip = follows[0].skip if len(follows) == 1 else partial(_skip_all, follows)
+    runs, crc32 = list(sides.values()), zlib.crc32
     for line, record in _records(products):
-        raw = _sku(record, column, delimiter)
-        crc, length, taken = zlib.crc32(record), len(record), []
-        for role, side in sides.items():
-            if raw and side.sku == raw:
-                at, rows = side.take()
-                crc, length = zlib.crc32(rows, crc), length + len(rows)
-                taken.append((role, at, rows))
-        print_ = packed(crc, length) if raw and raw not in reserved else 0
-        found = [follow.match(print_) for follow in follows]
-        if follows and all(k >= 0 and _settled(f, k) for f, k in zip(follows, found, strict=True)):
-            sku = follows[0].memory.skus[found[0]]  # type: ignore[union-attr]
-            for follow, k in zip(follows, found, strict=True):
-                follow.counts.append(follow.memory.counts[k])  # type: ignore[union-attr]
-            out.skipped.append(sku)
-        else:
+        end = record.find(delimiter) if column == 0 else -1
+        raw = record[:end].strip() if end > 0 else _sku(record, column, delimiter)
+        crc, length, taken = crc32(record), len(record), []
+        for side in runs:
+            if side.sku == raw:
+                rows = side.take()
+                crc, length = crc32(rows, crc), length + len(rows)
+                taken.append((side, side.taken_at, rows))
+        print_ = packed(crc, length) if raw and raw not in reserved and 34 not in raw else 0
+        sku = skip(print_) if follows else None
+        if sku is None:
             sku = sku_fp(raw.decode("utf-8", "surrogateescape")) if raw else 0
-            _read(out, found, len(skus))
+            out.parsed.append(len(skus))
             subset.add(line, record, taken, len(out.parsed), len(skus) + 1)
+        else:
+            skipped.append(sku)
         skus.append(sku)
         prints.append(print_)
-
-
-def _settled(follow: Follow, k: int) -> bool:
-    memory = follow.memory
-    assert memory is not None
-    return memory.counts[k] != PENDING and memory.skus[k] not in memory.must
-
-
-def _read(out: Scanned, found: list[int], position: int) -> None:
-    """The row is read: its remembered entries leave (the reading decides what comes back)."""
-    for follow, k in zip(out.follows, found, strict=True):
-        follow.counts.append(PENDING)
-        if k >= 0:
-            follow.left.append(follow.memory.skus[k])  # type: ignore[union-attr]
-    out.parsed.append(position)
 
 
 def _records(products: IO[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -233,10 +253,11 @@ def _sku(record: bytes, column: int, delimiter: bytes) -> bytes | None:
 
 
 class SideRuns:
-    """A side file as runs of rows sharing a SKU (its first column), one regex match each."""
+    """A side file as runs of rows sharing a SKU (its first column), one regex match each:
+    ``sku`` is the next run's SKU (None at the end), ``take()`` its rows."""
 
-    def __init__(self, path: Path, delimiter: str) -> None:
-        self.file = path.open("rb")
+    def __init__(self, role: str, path: Path, delimiter: str) -> None:
+        self.role, self.file = role, path.open("rb")
         try:
             self._open(path, delimiter)
         except BaseException:
@@ -248,42 +269,49 @@ class SideRuns:
         self.data: mmap.mmap | bytes = (
             mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         )
-        end = self.data.find(b"\n") + 1 or len(self.data)
-        self.header = bytes(self.data[:end])
+        self.start = self.data.find(b"\n") + 1 or len(self.data)
+        self.header = bytes(self.data[: self.start])
         if _sku_column(self.header, delimiter) != 0:
             raise Unfit(f"{path.name}: sku is not its first column")
         d = re.escape(delimiter.encode())
-        pattern = rb'([^\r\n"%s]*)%s[^\n]*(?:\n|\Z)(?:\1%s[^\n]*(?:\n|\Z))*' % (d, d, d)
-        self.runs = re.compile(pattern).finditer(self.data, end)
-        self.pos, self.line, self.done = end, 2, False
+        row = rb'%s[^\n"]*(?:\n|\Z)' % d  # a quote ends a run; the next match then fails
+        self.pattern = re.compile(rb'([^\r\n"%s]*)%s(?:\1%s)*' % (d, row, row))
+        self.done, self.taken_at = False, 0
         self.sku: bytes | None = None
-        self.rows = b""
-        self._next()
+        self._counted = (self.start, 2)  # (offset, its line): lines are counted on demand
+        self._found: re.Match[bytes] | None = None
+        self._next(self.start)
 
-    def _next(self) -> None:
-        found = next(self.runs, None)
-        if found is None:
-            if bytes(self.data[self.pos :]).strip():
-                raise Unfit("a side file has a line the scan cannot split")
-            self.sku, self.done = None, True
-        elif found.start() != self.pos or b'"' in found.group(0):
-            raise Unfit("a side file has a blank or quoted line")
+    def take(self) -> bytes:
+        """The current SKU's rows (``taken_at``: their offset); moves on to the next SKU."""
+        found = self._found
+        assert found is not None
+        self.taken_at, at = found.span()
+        self._next(at)
+        return found.group(0)
+
+    def _next(self, at: int) -> None:
+        found = self._found = self.pattern.match(self.data, at)
+        if found is not None:
+            self.sku = found.group(1).strip()
+        elif bytes(self.data[at:]).strip():
+            raise Unfit("a side file has a blank or quoted line the scan cannot split")
         else:
-            self.sku, self.rows, self.pos = found.group(1).strip(), found.group(0), found.end()
+            self.sku, self.done = None, True
 
-    def take(self) -> tuple[int, bytes]:
-        """(first line, rows) of the current SKU's run; moves on to the next run."""
-        at, rows = self.line, self.rows
-        self.line += rows.count(b"\n")
-        self._next()
-        return at, rows
+    def line_at(self, offset: int) -> int:
+        """The line at ``offset`` (offsets asked for only grow)."""
+        counted, line = self._counted
+        line += self.data[counted:offset].count(b"\n")  # each byte is counted once
+        self._counted = (offset, line)
+        return line
 
     def __enter__(self) -> SideRuns:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._found = None  # a match holds the map
         if isinstance(self.data, mmap.mmap):
-            del self.runs
             self.data.close()
         self.file.close()
 
@@ -304,7 +332,7 @@ class Subset:
             self.outs[role].write(_ended(head))
             self.lines[role] = array("L", [0, 1])
 
-    def add(self, line: int, record: bytes, taken: list[tuple[str, int, bytes]],
+    def add(self, line: int, record: bytes, taken: list[tuple[SideRuns, int, bytes]],
             reads: int, rows: int) -> None:  # fmt: skip
         """Copy a row to read and its side rows; give up the subset once it is no saving."""
         if not self.open:
@@ -313,8 +341,8 @@ class Subset:
             self.close()
             return
         self._write("products", line, record)
-        for role, at, side_rows in taken:
-            self._write(role, at, side_rows)
+        for side, offset, side_rows in taken:
+            self._write(side.role, side.line_at(offset), side_rows)
 
     def _write(self, role: str, line: int, data: bytes) -> None:
         data = _ended(data)

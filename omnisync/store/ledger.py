@@ -26,6 +26,8 @@ from omnisync.secrets import redact
 from omnisync.store.db import Store
 
 ACTIONS = ("create", "update", "reassert", "delete", "unchanged")
+# Ledger statuses besides acked and deleted: the item waits for a verdict or a retry.
+UNSETTLED = ("sending", "failed", "deferred", "pending")
 _UPSERT = (
     "INSERT INTO push_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, "
     "account, stream, sku) DO UPDATE SET desired_hash = excluded.desired_hash, acked_hash = "
@@ -117,17 +119,18 @@ class Ledger:
 
     def gone(self) -> list[tuple[str, str, str]]:
         """(stream, key, sku) of items the channel holds that this run neither saw nor held."""
-        among = ""
+        among, index = "", ""
         if self.candidates is not None:
             among = f" AND sku_fp IN (SELECT fp FROM {self.plan}_among)"
+            index = " INDEXED BY push_ledger_sku"  # SQLite would walk the whole account
             self.db.execute(f"CREATE TABLE {self.plan}_among (fp INTEGER PRIMARY KEY)")
             self.db.executemany(
                 f"INSERT OR IGNORE INTO {self.plan}_among VALUES (?)", zip(self.candidates)
             )
         rows = self.db.execute(
-            f"SELECT stream, sku, desired, sku_fp FROM push_ledger l WHERE {_OWNED}{among} AND "
-            f"NOT EXISTS (SELECT 1 FROM {self.seen} s WHERE s.stream = l.stream AND s.key = l.sku)"
-            " ORDER BY stream, sku", (self.channel, self.account),
+            f"SELECT stream, sku, desired, sku_fp FROM push_ledger l{index} WHERE {_OWNED}{among}"
+            f" AND NOT EXISTS (SELECT 1 FROM {self.seen} s WHERE s.stream = l.stream AND "
+            "s.key = l.sku) ORDER BY stream, sku", (self.channel, self.account),
         ).fetchall()  # fmt: skip
         held = {sku for (sku,) in self.db.execute(f"SELECT sku FROM {self.held}")}
         skipped = {fp for *_, fp in rows}.intersection(self.skipped)  # present, just not read
@@ -142,11 +145,14 @@ class Ledger:
     def must_read(self) -> set[int]:
         """SKUs to read whatever their inputs: an item not acknowledged as last planned
         (failed, deferred, in flight), or due for reassertion."""
+        unsettled = ", ".join(f"'{status}'" for status in UNSETTLED)
         rows = self.db.execute(
-            f"SELECT sku_fp FROM push_ledger WHERE {_OWNED} AND (status != 'acked' OR "
-            "last_pushed_at IS NULL OR last_pushed_at < ?)",
-            (self.channel, self.account, self.cutoff),
-        )
+            f"SELECT sku_fp FROM push_ledger INDEXED BY push_ledger_status WHERE channel = ? AND "
+            f"account = ? AND status IN ({unsettled}) UNION ALL SELECT sku_fp FROM push_ledger "
+            "INDEXED BY push_ledger_status WHERE channel = ? AND account = ? AND status = 'acked' "
+            "AND last_pushed_at < ?",
+            (self.channel, self.account, self.channel, self.account, self.cutoff),
+        )  # the index, named: without statistics SQLite would walk the whole account instead
         return {fp for (fp,) in rows}
 
     def live(self) -> int:
@@ -233,6 +239,7 @@ class Ledger:
             )
         if action == "delete" and status == "acked":
             status = "deleted"
+        assert status in (*UNSETTLED, "acked", "deleted")  # must_read() must know each status
         acked = digest if status in ("acked", "deleted") else None
         desired = json.dumps(
             {**item.payload, "__sku": item.sku}, sort_keys=True, ensure_ascii=False
