@@ -36,6 +36,7 @@ _UPSERT = (
     "error = excluded.error, sku_fp = excluded.sku_fp"
 )
 _OWNED = "channel = ? AND account = ? AND status != 'deleted'"
+_PAIRS = "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
@@ -205,38 +206,48 @@ class Ledger:
     def sending(self, batch: list[PushItem]) -> None:
         """Before a request: nothing of it counts as acknowledged until its answer is read."""
         with self.store.transaction():
-            for item in batch:
-                self._write(item, "sending", None)
+            self._write(batch, ["sending"] * len(batch), [None] * len(batch))
 
     def record(self, batch: list[PushItem], results: list[ItemResult]) -> list[ItemResult]:
         """Write one request's outcome; returns the failures (items without a verdict too)."""
         verdicts = {r.key: r for r in results}
-        failed = []
+        found = [
+            verdicts.get(item.key) or ItemResult(item.key, False, "the channel's answer omitted it")
+            for item in batch
+        ]
         with self.store.transaction():
-            for item in batch:
-                verdict = verdicts.get(item.key) or ItemResult(
-                    item.key, False, "the channel's answer omitted it"
-                )
-                self._write(item, "acked" if verdict.ok else "failed", verdict.error)
-                if not verdict.ok:
-                    failed.append(verdict)
-        return failed
+            statuses = ["acked" if v.ok else "failed" for v in found]
+            self._write(batch, statuses, [v.error for v in found])
+        return [v for v in found if not v.ok]
 
     def defer(self, batch: list[PushItem], reason: str) -> None:
         with self.store.transaction():
-            for item in batch:
-                self._write(item, "deferred", reason)
+            self._write(batch, ["deferred"] * len(batch), [reason] * len(batch))
 
-    def _write(self, item: PushItem, status: str, error: str | None) -> None:
-        action, digest = self.db.execute(
-            f"SELECT action, hash FROM {self.plan} WHERE stream = ? AND key = ?",
-            (item.stream, item.key),
-        ).fetchone()
-        if status != "sending":
-            self.db.execute(
-                f"UPDATE {self.plan} SET done = 1 WHERE stream = ? AND key = ?",
-                (item.stream, item.key),
+    def _write(self, batch: list[PushItem], statuses: list[str], errors: list[str | None]) -> None:
+        """One request's items, in three statements whatever its size."""
+        pairs = json.dumps([[item.stream, item.key] for item in batch], ensure_ascii=False)
+        planned = {
+            (stream, key): (action, digest)
+            for stream, key, action, digest in self.db.execute(
+                f"SELECT stream, key, action, hash FROM {self.plan} WHERE (stream, key) IN "
+                f"({_PAIRS})", (pairs,),
             )
+        }  # fmt: skip
+        rows = [
+            self._entry(item, *planned[item.stream, item.key], status, error)
+            for item, status, error in zip(batch, statuses, errors, strict=True)
+        ]
+        self.db.executemany(_UPSERT, rows)
+        if statuses and statuses[0] != "sending":
+            self.db.execute(
+                f"UPDATE {self.plan} SET done = 1 WHERE (stream, key) IN ({_PAIRS})", (pairs,)
+            )
+
+    def _entry(
+        self, item: PushItem, action: str, digest: str, status: str, error: str | None
+    ) -> tuple[Any, ...]:
+        """The ledger row of ``item`` after this outcome."""
         if action == "delete" and status == "acked":
             status = "deleted"
         assert status in (*UNSETTLED, "acked", "deleted")  # must_read() must know each status
@@ -245,10 +256,10 @@ class Ledger:
             {**item.payload, "__sku": item.sku}, sort_keys=True, ensure_ascii=False
         )
         error = redact(error) if error else None  # an answer's body may echo a token
-        self.db.execute(_UPSERT, (
+        return (
             self.channel, self.account, item.stream, item.key, digest, acked, desired,
             self.now if acked else None, status, error, sku_fp(item.sku),
-        ))  # fmt: skip
+        )  # fmt: skip
 
     def forget(self) -> None:
         """Items that left and needed no call are recorded as deleted."""
