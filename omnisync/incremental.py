@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from array import array
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -45,6 +46,7 @@ from omnisync.store.ledger import Ledger
 from omnisync.store.reservations import load_reserved
 
 Pair = tuple[Lane, Ledger]
+WORKDIR = ".omnisync-read-"  # the copy of the rows to read, beside the state file
 
 
 def start(run: Any, store: Store, pairs: list[Pair], dry_run: bool, stack: ExitStack) -> Any:
@@ -58,12 +60,16 @@ def start(run: Any, store: Store, pairs: list[Pair], dry_run: bool, stack: ExitS
     if not dry_run:
         for _, ledger in pairs:
             inputs.forget(store, ledger.channel, ledger.account)
+        for stale in run.config.state.parent.glob(f"{WORKDIR}*"):
+            shutil.rmtree(
+                stale, ignore_errors=True
+            )  # a killed run's copy (this run holds the lock)
     if files is None:
         return None
     memories = [_memory(r, ledger) for r, (_, ledger) in zip(remembered, pairs, strict=True)]
     reserved = load_reserved(run.config.state, run.source.snapshot_time())
     raw = {sku.encode("utf-8", "surrogateescape") for sku in reserved}
-    workdir = Path(stack.enter_context(TemporaryDirectory(prefix="omnisync-")))
+    workdir = Path(stack.enter_context(_workdir(run.config.state.parent)))
     try:
         scanned = rawscan.scan(files, memories, raw, workdir)
     except rawscan.Unfit:
@@ -107,6 +113,15 @@ class Incremental:
             residue.extend(ledger.gone_skus)
             memory = inputs.Remembered(scanned.skus, prints, follow.counts, residue)
             inputs.save(store, ledger.channel, ledger.account, self.digest, memory)
+
+
+def _workdir(beside: Path) -> TemporaryDirectory[str]:
+    """The copy of the rows to read goes beside the state (up to half the catalogue: /tmp may
+    be memory), else to the system's temp folder."""
+    try:
+        return TemporaryDirectory(prefix=WORKDIR, dir=beside)
+    except OSError:
+        return TemporaryDirectory(prefix="omnisync-read-")
 
 
 def _skipped(counts: array[int]) -> tuple[int, int, int]:

@@ -185,6 +185,17 @@ def test_a_kill_before_the_memory_is_written_is_followed_by_a_full_read(
     assert again.skipped == 40 and again.planned["update"] == again.planned["create"] == 0
 
 
+def test_a_killed_runs_copy_of_rows_is_swept(tmp_path: Path, sandbox: Sandbox) -> None:
+    config = write(tmp_path, sandbox, catalogue())
+    stale = tmp_path / ".omnisync-read-x1" / "products"
+    stale.mkdir(parents=True)
+    (stale / "products.csv").write_text("sku\n", encoding="utf-8")
+    pushed(config, dry_run=True)  # holds no lock: another run may be using it
+    assert stale.exists()
+    pushed(config)
+    assert not list(tmp_path.glob(".omnisync-read-*"))
+
+
 def test_an_id_taken_over_by_another_sku_redoes_the_run(tmp_path: Path) -> None:
     store = open_store(tmp_path / "state.db")
     ledger = Ledger(store, "ozon", "9", T0, timedelta(hours=24))
