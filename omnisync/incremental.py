@@ -37,7 +37,8 @@ from omnisync.config import Config
 from omnisync.fingerprint import sku_fp
 from omnisync.lanes import Lane
 from omnisync.models import Location, Problem, Product
-from omnisync.rawscan import FILTERED, LOOKAHEAD, PENDING, Files, Memory, Scanned
+from omnisync.rawfiles import Files, Unfit, headers
+from omnisync.rawscan import FILTERED, LOOKAHEAD, PENDING, Memory, Scanned
 from omnisync.sources.base import ProblemSink, Source
 from omnisync.sources.csvfile import CsvSource
 from omnisync.store import inputs
@@ -58,12 +59,7 @@ def start(run: Any, store: Store, pairs: list[Pair], dry_run: bool, stack: ExitS
     remembered = [inputs.load(store, ledger.channel, ledger.account, digest) if files else None
                   for _, ledger in pairs]  # fmt: skip
     if not dry_run:
-        for _, ledger in pairs:
-            inputs.forget(store, ledger.channel, ledger.account)
-        for stale in run.config.state.parent.glob(f"{WORKDIR}*"):
-            shutil.rmtree(
-                stale, ignore_errors=True
-            )  # a killed run's copy (this run holds the lock)
+        _forget(store, pairs, run.config.state.parent)
     if files is None:
         return None
     memories = [_memory(r, ledger) for r, (_, ledger) in zip(remembered, pairs, strict=True)]
@@ -72,7 +68,7 @@ def start(run: Any, store: Store, pairs: list[Pair], dry_run: bool, stack: ExitS
     workdir = Path(stack.enter_context(_workdir(run.config.state.parent)))
     try:
         scanned = rawscan.scan(files, memories, raw, workdir)
-    except rawscan.Unfit:
+    except Unfit:
         return None
     return Incremental(run, pairs, scanned, digest, remembered)
 
@@ -113,6 +109,15 @@ class Incremental:
             residue.extend(ledger.gone_skus)
             memory = inputs.Remembered(scanned.skus, prints, follow.counts, residue)
             inputs.save(store, ledger.channel, ledger.account, self.digest, memory)
+
+
+def _forget(store: Store, pairs: list[Pair], beside: Path) -> None:
+    """Before the ledger can change: no memory, and no copy a killed run left (this run holds
+    the lock, so no other run is reading one)."""
+    for _, ledger in pairs:
+        inputs.forget(store, ledger.channel, ledger.account)
+    for stale in beside.glob(f"{WORKDIR}*"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _workdir(beside: Path) -> TemporaryDirectory[str]:
@@ -164,7 +169,7 @@ def _digest(config: Config, files: Files) -> str:
     )  # fmt: skip
     digest = blake2b(json.dumps(settings, sort_keys=True).encode(), digest_size=16)
     digest.update(_code())
-    digest.update(rawscan.headers(files))
+    digest.update(headers(files))
     locations = config.catalog.locations
     digest.update(locations.read_bytes() if locations and locations.exists() else b"")
     return digest.hexdigest()

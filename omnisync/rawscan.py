@@ -15,8 +15,6 @@ Docs: docs/architecture.md, "Incremental planning".
 
 from __future__ import annotations
 
-import mmap
-import re
 import shutil
 import zlib
 from array import array
@@ -28,14 +26,10 @@ from pathlib import Path
 from typing import IO
 
 from omnisync.fingerprint import sku_fp
+from omnisync.rawfiles import Files, SideRuns, Subset, Unfit, sku_column
 
 PENDING, FILTERED = 254, 255  # a remembered count: items the SKU gave (0–253), or these
 LOOKAHEAD = 64  # remembered SKUs a row may be ahead of (rows removed from the file)
-SUBSET_MIN = 10_000  # below this many rows to read, the subset is always worth it
-
-
-class Unfit(Exception):
-    """The catalogue's shape does not allow the scan (see the module docstring)."""
 
 
 @dataclass
@@ -46,13 +40,6 @@ class Memory:
     prints: array[int]  # input prints; 0: read the SKU next run
     counts: array[int]  # items the SKU gave, or FILTERED
     must: Container[int]  # SKU fingerprints to read whatever their print (unsettled, due)
-
-
-@dataclass
-class Files:
-    products: Path
-    sides: dict[str, Path]  # role (stock, city_prices, reviews) → file
-    delimiter: str
 
 
 class Follow:
@@ -150,7 +137,7 @@ def scan(
                  for role, path in files.sides.items()}  # fmt: skip
         products = stack.enter_context(files.products.open("rb"))
         header = products.readline()
-        column = _sku_column(header, files.delimiter)
+        column = sku_column(header, files.delimiter)
         out = Scanned([Follow(m) for m in memories])
         subset = stack.enter_context(Subset(workdir, files, header, sides))
         if not any(memories):
@@ -164,15 +151,6 @@ def scan(
         if out.subset is None or not set(out.skus[i] for i in out.parsed).isdisjoint(out.skipped):
             out.read_everything()  # a SKU both read and skipped: its rows repeat
         return out
-
-
-def headers(files: Files) -> bytes:
-    """Every file's header line: a memory holds only for the same columns."""
-    found = []
-    for path in (files.products, *files.sides.values()):
-        with path.open("rb") as f:
-            found.append(f.readline())
-    return b"".join(found)
 
 
 def _scan(  # noqa: C901 (one flat loop on purpose: see the docstring)
@@ -261,14 +239,6 @@ def _carry(out: Scanned, follow: Follow, start: int, count: int) -> None:
     follow.counts.extend(memory.counts[start:end])
 
 
-def _sku_column(header: bytes, delimiter: str) -> int:
-    names = header.decode("utf-8-sig", "replace").strip().lower().split(delimiter)
-    names = [name.strip() for name in names]
-    if "sku" not in names:
-        raise Unfit("the products file has no sku column")  # the reader reports it
-    return names.index("sku")
-
-
 def _sku(record: bytes, column: int, delimiter: bytes) -> bytes | None:
     """The SKU's raw bytes when no quote stands before or in it; else None (read the row)."""
     if column == 0:
@@ -280,124 +250,3 @@ def _sku(record: bytes, column: int, delimiter: bytes) -> bytes | None:
             return None
         raw = cells[column]
     return None if b'"' in raw else raw.strip() or None
-
-
-class SideRuns:
-    """A side file as runs of rows sharing a SKU (its first column), one regex match each:
-    ``sku`` is the next run's SKU (None at the end), ``take()`` its rows."""
-
-    def __init__(self, role: str, path: Path, delimiter: str) -> None:
-        self.role, self.file = role, path.open("rb")
-        try:
-            self._open(path, delimiter)
-        except BaseException:
-            self.file.close()
-            raise
-
-    def _open(self, path: Path, delimiter: str) -> None:
-        size = path.stat().st_size
-        self.data: mmap.mmap | bytes = (
-            mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        )
-        self.start = self.data.find(b"\n") + 1 or len(self.data)
-        self.header = bytes(self.data[: self.start])
-        if _sku_column(self.header, delimiter) != 0:
-            raise Unfit(f"{path.name}: sku is not its first column")
-        d = re.escape(delimiter.encode())
-        row = rb'%s[^\n"]*(?:\n|\Z)' % d  # a quote ends a run; the next match then fails
-        self.pattern = re.compile(rb'([^\r\n"%s]*)%s(?:\1%s)*' % (d, row, row))
-        self.done, self.taken_at, self.rows = False, 0, b""
-        self.sku: bytes | None = None
-        self._counted = (self.start, 2)  # (offset, its line): lines are counted on demand
-        self._found: re.Match[bytes] | None = None
-        self._next(self.start)
-
-    def take(self) -> bytes:
-        """The current SKU's rows (also ``rows``, and their offset ``taken_at``); moves on to the
-        next SKU."""
-        found = self._found
-        assert found is not None
-        self.taken_at, at = found.span()
-        self.rows = found.group(0)
-        following = self._found = self.pattern.match(self.data, at)
-        if following is None:
-            self._next(at)
-        else:
-            self.sku = following.group(1).strip()
-        return self.rows
-
-    def _next(self, at: int) -> None:
-        found = self._found = self.pattern.match(self.data, at)
-        if found is not None:
-            self.sku = found.group(1).strip()
-        elif bytes(self.data[at:]).strip():
-            raise Unfit("a side file has a blank or quoted line the scan cannot split")
-        else:
-            self.sku, self.done = None, True
-
-    def line_at(self, offset: int) -> int:
-        """The line at ``offset`` (offsets asked for only grow)."""
-        counted, line = self._counted
-        line += self.data[counted:offset].count(b"\n")  # each byte is counted once
-        self._counted = (offset, line)
-        return line
-
-    def __enter__(self) -> SideRuns:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._found = None  # a match holds the map
-        if isinstance(self.data, mmap.mmap):
-            self.data.close()
-        self.file.close()
-
-
-class Subset:
-    """The rows to read, copied into CSV files (each with its header) under ``workdir``, and
-    for each file the real line of each of its lines."""
-
-    def __init__(self, workdir: Path, files: Files, header: bytes, sides: dict[str, SideRuns]):
-        self.workdir, self.open, self.rows = workdir, True, 0
-        self.outs: dict[str, IO[bytes]] = {}
-        self.lines: dict[str, array[int]] = {}
-        for role, path, head in [("products", files.products, header)] + [
-            (role, files.sides[role], side.header) for role, side in sides.items()
-        ]:
-            (workdir / role).mkdir(parents=True, exist_ok=True)
-            self.outs[role] = (workdir / role / path.name).open("wb")
-            self.outs[role].write(_ended(head))
-            self.lines[role] = array("L", [0, 1])
-
-    def add(self, line: int, record: bytes, taken: list[SideRuns],
-            reads: int, rows: int) -> None:  # fmt: skip
-        """Copy a row to read and its side rows; give up the subset once it is no saving."""
-        if not self.open:
-            return
-        if reads > SUBSET_MIN and reads * 2 > rows:
-            self.close()
-            return
-        self._write("products", line, record)
-        for side in taken:
-            self._write(side.role, side.line_at(side.taken_at), side.rows)
-
-    def _write(self, role: str, line: int, data: bytes) -> None:
-        data = _ended(data)
-        self.outs[role].write(data)
-        self.lines[role].extend(range(line, line + data.count(b"\n")))
-
-    def close(self) -> None:
-        """No subset: the catalogue is read whole."""
-        for out in self.outs.values():
-            out.close()
-        self.open = False
-
-    def __enter__(self) -> Subset:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for out in self.outs.values():
-            out.close()
-
-
-def _ended(data: bytes) -> bytes:
-    return data if data.endswith(b"\n") else data + b"\n"
