@@ -25,7 +25,8 @@ def print_of(data: bytes, crc: int = 0, length: int = 0) -> tuple[int, int]:
 
 def packed(crc: int, length: int) -> int:
     """The 64-bit input print. CRC-32 catches every change within 4 consecutive bytes and the
-    length every change of length; any other change slips through with probability 2⁻³², and
-    reassertion (``reassert_after``) re-sends what it hides within that period. Never 0, which
-    marks "read it next run"."""
+    length every change of length; any other change slips through with probability 2⁻³². What
+    it would hide of a pushed item is re-sent at reassertion (``reassert_after``); a SKU the
+    channel filters out has no item to reassert, and stays filtered until its rows change again
+    or a run reads everything (``push --full``). Never 0, which marks "read it next run"."""
     return crc << 32 | (length & 0xFFFFFFFF) or 1

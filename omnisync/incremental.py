@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import time
 from array import array
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -34,6 +35,7 @@ from typing import Any
 
 from omnisync import rawscan
 from omnisync.config import Config
+from omnisync.errors import Redo
 from omnisync.fingerprint import sku_fp
 from omnisync.lanes import Lane
 from omnisync.models import Location, Problem, Product
@@ -47,7 +49,17 @@ from omnisync.store.ledger import Ledger
 from omnisync.store.reservations import load_reserved
 
 Pair = tuple[Lane, Ledger]
+
+
+class Overlap(Redo):
+    """See ``_Tracker.overlap``."""
+
+    def adjust(self, run: Any) -> None:
+        run.incremental = False
+
+
 WORKDIR = ".omnisync-read-"  # the copy of the rows to read, beside the state file
+PREVIEW = ".omnisync-preview-"  # a dry run's (it holds no lock: swept only when a day old)
 
 
 def start(run: Any, store: Store, pairs: list[Pair], dry_run: bool, stack: ExitStack) -> Any:
@@ -65,7 +77,8 @@ def start(run: Any, store: Store, pairs: list[Pair], dry_run: bool, stack: ExitS
     memories = [_memory(r, ledger) for r, (_, ledger) in zip(remembered, pairs, strict=True)]
     reserved = load_reserved(run.config.state, run.source.snapshot_time())
     raw = {sku.encode("utf-8", "surrogateescape") for sku in reserved}
-    workdir = Path(stack.enter_context(_workdir(run.config.state.parent)))
+    prefix = PREVIEW if dry_run else WORKDIR
+    workdir = Path(stack.enter_context(_workdir(run.config.state.parent, prefix)))
     try:
         scanned = rawscan.scan(files, memories, raw, workdir)
     except Unfit:
@@ -89,7 +102,9 @@ class Incremental:
         self.tracker = _Tracker(run, pairs, scanned)
 
     def account(self) -> None:
-        """After streaming: the skipped SKUs count as read, valid and unchanged."""
+        """After streaming (nothing is published or sent yet): the skipped SKUs count as read,
+        valid and unchanged — unless one meets a SKU or id read (``Overlap``: a redo)."""
+        self.tracker.overlap()
         self.run.report.products += len(self.scanned.skipped)
         for (lane, ledger), (valid, filtered, items) in zip(self.pairs, self.skipped, strict=True):
             lane.stats.filtered += filtered
@@ -100,14 +115,15 @@ class Incremental:
     def settle(self, store: Store) -> None:
         """Once every push is recorded: remember this run's inputs for the next."""
         scanned = self.scanned
+        named = {sku_fp(p.sku) for p in self.run.report.problems if p.sku}  # read it next run
         for (_, ledger), follow in zip(self.pairs, scanned.follows, strict=True):
             prints = array("Q", scanned.prints)
             for position in scanned.parsed:
-                if follow.counts[position] == PENDING:
+                if follow.counts[position] == PENDING or scanned.skus[position] in named:
                     prints[position] = 0  # not clean: read it next run
             residue = array("q", self.tracker.unaligned)
             residue.extend(ledger.gone_skus)
-            memory = inputs.Remembered(scanned.skus, prints, follow.counts, residue)
+            memory = inputs.Remembered(scanned.skus, prints, follow.counts, follow.ids, residue)
             inputs.save(store, ledger.channel, ledger.account, self.digest, memory)
 
 
@@ -116,17 +132,19 @@ def _forget(store: Store, pairs: list[Pair], beside: Path) -> None:
     the lock, so no other run is reading one)."""
     for _, ledger in pairs:
         inputs.forget(store, ledger.channel, ledger.account)
-    for stale in beside.glob(f"{WORKDIR}*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    day_ago = time.time() - 86400
+    for stale in [*beside.glob(f"{WORKDIR}*"), *beside.glob(f"{PREVIEW}*")]:
+        if stale.name.startswith(WORKDIR) or stale.stat().st_mtime < day_ago:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
-def _workdir(beside: Path) -> TemporaryDirectory[str]:
+def _workdir(beside: Path, prefix: str) -> TemporaryDirectory[str]:
     """The copy of the rows to read goes beside the state (up to half the catalogue: /tmp may
     be memory), else to the system's temp folder."""
     try:
-        return TemporaryDirectory(prefix=WORKDIR, dir=beside)
+        return TemporaryDirectory(prefix=prefix, dir=beside)
     except OSError:
-        return TemporaryDirectory(prefix="omnisync-read-")
+        return TemporaryDirectory(prefix=prefix.lstrip("."))
 
 
 def _skipped(counts: array[int]) -> tuple[int, int, int]:
@@ -155,7 +173,7 @@ def _memory(remembered: inputs.Remembered | None, ledger: Ledger) -> Memory | No
         return None
     must = ledger.must_read()
     must.update(remembered.residue)
-    return Memory(remembered.skus, remembered.prints, remembered.counts, must)
+    return Memory(remembered.skus, remembered.prints, remembered.counts, remembered.ids, must)
 
 
 def _digest(config: Config, files: Files) -> str:
@@ -196,21 +214,38 @@ class _Tracker:
         self.outcomes: list[int | None] = [None] * len(pairs)
         self.filtered = [lane.stats.filtered for lane, _ in pairs]
         self.unaligned = array("q")  # SKUs read that no scanned row names (a quoted SKU)
+        self.read = array("q")  # every SKU read
+        self.ids = [array("q") for _ in pairs]  # per lane: the ids of the items read
+        self.last_ids = [0] * len(pairs)
         for i, (lane, ledger) in enumerate(pairs):
             assert lane.on_item is not None
-            lane.on_item = self._counted(i, lane.on_item, ledger)
+            lane.on_item = self._counted(i, lane, lane.on_item, ledger)
         run.observe = self.observe
 
-    def _counted(self, i: int, inner: Callable[..., None], ledger: Ledger) -> Any:
+    def _counted(self, i: int, lane: Lane, inner: Callable[..., None], ledger: Ledger) -> Any:
         def on_item(product: Product, record: Any, valid: bool) -> None:
             before = ledger.considered
             inner(product, record, valid)
             self.outcomes[i] = ledger.considered - before if valid else None
+            self.last_ids[i] = sku_fp(lane.channel.unique_key(record))
+            self.ids[i].append(self.last_ids[i])
 
         return on_item
 
+    def overlap(self) -> None:
+        """A SKU or an item id read this run that a skipped SKU also holds — a repeat the scan
+        could not see (a SKU quoted or spelled with other spaces, ids a channel folds) — makes
+        the run read everything: only then can the first row win, as it must."""
+        scanned = self.scanned
+        if not set(self.read).isdisjoint(scanned.skipped) or any(
+            not set(ids).isdisjoint(follow.skipped_ids)
+            for ids, follow in zip(self.ids, scanned.follows, strict=True)
+        ):
+            raise Overlap("a SKU or item id read is also a skipped one's")
+
     def observe(self, product: Product) -> None:
         fp = sku_fp(product.sku)
+        self.read.append(fp)
         position = self._align(fp)
         problems = self.report.problems  # since the last product: its own, or another row's
         clean = not any(p.sku in (None, product.sku) for p in problems[self.problems :])
@@ -221,7 +256,8 @@ class _Tracker:
             count = self._count(i, lane)
             if clean and position >= 0 and count is not None:
                 follow.counts[position] = count
-        self.outcomes = [None] * len(self.pairs)
+                follow.ids[position] = self.last_ids[i] if count != FILTERED else 0
+        self.outcomes, self.last_ids = [None] * len(self.pairs), [0] * len(self.pairs)
 
     def _count(self, i: int, lane: Lane) -> int | None:
         if lane.stats.filtered != self.filtered[i]:

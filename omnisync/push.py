@@ -5,8 +5,10 @@ and compared with the ledger (``store.ledger``); what changed, what was acknowle
 ago than ``reassert_after``, and what left the catalogue or the channel's filter are planned
 (an item that is still there but invalid this run is held, not removed); then each channel sends
 its plan through ``omnisync.sending``. Channels whose file is fetched (Kaspi) are built in the
-same pass: publishing is their push. A dry run plans and reports; it sends nothing and writes
-nothing: the state file is opened read-only and the plan lives in TEMP tables.
+same pass: publishing is their push. SKUs whose input rows did not change since the last push
+are counted, not read (``omnisync.incremental``). A dry run plans and reports; it sends nothing
+and changes nothing: the state file is opened read-only, the plan lives in TEMP tables, and the
+copy of the rows it reads is a temporary folder beside the state.
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ class SideRuns:
         if sku_column(self.header, delimiter) != 0:
             raise Unfit(f"{path.name}: sku is not its first column")
         d = re.escape(delimiter.encode())
-        row = rb'%s[^\n"]*(?:\n|\Z)' % d  # a quote ends a run; the next match then fails
+        row = rb'%s[^\r\n"]*(?:\r?\n|\Z)' % d  # a quote or lone CR ends a run: then Unfit
         self.pattern = re.compile(rb'([^\r\n"%s]*)%s(?:\1%s)*' % (d, row, row))
         self.done, self.taken_at, self.rows = False, 0, b""
         self.sku: bytes | None = None
@@ -143,7 +143,8 @@ class Subset:
     def _write(self, role: str, line: int, data: bytes) -> None:
         data = _ended(data)
         self.outs[role].write(data)
-        self.lines[role].extend(range(line, line + data.count(b"\n")))
+        lines = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")  # as csv counts
+        self.lines[role].extend(range(line, line + lines))
 
     def close(self) -> None:
         """No subset: the catalogue is read whole."""

@@ -39,6 +39,7 @@ class Memory:
     skus: array[int]  # SKU fingerprints
     prints: array[int]  # input prints; 0: read the SKU next run
     counts: array[int]  # items the SKU gave, or FILTERED
+    ids: array[int]  # its item id's fingerprint, as the channel compares ids
     must: Container[int]  # SKU fingerprints to read whatever their print (unsettled, due)
 
 
@@ -49,6 +50,8 @@ class Follow:
         self.memory = memory
         self.at, self.size = 0, len(memory.prints) if memory else 0
         self.counts = array("B")  # per scanned SKU: carried over, or PENDING when read
+        self.ids = array("q")  # per scanned SKU: its id's fingerprint, carried over or 0
+        self.skipped_ids = array("q")  # the ids of the skipped SKUs (a read one must not meet)
         self.left = array("q")  # remembered SKUs not carried over (changed, moved or gone)
 
     def match(self, print_: int) -> int:
@@ -79,6 +82,8 @@ class Follow:
             memory = self.memory
             assert memory is not None
             self.counts.append(memory.counts[k])
+            self.ids.append(memory.ids[k])
+            self.skipped_ids.append(memory.ids[k])
             return int(memory.skus[k])
         self.read(k)
         return None
@@ -86,6 +91,7 @@ class Follow:
     def read(self, k: int) -> None:
         """The row is read: its remembered entry leaves (the reading decides what comes back)."""
         self.counts.append(PENDING)
+        self.ids.append(0)
         if k >= 0:
             self.left.append(self.memory.skus[k])  # type: ignore[union-attr]
 
@@ -99,7 +105,11 @@ def _skip_all(follows: list[Follow], print_: int) -> int | None:
     found = [follow.match(print_) for follow in follows]
     if all(k >= 0 and f.settled(k) for f, k in zip(follows, found, strict=True)):
         for follow, k in zip(follows, found, strict=True):
-            follow.counts.append(follow.memory.counts[k])  # type: ignore[union-attr]
+            memory = follow.memory
+            assert memory is not None
+            follow.counts.append(memory.counts[k])
+            follow.ids.append(memory.ids[k])
+            follow.skipped_ids.append(memory.ids[k])
         return int(follows[0].memory.skus[found[0]])  # type: ignore[union-attr]
     for follow, k in zip(follows, found, strict=True):
         follow.read(k)
@@ -121,6 +131,7 @@ class Scanned:
         n = len(self.skus)
         for follow in self.follows:
             follow.counts = array("B", bytes([PENDING])) * n
+            follow.ids, follow.skipped_ids = array("q", bytes(8 * n)), array("q")
             follow.left = array("q", follow.memory.skus) if follow.memory else array("q")
         self.parsed, self.skipped = array("L", range(n)), array("q")
         if self.subset is not None:
@@ -174,24 +185,30 @@ def _scan(  # noqa: C901 (one flat loop on purpose: see the docstring)
     runs, crc32, line, pending, first = list(sides.values()), zlib.crc32, 1, b"", 0
     for record in products:
         line += 1
-        start = line
+        start, sure = line, True
         if pending or record.count(b'"') & 1:  # a quoted field spans lines: join them
             pending, first = pending + record, first or line
             if pending.count(b'"') & 1:
                 continue
-            record, pending, start, first = pending, b"", first, 0
+            # The reader may split it otherwise (a quote inside an unquoted cell is a plain
+            # character to it), so rows hidden in it must never be skipped: read it always.
+            record, pending, start, first, sure = pending, b"", first, 0, False
+        if 13 in record and record.count(b"\r") != record.count(b"\r\n"):
+            line += record.count(b"\r") - record.count(b"\r\n")  # the reader's line count
+            sure = False  # and a lone CR may end a row for it: read it always
         if record.isspace():
             continue  # a blank line is no row
         end = record.find(delimiter) if column == 0 else -1
         raw = record[:end].strip() if end > 0 else _sku(record, column, delimiter)
         crc, length, taken = crc32(record), len(record), []
         for side in runs:
-            if side.sku == raw:
+            if raw and side.sku == raw:
                 rows = side.take()
                 crc, length = crc32(rows, crc), length + len(rows)
                 taken.append(side)
-        sure = raw is not None and raw != b"" and 34 not in raw  # 34: a quote, the SKU unsure
-        print_ = (crc << 32 | length & 0xFFFFFFFF or 1) if sure and raw not in reserved else 0
+        known = raw is not None and raw != b"" and 34 not in raw  # 34: a quote, the SKU unsure
+        sure = sure and known and raw not in reserved
+        print_ = (crc << 32 | length & 0xFFFFFFFF or 1) if sure else 0
         if (
             print_
             and at < size
@@ -208,7 +225,7 @@ def _scan(  # noqa: C901 (one flat loop on purpose: see the docstring)
         sku = skip(print_) if follows else None  # the print as fingerprint.packed makes it
         at = follows[0].at if one else 0
         if sku is None:
-            sku = sku_fp(raw.decode("utf-8", "surrogateescape")) if sure and raw else 0
+            sku = sku_fp(raw.decode("utf-8", "surrogateescape")) if known and raw else 0
             out.parsed.append(len(skus))
             subset.add(start, record, taken, len(out.parsed), len(skus) + 1)
         else:
@@ -237,6 +254,8 @@ def _carry(out: Scanned, follow: Follow, start: int, count: int) -> None:
     out.prints.extend(memory.prints[start:end])
     out.skipped.extend(memory.skus[start:end])
     follow.counts.extend(memory.counts[start:end])
+    follow.ids.extend(memory.ids[start:end])
+    follow.skipped_ids.extend(memory.ids[start:end])
 
 
 def _sku(record: bytes, column: int, delimiter: bytes) -> bytes | None:

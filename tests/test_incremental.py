@@ -5,12 +5,16 @@ the sandbox over loopback; the comparison run is the same push with ``full=True`
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ from test_push_ledger import T0, WAREHOUSE
 
 from omnisync import faults, push
 from omnisync.channels.base import ItemResult, PushItem
+from omnisync.channels.ozon import Ozon
 from omnisync.config import load_config
 from omnisync.sandbox.server import Sandbox
 from omnisync.store import open_store
@@ -271,3 +276,113 @@ def test_skipping_gives_what_reading_everything_gives(
             skipping = pushed(write(Path(a), fast, rows, **odd), now=now)
             reading = pushed(write(Path(b), full, rows, **odd), now=now, full=True)
             assert observed(skipping, fast) == observed(reading, full)
+
+
+# --- catalogues the raw scan cannot read as the CSV reader does: the same result all the same ---
+
+
+def edit(root: Path, name: str, change: Callable[[str], str]) -> None:
+    path = root / name
+    path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8", newline="")
+
+
+def same_as_reading_everything(
+    boxes: tuple[Sandbox, Sandbox], steps: list[Callable[[Path, Sandbox], Path]]
+) -> list[push.PushReport]:
+    """Each step writes a catalogue and pushes it twice over: skipping, and reading all."""
+    fast, full = boxes
+    for box in boxes:
+        httpx.post(f"{box.url}/_sandbox/reset")
+    found = []
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        for hour, step in enumerate(steps):
+            now = T0 + timedelta(hours=hour)
+            skipping = pushed(step(Path(a), fast), now=now)
+            reading = pushed(step(Path(b), full), now=now, full=True)
+            assert observed(skipping, fast) == observed(reading, full), hour
+            found.append(skipping)
+    return found
+
+
+def stray_quotes(root: Path, box: Sandbox, price: int = 15990) -> Path:
+    """Titles with an inch sign in unquoted cells: an odd number of quotes on a line, which
+    the CSV reader takes as plain characters. S2 and S3 have no stock rows, so the side files
+    still line up with the rows the scan sees."""
+    rows = [Row(f"S{i}", price=price if i == 2 else 15990, title=f"TV {i}0in") for i in range(6)]
+    config = write(root, box, rows)
+    edit(root, "products.csv", lambda text: text.replace("TV 10in", 'TV 10" big'))
+    edit(root, "products.csv", lambda text: text.replace("TV 30in", 'TV 30" small'))
+    edit(root, "stock.csv", lambda text: text.replace("S2,WH-1,1\n", "").replace("S3,WH-1,1\n", ""))
+    return config
+
+
+def test_stray_quotes_never_hide_a_row(two_sandboxes: tuple[Sandbox, Sandbox]) -> None:
+    steps = [stray_quotes, stray_quotes, partial(stray_quotes, price=17000)]
+    runs = same_as_reading_everything(two_sandboxes, steps)
+    assert [r.run.products for r in runs] == [6, 6, 6]
+    assert runs[2].pushes[0].planned["update"] == 1  # S2's new price, inside the quotes
+
+
+def repeats(root: Path, box: Sandbox, spelling: str = '"S01"') -> Path:
+    """S01 again at the end, spelled so that only the CSV reader sees the same SKU."""
+    rows = catalogue(4)
+    config = write(root, box, rows)
+    other = csv_text([good_row(sku="S01", price="77777", quantity="")]).splitlines()[1]
+    edit(root, "products.csv", lambda text: text + other.replace("S01", spelling, 1) + "\n")
+    return config
+
+
+@pytest.mark.parametrize("spelling", ['"S01"', "S01\u00a0"])
+def test_a_repeat_only_the_reader_sees_keeps_the_first_row(
+    two_sandboxes: tuple[Sandbox, Sandbox], spelling: str
+) -> None:
+    step = partial(repeats, spelling=spelling)
+    same_as_reading_everything(two_sandboxes, [step, step, step])
+    prices = held(two_sandboxes[0])["ozon_prices"]
+    assert all("77777" not in json.dumps(v) for v in prices.values())
+
+
+def test_ids_the_channel_folds_are_compared_with_skipped_ones(
+    two_sandboxes: tuple[Sandbox, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Ozon, "unique_key", lambda self, record: record.key.casefold())
+
+    def step(root: Path, box: Sandbox) -> Path:
+        return write(root, box, [Row("abc"), Row("S1"), Row("ABC", quantity=7)])
+
+    runs = same_as_reading_everything(two_sandboxes, [step, step])
+    assert [p.code for p in runs[1].run.problems] == ["id_not_unique"]
+
+
+def odd_rows(root: Path, box: Sandbox, quantity: int = 1) -> Path:
+    """Blank SKUs after the side files end, a lone CR inside a quoted cell, a stock row of a
+    location nobody knows for a SKU whose neighbour has no stock row."""
+    rows = [Row("S0"), Row("S1", quantity=quantity), Row("S2"), Row("S3")]
+    config = write(root, box, rows)
+    edit(root, "stock.csv", lambda text: text.replace("S0,WH-1,1\n", "").replace(
+        "S1,WH-1", "S1,WH-9,2\nS1,WH-1"))  # fmt: skip
+    blank = csv_text([good_row(sku="", quantity="")]).splitlines()[1]
+    lone_cr = '"Acme Electric\rKettle",2200'
+    edit(root, "products.csv", lambda text: text.replace(
+        "Acme Electric Kettle 1.7 L,2200", lone_cr, 1) + blank + "\n")  # fmt: skip
+    return config
+
+
+def test_odd_rows_give_what_reading_everything_gives(
+    two_sandboxes: tuple[Sandbox, Sandbox],
+) -> None:
+    runs = same_as_reading_everything(
+        two_sandboxes, [odd_rows, odd_rows, partial(odd_rows, quantity=4)]
+    )
+    codes = {p.code for p in runs[1].run.problems}
+    assert "bad_stock_row" in codes or any("WH-9" in p.message for p in runs[1].run.problems)
+
+
+def test_a_dry_runs_copy_is_left_alone_for_a_day(tmp_path: Path, sandbox: Sandbox) -> None:
+    config = write(tmp_path, sandbox, catalogue())
+    fresh, old = tmp_path / ".omnisync-preview-a", tmp_path / ".omnisync-preview-b"
+    fresh.mkdir()
+    old.mkdir()
+    os.utime(old, (time.time() - 90_000, time.time() - 90_000))
+    pushed(config)
+    assert fresh.exists() and not old.exists()

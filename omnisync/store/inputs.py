@@ -1,7 +1,8 @@
 """What each channel account remembers of the catalogue's input rows (incremental planning).
 
 Per (channel, account): a digest (config, code and file headers it holds for) and, per SKU in
-file order, its fingerprint, its input rows' print and the items it gave; plus the residue, the
+file order, its fingerprint, its input rows' print, the items it gave and its item id's
+fingerprint (as the channel compares ids); plus the residue, the
 SKUs whose ledger items must be looked at every run (docs/architecture.md, "Incremental
 planning"). A run that plans for an account forgets its memory before anything can change the
 ledger, and writes a new one only once every push is recorded, so a crash leaves no memory and
@@ -21,18 +22,19 @@ class Remembered:
     skus: array[int]
     prints: array[int]
     counts: array[int]
+    ids: array[int]
     residue: array[int]
 
 
 def load(store: Store, channel: str, account: str, digest: str) -> Remembered | None:
     """The account's memory when it was written for ``digest``; else None."""
     row = store.db.execute(
-        "SELECT digest, skus, prints, counts, residue FROM push_inputs WHERE channel = ? AND "
+        "SELECT digest, skus, prints, counts, ids, residue FROM push_inputs WHERE channel = ? AND "
         "account = ?", (channel, account),
     ).fetchone()  # fmt: skip
     if row is None or row[0] != digest:
         return None
-    arrays = [array(code) for code in "qQBq"]
+    arrays = [array(code) for code in "qQBqq"]
     for into, blob in zip(arrays, row[1:], strict=True):
         into.frombytes(blob)
     return Remembered(*arrays)
@@ -46,9 +48,10 @@ def forget(store: Store, channel: str, account: str) -> None:
 
 
 def save(store: Store, channel: str, account: str, digest: str, memory: Remembered) -> None:
-    blobs = [a.tobytes() for a in (memory.skus, memory.prints, memory.counts, memory.residue)]
+    parts = (memory.skus, memory.prints, memory.counts, memory.ids, memory.residue)
+    blobs = [memoryview(part) for part in parts]  # no copy of a few megabytes
     with store.transaction():
         store.db.execute(
-            "INSERT OR REPLACE INTO push_inputs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO push_inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (channel, account, digest, *blobs),
         )

@@ -172,6 +172,7 @@ MIGRATIONS: tuple[str, ...] = (
         skus BLOB NOT NULL,            -- per SKU in file order: its fingerprint (int64)
         prints BLOB NOT NULL,          -- its input rows' print (uint64; 0: read it next run)
         counts BLOB NOT NULL,          -- items it gave (uint8; 255: the channel filtered it)
+        ids BLOB NOT NULL,             -- fingerprint of its item id as the channel compares ids
         residue BLOB NOT NULL,         -- SKU fingerprints whose items need a look every run
         PRIMARY KEY (channel, account)
     ) WITHOUT ROWID;
