@@ -116,8 +116,9 @@ class Incremental:
         """Once every push is recorded: remember this run's inputs for the next."""
         scanned = self.scanned
         named = {sku_fp(p.sku) for p in self.run.report.problems if p.sku}  # read it next run
-        for (_, ledger), follow in zip(self.pairs, scanned.follows, strict=True):
-            prints = array("Q", scanned.prints)
+        for n, ((_, ledger), follow) in enumerate(zip(self.pairs, scanned.follows, strict=True)):
+            last = n == len(self.pairs) - 1
+            prints = scanned.prints if last else array("Q", scanned.prints)  # the last: in place
             for position in scanned.parsed:
                 if follow.counts[position] == PENDING or scanned.skus[position] in named:
                     prints[position] = 0  # not clean: read it next run
@@ -228,7 +229,8 @@ class _Tracker:
             inner(product, record, valid)
             self.outcomes[i] = ledger.considered - before if valid else None
             self.last_ids[i] = sku_fp(lane.channel.unique_key(record))
-            self.ids[i].append(self.last_ids[i])
+            if self.scanned.skipped:
+                self.ids[i].append(self.last_ids[i])
 
         return on_item
 
@@ -245,7 +247,8 @@ class _Tracker:
 
     def observe(self, product: Product) -> None:
         fp = sku_fp(product.sku)
-        self.read.append(fp)
+        if self.scanned.skipped:  # else nothing can overlap, and a million SKUs cost 8 MB
+            self.read.append(fp)
         position = self._align(fp)
         problems = self.report.problems  # since the last product: its own, or another row's
         clean = not any(p.sku in (None, product.sku) for p in problems[self.problems :])

@@ -121,7 +121,7 @@ class Scanned:
     follows: list[Follow]
     skus: array[int] = field(default_factory=lambda: array("q"))
     prints: array[int] = field(default_factory=lambda: array("Q"))
-    parsed: array[int] = field(default_factory=lambda: array("L"))  # positions read
+    parsed: array[int] | range = field(default_factory=lambda: array("L"))  # positions read
     skipped: array[int] = field(default_factory=lambda: array("q"))  # their SKU fingerprints
     subset: Path | None = None  # the rows to read, as CSV files; None: read the catalogue
     lines: dict[str, array[int]] = field(default_factory=dict)  # file → real line per line
@@ -133,7 +133,7 @@ class Scanned:
             follow.counts = array("B", bytes([PENDING])) * n
             follow.ids, follow.skipped_ids = array("q", bytes(8 * n)), array("q")
             follow.left = array("q", follow.memory.skus) if follow.memory else array("q")
-        self.parsed, self.skipped = array("L", range(n)), array("q")
+        self.parsed, self.skipped = range(n), array("q")
         if self.subset is not None:
             shutil.rmtree(self.subset, ignore_errors=True)
         self.subset, self.lines = None, {}
@@ -177,6 +177,8 @@ def _scan(  # noqa: C901 (one flat loop on purpose: see the docstring)
     a tenth of the scan (measured). With one account, a skipped row only extends a run of
     remembered entries, copied over in one slice when the run breaks (``_carry``)."""
     follows, skus, prints, skipped = out.follows, out.skus, out.prints, out.skipped
+    parsed: array[int] = array("L")
+    out.parsed = parsed
     skip = follows[0].skip if len(follows) == 1 else partial(_skip_all, follows)
     one = follows[0].memory if len(follows) == 1 else None
     remembered, counts, fps, must = (one.prints, one.counts, one.skus, one.must) if one else (
@@ -226,8 +228,8 @@ def _scan(  # noqa: C901 (one flat loop on purpose: see the docstring)
         at = follows[0].at if one else 0
         if sku is None:
             sku = sku_fp(raw.decode("utf-8", "surrogateescape")) if known and raw else 0
-            out.parsed.append(len(skus))
-            subset.add(start, record, taken, len(out.parsed), len(skus) + 1)
+            parsed.append(len(skus))
+            subset.add(start, record, taken, len(parsed), len(skus) + 1)
         else:
             skipped.append(sku)
         skus.append(sku)
@@ -237,8 +239,8 @@ def _scan(  # noqa: C901 (one flat loop on purpose: see the docstring)
     if one:
         follows[0].at = at
     if pending:  # an unclosed quote: the reader reports it
-        out.parsed.append(len(skus))
-        subset.add(first, pending, [], len(out.parsed), len(skus) + 1)
+        parsed.append(len(skus))
+        subset.add(first, pending, [], len(parsed), len(skus) + 1)
         for follow in follows:
             follow.read(-1)
         skus.append(0)
