@@ -34,7 +34,7 @@ from omnisync.store.reservations import available_to_sell, load_reserved, overso
 Progress = Callable[[int], None]
 T = TypeVar("T")
 PROGRESS_EVERY = 1000
-REDOS = 2  # kinds of Redo: side-file order, an id changing SKU
+REDOS = 2  # kinds of Redo: side files in another order; read everything (incremental.py)
 
 
 def validate(

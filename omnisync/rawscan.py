@@ -195,7 +195,8 @@ def _scan(  # noqa: C901 (one flat loop on purpose: see the docstring)
             # The reader may split it otherwise (a quote inside an unquoted cell is a plain
             # character to it), so rows hidden in it must never be skipped: read it always.
             record, pending, start, first, sure = pending, b"", first, 0, False
-        if 13 in record and record.count(b"\r") != record.count(b"\r\n"):
+        cr = record.find(b"\r")  # -1, or the CRLF ending the line: no lone CR (the cheap test)
+        if cr >= 0 and cr != len(record) - 2 and record.count(b"\r") != record.count(b"\r\n"):
             line += record.count(b"\r") - record.count(b"\r\n")  # the reader's line count
             sure = False  # and a lone CR may end a row for it: read it always
         if record.isspace():

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_push_ledger import T0, WAREHOUSE
 
-from omnisync import faults, push
+from omnisync import faults, push, rawfiles
 from omnisync.channels.base import ItemResult, PushItem
 from omnisync.channels.ozon import Ozon
 from omnisync.config import load_config
@@ -386,3 +386,23 @@ def test_a_dry_runs_copy_is_left_alone_for_a_day(tmp_path: Path, sandbox: Sandbo
     os.utime(old, (time.time() - 90_000, time.time() - 90_000))
     pushed(config)
     assert fresh.exists() and not old.exists()
+
+
+def test_released_side_file_pages_change_nothing(
+    two_sandboxes: tuple[Sandbox, Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rawfiles, "RELEASE_EVERY", 1)  # release after every SKU's rows
+    same_as_reading_everything(two_sandboxes, [odd_rows, partial(odd_rows, quantity=4)])
+
+
+def crlf(root: Path, box: Sandbox, quantity: int = 1) -> Path:
+    """Windows line ends, as spreadsheets and Python's csv module write them."""
+    config = write(root, box, [Row(f"S{i}", quantity=quantity if i == 3 else 1) for i in range(6)])
+    for name in ("products.csv", "stock.csv"):
+        edit(root, name, lambda text: text.replace("\n", "\r\n"))
+    return config
+
+
+def test_windows_line_ends_skip_too(two_sandboxes: tuple[Sandbox, Sandbox]) -> None:
+    runs = same_as_reading_everything(two_sandboxes, [crlf, crlf, partial(crlf, quantity=6)])
+    assert [r.pushes[0].skipped for r in runs] == [0, 6, 5]

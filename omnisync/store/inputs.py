@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+from typing import Any
 
 from omnisync.store.db import Store
 
@@ -28,16 +29,21 @@ class Remembered:
 
 def load(store: Store, channel: str, account: str, digest: str) -> Remembered | None:
     """The account's memory when it was written for ``digest``; else None."""
-    row = store.db.execute(
-        "SELECT digest, skus, prints, counts, ids, residue FROM push_inputs WHERE channel = ? AND "
-        "account = ?", (channel, account),
-    ).fetchone()  # fmt: skip
-    if row is None or row[0] != digest:
+    found = _column(store, channel, account, "digest")
+    if found != digest:
         return None
-    arrays = [array(code) for code in "qQBqq"]
-    for into, blob in zip(arrays, row[1:], strict=True):
-        into.frombytes(blob)
+    arrays = []
+    for name, code in (("skus", "q"), ("prints", "Q"), ("counts", "B"), ("ids", "q"),
+                       ("residue", "q")):  # fmt: skip
+        arrays.append(array(code, _column(store, channel, account, name)))  # one blob at a time
     return Remembered(*arrays)
+
+
+def _column(store: Store, channel: str, account: str, name: str) -> Any:
+    row = store.db.execute(
+        f"SELECT {name} FROM push_inputs WHERE channel = ? AND account = ?", (channel, account)
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 def forget(store: Store, channel: str, account: str) -> None:
