@@ -16,6 +16,7 @@ import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -70,25 +71,19 @@ def build(folder: Path, out: Path, channels: list[str]) -> int:
 
 def plan(folder: Path, out: Path) -> tuple[int, dict[str, Any]]:
     """Push planning for Ozon with 1 % of the stock changed, against a ledger that holds the
-    whole catalogue as acknowledged. The channel's sender is replaced by one that accepts and
-    counts (nothing leaves the machine): the timed run plans, "sends" and records."""
+    whole catalogue as acknowledged — the cron case. The channel's sender is replaced by one
+    that accepts and counts (nothing leaves the machine): the timed run plans, "sends" and
+    records. The push before it (the ledger, and what each SKU's rows were) runs first in a
+    process of its own, so the peak RSS is the timed run's."""
     from omnisync import push
-    from omnisync.channels.base import ItemResult
-    from omnisync.channels.ozon import BATCH, Ozon
-    from omnisync.config import load_config
+    from omnisync.channels.ozon import BATCH
 
-    calls: list[int] = []
-    Ozon.open_api = lambda self, budget: _NoApi()  # type: ignore[method-assign]
-    Ozon.send = lambda self, api, stream, batch: (  # type: ignore[method-assign]
-        calls.append(len(batch)) or [ItemResult(i.key, True) for i in batch]
-    )
-    config = load_config(folder / "omnisync.yaml")
-    config = config.model_copy(update={"output_dir": out, "state": out / "state.db"})
-    push.push(config, ["ozon"])  # the ledger: everything acknowledged (not timed)
-    changed = _change_stock(folder, out / "stock.csv", every=100)
+    subprocess.run([sys.executable, __file__, "plan-setup", str(folder), str(out)], check=True)
+    calls = _counting_ozon()
+    config = _plan_config(folder, out)
     catalog = config.catalog.model_copy(update={"stock": out / "stock.csv"})
     config = config.model_copy(update={"catalog": catalog})
-    calls.clear()
+    changed = int((out / "changed").read_text())
     began = time.perf_counter()
     result = push.push(config, ["ozon"])
     seconds = time.perf_counter() - began
@@ -101,6 +96,36 @@ def plan(folder: Path, out: Path) -> tuple[int, dict[str, Any]]:
         "timed_seconds": seconds,
     }
     return result.run.products, extra
+
+
+def plan_setup(folder: Path, out: Path) -> None:
+    """The push before the timed one, then the stock file with 1 % changed."""
+    from omnisync import push
+
+    _counting_ozon()
+    push.push(_plan_config(folder, out), ["ozon"])
+    changed = _change_stock(folder, out / "stock.csv", every=100)
+    (out / "changed").write_text(str(changed))
+
+
+def _plan_config(folder: Path, out: Path) -> Any:
+    from omnisync.config import load_config
+
+    config = load_config(folder / "omnisync.yaml")
+    return config.model_copy(update={"output_dir": out, "state": out / "state.db"})
+
+
+def _counting_ozon() -> list[int]:
+    """Ozon answering every item as accepted, counting its requests (batch sizes)."""
+    from omnisync.channels.base import ItemResult
+    from omnisync.channels.ozon import Ozon
+
+    calls: list[int] = []
+    Ozon.open_api = lambda self, budget: _NoApi()  # type: ignore[method-assign]
+    Ozon.send = lambda self, api, stream, batch: (  # type: ignore[method-assign]
+        calls.append(len(batch)) or [ItemResult(i.key, True) for i in batch]
+    )
+    return calls
 
 
 def orders(folder: Path, out: Path, count: int) -> tuple[int, dict[str, Any]]:
@@ -160,6 +185,9 @@ def _change_stock(folder: Path, target: Path, every: int) -> int:
 
 def main() -> None:
     scenario, folder = sys.argv[1], Path(sys.argv[2])
+    if scenario == "plan-setup":
+        plan_setup(folder, Path(sys.argv[3]))
+        return
     out = folder / f"out-{scenario.replace(':', '-')}"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
@@ -179,8 +207,10 @@ def main() -> None:
     # This process's peak plus its channel worker's (omnisync.parallel forks one per extra
     # core; on 2 cores one, and RUSAGE_CHILDREN holds the largest child's peak): both live at
     # once, so the machine needs the sum.
-    peak = sum(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF,
-               resource.RUSAGE_CHILDREN)) / 1024  # KiB on Linux  # fmt: skip
+    # The plan's child is its setup, run before it, not beside it.
+    children = () if scenario == "plan" else (resource.RUSAGE_CHILDREN,)
+    peak = sum(resource.getrusage(who).ru_maxrss
+               for who in (resource.RUSAGE_SELF, *children)) / 1024  # KiB on Linux  # fmt: skip
     result: dict[str, Any] = {"scenario": scenario, "seconds": round(seconds, 3),
                               "items": items, "peak_rss_mb": round(peak, 1), **extra}  # fmt: skip
     shutil.rmtree(out, ignore_errors=True)
