@@ -35,7 +35,7 @@ from typing import Any
 
 from omnisync import rawscan
 from omnisync.config import Config
-from omnisync.errors import Redo
+from omnisync.errors import ReadEverything
 from omnisync.fingerprint import sku_fp
 from omnisync.lanes import Lane
 from omnisync.models import Location, Problem, Product
@@ -51,11 +51,8 @@ from omnisync.store.reservations import load_reserved
 Pair = tuple[Lane, Ledger]
 
 
-class Overlap(Redo):
+class Overlap(ReadEverything):
     """See ``_Tracker.overlap``."""
-
-    def adjust(self, run: Any) -> None:
-        run.incremental = False
 
 
 WORKDIR = ".omnisync-read-"  # the copy of the rows to read, beside the state file

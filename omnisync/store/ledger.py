@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from omnisync.channels.base import ItemResult, PushItem
-from omnisync.errors import Redo
+from omnisync.errors import ReadEverything
 from omnisync.fingerprint import sku_fp
 from omnisync.secrets import redact
 from omnisync.store.db import Store
@@ -44,12 +44,9 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
 
 
-class OwnerChanged(Redo):
+class OwnerChanged(ReadEverything):
     """An item id another SKU holds turned up while SKUs were skipped: the other may be among
     them, unchecked, so the run is redone reading everything (incremental.py)."""
-
-    def adjust(self, run: Any) -> None:
-        run.incremental = False
 
 
 class Ledger:
