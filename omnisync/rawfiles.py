@@ -129,7 +129,7 @@ class Subset:
     for each file the real line of each of its lines."""
 
     def __init__(self, workdir: Path, files: Files, header: bytes, sides: dict[str, SideRuns]):
-        self.workdir, self.open, self.rows = workdir, True, 0
+        self.workdir, self.open = workdir, True
         self.outs: dict[str, IO[bytes]] = {}
         self.lines: dict[str, array[int]] = {}
         for role, path, head in [("products", files.products, header)] + [
@@ -168,8 +168,7 @@ class Subset:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for out in self.outs.values():
-            out.close()
+        self.close()
 
 
 def _ended(data: bytes) -> bytes:
