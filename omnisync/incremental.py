@@ -302,7 +302,6 @@ class Subset(Source):
         return self.original.snapshot_time()
 
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
-        self.inner.locations(lambda _: None)
         for product in self.inner.read(lambda problem: on_problem(self._moved(problem))):
             yield dataclasses.replace(product, line=self._line(product.file, product.line))
 
