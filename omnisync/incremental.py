@@ -33,7 +33,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from omnisync import rawscan
+from omnisync import parallel, rawsplit
 from omnisync.config import Config
 from omnisync.errors import ReadEverything
 from omnisync.fingerprint import sku_fp
@@ -77,7 +77,7 @@ def start(run: Any, store: Store, pairs: list[Pair], dry_run: bool, stack: ExitS
     prefix = PREVIEW if dry_run else WORKDIR
     workdir = Path(stack.enter_context(_workdir(run.config.state.parent, prefix)))
     try:
-        scanned = rawscan.scan(files, memories, raw, workdir)
+        scanned = rawsplit.scan(files, memories, raw, workdir, _halves(run.config))
     except Unfit:
         return None
     return Incremental(run, pairs, scanned, digest, remembered)
@@ -143,6 +143,11 @@ def _workdir(beside: Path, prefix: str) -> TemporaryDirectory[str]:
         return TemporaryDirectory(prefix=prefix, dir=beside)
     except OSError:
         return TemporaryDirectory(prefix=prefix.lstrip("."))
+
+
+def _halves(config: Config) -> bool:
+    """Whether the scan may take a second core (``workers: 1`` keeps a run on one)."""
+    return (config.workers or parallel.cores()) >= 2
 
 
 def _skipped(counts: array[int]) -> tuple[int, int, int]:

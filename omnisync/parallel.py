@@ -192,7 +192,7 @@ def _child(
 ) -> None:
     """The worker's whole life: it never returns into the parent's code, and leaves with
     ``os._exit`` so nothing inherited (the state's connection, the lock) is closed twice."""
-    _die_with(parent)
+    die_with(parent)
     faults.in_worker()
     stopping.as_worker()
 
@@ -217,7 +217,8 @@ def _child(
         os._exit(0)
 
 
-def _die_with(parent: int) -> None:
+def die_with(parent: int) -> None:
+    """This forked process is killed when ``parent`` dies (a kill -9 leaves no orphan)."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

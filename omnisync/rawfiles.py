@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import mmap
 import re
+import shutil
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,9 +65,11 @@ class SideRuns:
         self.header = bytes(self.data[: self.start])
         if sku_column(self.header, delimiter) != 0:
             raise Unfit(f"{path.name}: sku is not its first column")
-        d = re.escape(delimiter.encode())
+        self.delimiter = delimiter.encode()
+        d = re.escape(self.delimiter)
         row = rb'%s[^\r\n"]*(?:\r?\n|\Z)' % d  # a quote or lone CR ends a run: then Unfit
         self.pattern = re.compile(rb'([^\r\n"%s]*)%s(?:\1%s)*' % (d, row, row))
+        self._match = self.pattern.match
         self.done, self.taken_at, self.rows = False, 0, b""
         self.sku: bytes | None = None
         self._counted = (self.start, 2)  # (offset, its line): lines are counted on demand
@@ -76,19 +79,19 @@ class SideRuns:
 
     def take(self) -> bytes:
         """The current SKU's rows (also ``rows``, and their offset ``taken_at``); moves on to the
-        next SKU."""
+        next SKU. Runs once per SKU in the scan's hot loop: kept to the bone."""
         found = self._found
         assert found is not None
         self.taken_at, at = found.span()
-        self.rows = found.group(0)
-        following = self._found = self.pattern.match(self.data, at)
+        rows = self.rows = found[0]
+        following = self._found = self._match(self.data, at)
         if following is None:
             self._next(at)
         else:
-            self.sku = following.group(1).strip()
+            self.sku = following[1].strip()
         if at - self._kept > RELEASE_EVERY:
             self._release(at)
-        return self.rows
+        return rows
 
     def _release(self, at: int) -> None:
         """Drop the mapped pages read so far from this process's memory (the kernel still
@@ -106,6 +109,26 @@ class SideRuns:
             raise Unfit("a side file has a blank or quoted line the scan cannot split")
         else:
             self.sku, self.done = None, True
+
+    @property
+    def position(self) -> int:
+        """The offset of the next run (the file's size at the end)."""
+        return self._found.start() if self._found is not None else len(self.data)
+
+    def move_to(self, skus: list[bytes]) -> int:
+        """Jump ahead to the first run of any of ``skus`` (the first SKUs of a split scan's
+        second half), else to the end; returns the offset. In the products' order, the first
+        of them found is the first of them the file holds."""
+        at = len(self.data)
+        for sku in skus:
+            found = self.data.find(b"\n" + sku + self.delimiter, self.start - 1)
+            if found >= 0:
+                at = found + 1
+                break
+        self._counted = (at, 2 + self.data[self.start : at].count(b"\n"))
+        self._kept = at - at % mmap.PAGESIZE
+        self._next(at)
+        return at
 
     def line_at(self, offset: int) -> int:
         """The line at ``offset`` (offsets asked for only grow)."""
@@ -145,7 +168,7 @@ class Subset:
         """Copy a row to read and its side rows; give up the subset once it is no saving."""
         if not self.open:
             return
-        if reads > SUBSET_MIN and reads * 2 > rows:
+        if not worth(reads, rows):
             self.close()
             return
         self._write("products", line, record)
@@ -158,6 +181,16 @@ class Subset:
         lines = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")  # as csv counts
         self.lines[role].extend(range(line, line + lines))
 
+    def extend(self, workdir: Path, lines: dict[str, array[int]], offset: int) -> None:
+        """Append another scan's subset, written under ``workdir`` (a split scan's second half:
+        its product lines count from ``offset``)."""
+        for role, out in self.outs.items():
+            with (workdir / role / Path(out.name).name).open("rb") as theirs:
+                theirs.readline()  # its header
+                shutil.copyfileobj(theirs, out, 1 << 20)
+            shift = offset if role == "products" else 0
+            self.lines[role].extend(line + shift for line in lines[role][2:])
+
     def close(self) -> None:
         """No subset: the catalogue is read whole."""
         for out in self.outs.values():
@@ -169,6 +202,11 @@ class Subset:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def worth(reads: int, rows: int) -> bool:
+    """Whether copying ``reads`` rows of ``rows`` saves anything over reading them all."""
+    return reads <= SUBSET_MIN or reads * 2 <= rows
 
 
 def _ended(data: bytes) -> bytes:

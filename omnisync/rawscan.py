@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import zlib
 from array import array
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
@@ -139,53 +139,93 @@ class Scanned:
         self.subset, self.lines = None, {}
 
 
-def scan(
-    files: Files, memories: list[Memory | None], reserved: Container[bytes], workdir: Path
-) -> Scanned:
-    """Print every SKU; copy the ones to read into ``workdir``. Raises :class:`Unfit`."""
-    with ExitStack() as stack:
-        sides = {role: stack.enter_context(SideRuns(role, path, files.delimiter))
-                 for role, path in files.sides.items()}  # fmt: skip
-        products = stack.enter_context(files.products.open("rb"))
-        header = products.readline()
-        column = sku_column(header, files.delimiter)
-        out = Scanned([Follow(m) for m in memories])
-        subset = stack.enter_context(Subset(workdir, files, header, sides))
-        if not any(memories):
-            subset.close()
-        _scan(products, column, files.delimiter.encode(), sides, reserved, out, subset)
-        if any(not side.done for side in sides.values()):
+@dataclass
+class Cursor:
+    """Where the scan of the products file stands: the number of the last line read (as the
+    CSV reader counts lines) and a record still open across lines (a quoted field) from line
+    ``first``."""
+
+    line: int = 1
+    pending: bytes = b""
+    first: int = 0
+
+
+@dataclass
+class Scan:
+    """One process's scan: its files, what it found so far, where it stands."""
+
+    column: int
+    delimiter: bytes
+    sides: dict[str, SideRuns]
+    reserved: Container[bytes]
+    out: Scanned
+    subset: Subset
+    cursor: Cursor = field(default_factory=Cursor)
+
+    def rows(self, records: Iterable[bytes]) -> None:
+        _scan(records, self)
+
+    def finish(self) -> None:
+        """At the end of the products file: an unclosed quote, side rows left over."""
+        cursor, out = self.cursor, self.out
+        if cursor.pending:  # an unclosed quote: the reader reports it
+            out.parsed.append(len(out.skus))  # type: ignore[union-attr]
+            self.subset.add(cursor.first, cursor.pending, [], len(out.parsed), len(out.skus) + 1)
+            for follow in out.follows:
+                follow.read(-1)
+            out.skus.append(0)
+            out.prints.append(0)
+            cursor.pending = b""
+        if any(not side.done for side in self.sides.values()):
             raise Unfit("a side file has rows that do not follow the products' order")
         for follow in out.follows:
             follow.finish()
-        out.subset, out.lines = (workdir, subset.lines) if subset.open else (None, {})
-        if out.subset is None or not set(out.skus[i] for i in out.parsed).isdisjoint(out.skipped):
-            out.read_everything()  # a SKU both read and skipped: its rows repeat
-        return out
 
 
-def _scan(  # noqa: C901 (one flat loop on purpose: see the docstring)
-    products: IO[bytes],
-    column: int,
-    delimiter: bytes,
-    sides: dict[str, SideRuns],
-    reserved: Container[bytes],
-    out: Scanned,
-    subset: Subset,
-) -> None:
+def opened(
+    files: Files, memories: list[Memory | None], reserved: Container[bytes], workdir: Path,
+    stack: ExitStack,
+) -> tuple[IO[bytes], Scan]:  # fmt: skip
+    """The products file (past its header) and a scan from its start."""
+    sides = {role: stack.enter_context(SideRuns(role, path, files.delimiter))
+             for role, path in files.sides.items()}  # fmt: skip
+    products = stack.enter_context(files.products.open("rb"))
+    header = products.readline()
+    column = sku_column(header, files.delimiter)
+    out = Scanned([Follow(m) for m in memories])
+    subset = stack.enter_context(Subset(workdir, files, header, sides))
+    if not any(memories):
+        subset.close()
+    return products, Scan(column, files.delimiter.encode(), sides, reserved, out, subset)
+
+
+def concluded(scan: Scan, workdir: Path) -> Scanned:
+    """The scan's result, once every row is scanned: read everything when the subset was
+    given up or a SKU is both read and skipped (its rows repeat)."""
+    out, subset = scan.out, scan.subset
+    out.subset, out.lines = (workdir, subset.lines) if subset.open else (None, {})
+    if out.subset is None or not set(out.skus[i] for i in out.parsed).isdisjoint(out.skipped):
+        out.read_everything()
+    return out
+
+
+def _scan(records: Iterable[bytes], scan: Scan) -> None:  # noqa: C901 (flat on purpose)
     """The hot loop: a million rows, so one flat loop over locals — a Python call a row costs
     a tenth of the scan (measured). With one account, a skipped row only extends a run of
     remembered entries, copied over in one slice when the run breaks (``_carry``)."""
-    follows, skus, prints, skipped = out.follows, out.skus, out.prints, out.skipped
-    parsed: array[int] = array("L")
-    out.parsed = parsed
+    out, subset, reserved, delimiter, column = (
+        scan.out, scan.subset, scan.reserved, scan.delimiter, scan.column)  # fmt: skip
+    follows, skus, prints, skipped, parsed = (
+        out.follows, out.skus, out.prints, out.skipped, out.parsed)  # fmt: skip
+    assert isinstance(parsed, array)
     skip = follows[0].skip if len(follows) == 1 else partial(_skip_all, follows)
     one = follows[0].memory if len(follows) == 1 else None
     remembered, counts, fps, must = (one.prints, one.counts, one.skus, one.must) if one else (
         array("Q"), array("B"), array("q"), frozenset())  # fmt: skip
-    size, at, carried = len(remembered), 0, 0  # carried: a run of skipped rows, not yet copied
-    runs, crc32, line, pending, first = list(sides.values()), zlib.crc32, 1, b"", 0
-    for record in products:
+    size, at, carried = len(remembered), follows[0].at if one else 0, 0  # carried: not copied yet
+    runs, crc32, cursor = list(scan.sides.values()), zlib.crc32, scan.cursor
+    line, pending, first = cursor.line, cursor.pending, cursor.first
+    for record in records:
         line += 1
         start, sure = line, True
         if pending or record.count(b'"') & 1:  # a quoted field spans lines: join them
@@ -239,13 +279,7 @@ def _scan(  # noqa: C901 (one flat loop on purpose: see the docstring)
         _carry(out, follows[0], at - carried, carried)
     if one:
         follows[0].at = at
-    if pending:  # an unclosed quote: the reader reports it
-        parsed.append(len(skus))
-        subset.add(first, pending, [], len(parsed), len(skus) + 1)
-        for follow in follows:
-            follow.read(-1)
-        skus.append(0)
-        prints.append(0)
+    cursor.line, cursor.pending, cursor.first = line, pending, first
 
 
 def _carry(out: Scanned, follow: Follow, start: int, count: int) -> None:

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_push_ledger import T0, WAREHOUSE
 
-from omnisync import faults, push, rawfiles
+from omnisync import faults, parallel, push, rawfiles, rawsplit
 from omnisync.channels.base import ItemResult, PushItem
 from omnisync.channels.ozon import Ozon
 from omnisync.config import load_config
@@ -250,6 +250,38 @@ def edited(rows: list[Row], edits: list[tuple[str, int, int]], fresh: Iterator[i
     return rows
 
 
+class Joins(list[bool]):
+    """Whether each split scan was joined (else the first process scanned on alone)."""
+
+    on = False
+    gaps: list[int]  # per joined split: memory entries between where the halves started
+
+    def all(self, joined: bool) -> bool:
+        return not self.on or (len(self) > 0 and all(j == joined for j in self))
+
+
+@pytest.fixture(params=["one process", "halves"])
+def halves(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Joins:
+    """The scan in one process, or split at the products file's middle line whatever its size
+    (rawsplit.py)."""
+    joins = Joins()
+    joins.gaps = []
+    if request.param == "halves":
+        joins.on = True
+        monkeypatch.setattr(rawsplit, "SPLIT_MIN", 0)
+        monkeypatch.setattr(parallel, "cores", lambda: 2)
+        join = rawsplit._join
+
+        def spied(mine: Any, half: Any, workdir: Path) -> bool:
+            at = mine.out.follows[0].at
+            joins.append(join(mine, half, workdir))
+            joins.gaps += [half.starts[0] - at] if joins[-1] else []
+            return joins[-1]
+
+        monkeypatch.setattr(rawsplit, "_join", spied)
+    return joins
+
+
 @pytest.fixture(scope="module")
 def two_sandboxes() -> Iterator[tuple[Sandbox, Sandbox]]:
     pair = Sandbox().start(), Sandbox().start()
@@ -258,14 +290,18 @@ def two_sandboxes() -> Iterator[tuple[Sandbox, Sandbox]]:
         box.stop()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     steps=st.lists(
         st.tuples(EDITS, st.booleans(), st.sampled_from([1, 1, 1, 30])), min_size=2, max_size=4
     )
 )
 def test_skipping_gives_what_reading_everything_gives(
-    two_sandboxes: tuple[Sandbox, Sandbox], steps: list[tuple[Any, bool, int]]
+    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins, steps: list[tuple[Any, bool, int]]
 ) -> None:
     fast, full = two_sandboxes
     for box in two_sandboxes:
@@ -318,9 +354,12 @@ def stray_quotes(root: Path, box: Sandbox, price: int = 15990) -> Path:
     return config
 
 
-def test_stray_quotes_never_hide_a_row(two_sandboxes: tuple[Sandbox, Sandbox]) -> None:
+def test_stray_quotes_never_hide_a_row(
+    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins
+) -> None:
     steps = [stray_quotes, stray_quotes, partial(stray_quotes, price=17000)]
     runs = same_as_reading_everything(two_sandboxes, steps)
+    assert halves.all(False)  # the split falls in the rows the quotes join: no worker's half
     assert [r.run.products for r in runs] == [6, 6, 6]
     assert runs[2].pushes[0].planned["update"] == 1  # S2's new price, inside the quotes
 
@@ -336,7 +375,7 @@ def repeats(root: Path, box: Sandbox, spelling: str = '"S01"') -> Path:
 
 @pytest.mark.parametrize("spelling", ['"S01"', "S01\u00a0"])
 def test_a_repeat_only_the_reader_sees_keeps_the_first_row(
-    two_sandboxes: tuple[Sandbox, Sandbox], spelling: str
+    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins, spelling: str
 ) -> None:
     step = partial(repeats, spelling=spelling)
     same_as_reading_everything(two_sandboxes, [step, step, step])
@@ -345,7 +384,7 @@ def test_a_repeat_only_the_reader_sees_keeps_the_first_row(
 
 
 def test_ids_the_channel_folds_are_compared_with_skipped_ones(
-    two_sandboxes: tuple[Sandbox, Sandbox], monkeypatch: pytest.MonkeyPatch
+    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(Ozon, "unique_key", lambda self, record: record.key.casefold())
 
@@ -372,6 +411,7 @@ def odd_rows(root: Path, box: Sandbox, quantity: int = 1) -> Path:
 
 def test_odd_rows_give_what_reading_everything_gives(
     two_sandboxes: tuple[Sandbox, Sandbox],
+    halves: Joins,
 ) -> None:
     runs = same_as_reading_everything(
         two_sandboxes, [odd_rows, odd_rows, partial(odd_rows, quantity=4)]
@@ -392,7 +432,7 @@ def test_a_dry_runs_copy_is_left_alone_for_a_day(tmp_path: Path, sandbox: Sandbo
 
 
 def test_released_side_file_pages_change_nothing(
-    two_sandboxes: tuple[Sandbox, Sandbox], monkeypatch: pytest.MonkeyPatch
+    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(rawfiles, "RELEASE_EVERY", 1)  # release after every SKU's rows
     same_as_reading_everything(two_sandboxes, [odd_rows, partial(odd_rows, quantity=4)])
@@ -406,8 +446,9 @@ def crlf(root: Path, box: Sandbox, quantity: int = 1) -> Path:
     return config
 
 
-def test_windows_line_ends_skip_too(two_sandboxes: tuple[Sandbox, Sandbox]) -> None:
+def test_windows_line_ends_skip_too(two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins) -> None:
     runs = same_as_reading_everything(two_sandboxes, [crlf, crlf, partial(crlf, quantity=6)])
+    assert halves.all(True)
     assert [r.pushes[0].skipped for r in runs] == [0, 6, 5]
 
 
@@ -419,9 +460,46 @@ def two_accounts(root: Path, box: Sandbox, quantity: int = 1, title: str = "Kett
 
 def test_two_accounts_skip_only_what_both_would_skip(
     two_sandboxes: tuple[Sandbox, Sandbox],
+    halves: Joins,
 ) -> None:
     steps = [two_accounts, two_accounts, partial(two_accounts, quantity=4),
              partial(two_accounts, quantity=4, title="")]  # fmt: skip
     runs = same_as_reading_everything(two_sandboxes, steps)
+    assert halves.all(True)
     assert [[p.skipped for p in r.pushes] for r in runs] == [[0, 0], [8, 8], [7, 7], [7, 7]]
     assert [p.planned["update"] for p in runs[2].pushes] == [1, 1]
+
+
+def last_before_split(root: Path) -> str:
+    """The SKU whose row ends just before the products file's middle line, where a split
+    scan's second half starts."""
+    data = (root / "products.csv").read_bytes()
+    split = data.index(b"\n", len(data) // 2) + 1
+    return data[: split - 1].rsplit(b"\n", 1)[1].split(b",", 1)[0].decode()
+
+
+def before_the_split(root: Path, box: Sandbox, change: str = "") -> Path:
+    """Twelve SKUs; "quantity" changes the one just before the split, "drop" removes the one
+    that stood at the split (the row before it then ends the first half)."""
+    rows = catalogue()
+    config = write(root, box, rows)
+    if change == "quantity":
+        i = [row.sku for row in rows].index(last_before_split(root))
+        return write(root, box, [*rows[:i], replace(rows[i], quantity=9), *rows[i + 1 :]])
+    for i in range(1, len(rows)) if change == "drop" else ():
+        write(root, box, rows[:i] + rows[i + 1 :])
+        if last_before_split(root) == rows[i - 1].sku:
+            return config
+    return write(root, box, rows)
+
+
+def test_a_change_just_before_the_split_is_carried_across_it(
+    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins
+) -> None:
+    steps = [before_the_split, before_the_split, partial(before_the_split, change="quantity"),
+             before_the_split, partial(before_the_split, change="drop")]  # fmt: skip
+    runs = same_as_reading_everything(two_sandboxes, steps)
+    assert halves.all(True)
+    assert not halves.on or halves.gaps == [0, 0, 1, 1, 1]  # the first run has no memory
+    assert [r.pushes[0].planned["delete"] for r in runs] == [0, 0, 0, 0, 1]  # its stock set to 0
+    assert [r.pushes[0].skipped for r in runs] == [0, 12, 11, 11, 11]

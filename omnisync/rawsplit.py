@@ -1,0 +1,245 @@
+"""The raw scan on both cores: a forked worker scans the products file's second half while this
+process scans the first, and the halves are joined only when the worker provably started where
+this process stopped — otherwise this process scans on alone, as if there were no worker.
+
+The worker cannot know the state a scan reaches at the split, so it guesses, and the guesses
+are checked against the state this process reaches:
+
+* the products file splits at a line start; a quoted field open across it (this process holds
+  a pending record) voids the split;
+* each side file: the worker starts at the first run of its first SKUs (``SideRuns.move_to``);
+  this process's next run there must start at exactly that offset;
+* each account's memory: the worker starts at the entry of its first remembered SKU. This
+  process may stop short of it (a changed or removed SKU just before the split): the entries
+  between are then "not carried over", as a single scan would have found them; it must not
+  have gone past it.
+
+Joined, the result is what one scan gives: the same prints, skips and subset rows, line numbers
+shifted by the first half's count. Docs: docs/architecture.md, "Incremental planning".
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import multiprocessing
+import os
+import sys
+from array import array
+from collections.abc import Container, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from omnisync import parallel
+from omnisync.fingerprint import sku_fp
+from omnisync.rawfiles import Files, Unfit, worth
+from omnisync.rawscan import Follow, Memory, Scan, Scanned, concluded, opened
+
+SPLIT_MIN = 16 << 20  # a smaller products file is scanned in one process (a fork costs ~20 ms)
+FIRSTS = 64  # SKUs of the second half the worker looks for in the side files and memories
+HALF = "half"  # the worker's subset, under the run's copy
+
+
+def scan(
+    files: Files, memories: list[Memory | None], reserved: Container[bytes], workdir: Path,
+    halves: bool = False,
+) -> Scanned:  # fmt: skip
+    """Print every SKU; copy the ones to read into ``workdir``. Raises :class:`Unfit`.
+    ``halves``: split the work with a forked worker when the file is large enough."""
+    with ExitStack() as stack:
+        products, mine = opened(files, memories, reserved, workdir, stack)
+        split = _split_point(products) if halves else None
+        joined = False
+        if split is not None:
+            with _worker(files, split, memories, reserved, workdir) as theirs:
+                mine.rows(_Until(products.fileno(), products.tell(), split).lines())
+                joined = _join(mine, theirs(), workdir / HALF)
+            products.seek(split)
+        if not joined:
+            mine.rows(products)
+            mine.finish()
+        return concluded(mine, workdir)
+
+
+@dataclass
+class Half:
+    """What the worker sends back: its scan (positions counted from its first row), where it
+    started in each side file and memory, and whether it reached the end cleanly."""
+
+    out: Scanned
+    line: int  # lines it read, counted as the reader counts them
+    sides: dict[str, int]  # role → the offset it started at
+    starts: list[int]  # per account: the memory entry it started at
+    lines: dict[str, array[int]] = field(default_factory=dict)  # its subset's, when kept
+    unfit: str = ""
+
+
+def _split_point(products: IO[bytes]) -> int | None:
+    """The start of the first line past the middle of the products file; None when the file is
+    too small to pay for a worker, or this machine gives the run a single core."""
+    fd, start = products.fileno(), products.tell()
+    size = os.fstat(fd).st_size
+    if size < SPLIT_MIN or parallel.cores() < 2 or not sys.platform.startswith("linux"):
+        return None
+    middle = max(size // 2, start)
+    while middle < size:  # read by position: the products file's own offset stays put
+        chunk = os.pread(fd, 1 << 16, middle)
+        end = chunk.find(b"\n")
+        if end >= 0:
+            return middle + end + 1 if middle + end + 1 < size else None
+        middle += len(chunk)
+    return None
+
+
+@contextmanager
+def _worker(
+    files: Files, split: int, memories: list[Memory | None], reserved: Container[bytes],
+    workdir: Path,
+) -> Iterator[Any]:  # fmt: skip
+    """Fork the worker; yields a call that returns its :class:`Half`, or None when it failed
+    (this process then scans alone). The worker is stopped on the way out."""
+    context = multiprocessing.get_context("fork")
+    line, theirs = context.Pipe(duplex=False)
+    args = (theirs, files, split, memories, reserved, workdir / HALF, os.getpid())
+    process = context.Process(target=_child, args=args, daemon=True)
+    process.start()
+    theirs.close()
+
+    def result() -> Half | None:
+        try:
+            half: Half = line.recv()
+        except (EOFError, OSError):
+            return None
+        return half
+
+    try:
+        yield result
+    finally:
+        line.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
+
+
+def _child(
+    line: Any, files: Files, split: int, memories: list[Memory | None],
+    reserved: Container[bytes], workdir: Path, parent: int,
+) -> None:  # fmt: skip
+    """The worker's whole life; it leaves with ``os._exit`` (nothing inherited runs twice —
+    the run's temporary folder, the state's connection)."""
+    parallel.die_with(parent)
+    try:
+        line.send(_second_half(files, split, memories, reserved, workdir))
+    finally:
+        os._exit(0)
+
+
+def _second_half(
+    files: Files, split: int, memories: list[Memory | None], reserved: Container[bytes],
+    workdir: Path,
+) -> Half:  # fmt: skip
+    workdir.mkdir()
+    with ExitStack() as stack:
+        products, scan = opened(files, memories, reserved, workdir, stack)
+        products.seek(split)
+        firsts = _first_skus(products, scan.column, scan.delimiter)
+        products.seek(split)
+        half = Half(scan.out, 0, {}, [])
+        try:
+            half.sides = {role: side.move_to(firsts) for role, side in scan.sides.items()}
+            half.starts = [_start(follow, firsts) for follow in scan.out.follows]
+            scan.cursor.line = 0
+            scan.rows(products)
+            half.line = scan.cursor.line
+            scan.finish()
+        except Unfit as exc:
+            half.unfit = str(exc) or "unfit"
+        half.lines = scan.subset.lines if scan.subset.open else {}
+        for follow in scan.out.follows:
+            follow.memory = None  # inherited: not sent back
+        return half
+
+
+def _first_skus(products: IO[bytes], column: int, delimiter: bytes) -> list[bytes]:
+    found = []
+    for record in itertools.islice(products, FIRSTS):
+        cells = record.rstrip(b"\r\n").split(delimiter)
+        if len(cells) > column and b'"' not in cells[column]:
+            found.append(cells[column].strip())
+    return found
+
+
+def _start(follow: Follow, firsts: list[bytes]) -> int:
+    """The memory entry of the first remembered SKU among ``firsts`` (the end if none is)."""
+    memory = follow.memory
+    if memory is None:
+        return 0
+    for raw in firsts:
+        try:
+            at = memory.skus.index(sku_fp(raw.decode("utf-8", "surrogateescape")))
+        except ValueError:
+            continue
+        follow.at = at
+        return at
+    follow.at = len(memory.skus)
+    return follow.at
+
+
+def _join(mine: Scan, half: Half | None, workdir: Path) -> bool:
+    """Append the worker's half when it started where this scan stopped (see the module
+    docstring); False: this process scans on alone. Raises the worker's :class:`Unfit`."""
+    if half is None or mine.cursor.pending:
+        return False
+    if any(side.position != half.sides.get(role) for role, side in mine.sides.items()):
+        return False
+    if any(f.at > start for f, start in zip(mine.out.follows, half.starts, strict=True)):
+        return False
+    if half.unfit:
+        raise Unfit(half.unfit)
+    out, theirs = mine.out, half.out
+    for follow, other, start in zip(out.follows, theirs.follows, half.starts, strict=True):
+        if follow.memory is not None:
+            follow.left.extend(follow.memory.skus[follow.at : start])  # not carried over
+        for name in ("counts", "ids", "skipped_ids", "left"):
+            getattr(follow, name).extend(getattr(other, name))
+        follow.at = other.at
+    _append(mine, half, workdir)
+    return True
+
+
+def _append(mine: Scan, half: Half, workdir: Path) -> None:
+    out, theirs, subset = mine.out, half.out, mine.subset
+    first = len(out.skus)
+    out.skus.extend(theirs.skus)
+    out.prints.extend(theirs.prints)
+    out.skipped.extend(theirs.skipped)
+    assert isinstance(out.parsed, array)
+    out.parsed.extend(position + first for position in theirs.parsed)
+    if subset.open and half.lines and worth(len(out.parsed), len(out.skus)):
+        subset.extend(workdir, half.lines, mine.cursor.line)
+    else:
+        subset.close()
+    mine.cursor.line += half.line
+    for side in mine.sides.values():
+        side.done = True  # the worker reached every side file's end
+
+
+class _Until(io.RawIOBase):
+    """A file's bytes from ``start`` to ``end`` (the first half), read by position."""
+
+    def __init__(self, fd: int, start: int, end: int) -> None:
+        self.fd, self.at, self.end = fd, start, end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = os.pread(self.fd, min(len(buffer), self.end - self.at), self.at)
+        buffer[: len(data)] = data
+        self.at += len(data)
+        return len(data)
+
+    def lines(self) -> io.BufferedReader:
+        return io.BufferedReader(self, 1 << 20)
