@@ -80,6 +80,7 @@ def plan(folder: Path, out: Path) -> tuple[int, dict[str, Any]]:
 
     subprocess.run([sys.executable, __file__, "plan-setup", str(folder), str(out)], check=True)
     calls = _counting_ozon()
+    halves = _scan_workers()
     config = _plan_config(folder, out)
     catalog = config.catalog.model_copy(update={"stock": out / "stock.csv"})
     config = config.model_copy(update={"catalog": catalog})
@@ -94,8 +95,27 @@ def plan(folder: Path, out: Path) -> tuple[int, dict[str, Any]]:
         "expected_requests": expected,
         "planned_updates": result.pushes[0].planned["update"],
         "timed_seconds": seconds,
+        "scan_worker_rss_mb": max(halves, default=0.0),
     }
     return result.run.products, extra
+
+
+def _scan_workers() -> list[float]:
+    """The peak RSS of each scan worker (``omnisync.rawsplit``) of the timed push, from its log
+    event: it lives beside this process while the products file is scanned."""
+    import logging
+
+    peaks: list[float] = []
+
+    class Listener(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if getattr(record, "event", None) == "scan_worker":
+                peaks.append(float(record.__dict__["peak_rss_mb"]))
+
+    logger = logging.getLogger("omnisync")
+    logger.addHandler(Listener(logging.DEBUG))
+    logger.setLevel(logging.DEBUG)
+    return peaks
 
 
 def plan_setup(folder: Path, out: Path) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 import multiprocessing
 import os
 import sys
@@ -40,6 +41,7 @@ from omnisync.rawscan import Follow, Memory, Scan, Scanned, concluded, opened
 SPLIT_MIN = 16 << 20  # a smaller products file is scanned in one process (a fork costs ~20 ms)
 FIRSTS = 64  # SKUs of the second half the worker looks for in the side files and memories
 HALF = "half"  # the worker's subset, under the run's copy
+log = logging.getLogger("omnisync")
 
 
 def scan(
@@ -74,6 +76,7 @@ class Half:
     starts: list[int]  # per account: the memory entry it started at
     lines: dict[str, array[int]] = field(default_factory=dict)  # its subset's, when kept
     unfit: str = ""
+    peak_mb: float = 0.0  # the worker's peak resident memory
 
 
 def _split_point(products: IO[bytes]) -> int | None:
@@ -159,6 +162,9 @@ def _second_half(
         half.lines = scan.subset.lines if scan.subset.open else {}
         for follow in scan.out.follows:
             follow.memory = None  # inherited: not sent back
+        import resource  # Unix only, as splitting is
+
+        half.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB (Linux)
         return half
 
 
@@ -198,6 +204,9 @@ def _join(mine: Scan, half: Half | None, workdir: Path) -> bool:
         return False
     if half.unfit:
         raise Unfit(half.unfit)
+    log.debug("the scan's second half: %d rows, peak RSS %.0f MB", len(half.out.skus),
+              half.peak_mb, extra={"event": "scan_worker", "rows": len(half.out.skus),
+                                   "peak_rss_mb": half.peak_mb})  # fmt: skip
     out, theirs = mine.out, half.out
     for follow, other, start in zip(out.follows, theirs.follows, half.starts, strict=True):
         if follow.memory is not None:
