@@ -4,6 +4,7 @@ and the real line of each of its lines."""
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import re
 import shutil
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import IO
 
 SUBSET_MIN = 10_000  # below this many rows to read, the subset is always worth it
+FIND_FIRST = 64  # SKUs a split scan's worker looks for directly in each side file
+WALK_AT_MOST = 200_000  # runs it walks through before it gives up (the split is then void)
 RELEASE_EVERY = 8 << 20  # bytes of a side file read between releases of its mapped pages
 
 
@@ -117,15 +120,23 @@ class SideRuns:
 
     def move_to(self, skus: list[bytes]) -> int:
         """Jump ahead to the first run of any of ``skus`` (the first SKUs of a split scan's
-        second half), else to the end; returns the offset. In the products' order, the first
-        of them found is the first of them the file holds."""
-        at = len(self.data)
-        for sku in skus:
-            found = self.data.find(b"\n" + sku + self.delimiter, self.start - 1)
+        second half, in order), else to the end; returns the offset. In the products' order,
+        the first of them found is the first the file holds: the first few are looked for
+        directly (a dense file, as stock is, has one of them), the rest run by run from the
+        top (a sparse one, as reviews are, has few runs to walk)."""
+        at, data = len(self.data), self.data
+        for sku in skus[:FIND_FIRST]:
+            found = data.find(b"\n" + sku + self.delimiter, self.start - 1)
             if found >= 0:
                 at = found + 1
                 break
-        self._counted = (at, 2 + self.data[self.start : at].count(b"\n"))
+        else:
+            wanted = set(skus)
+            for run in itertools.islice(self.pattern.finditer(data, self.start), WALK_AT_MOST):
+                if run[1].strip() in wanted:
+                    at = run.start()
+                    break
+        self._counted = (at, 2 + data[self.start : at].count(b"\n"))
         self._kept = at - at % mmap.PAGESIZE
         self._next(at)
         return at

@@ -39,7 +39,8 @@ from omnisync.rawfiles import Files, Unfit, worth
 from omnisync.rawscan import Follow, Memory, Scan, Scanned, concluded, opened
 
 SPLIT_MIN = 16 << 20  # a smaller products file is scanned in one process (a fork costs ~20 ms)
-FIRSTS = 64  # SKUs of the second half the worker looks for in the side files and memories
+FIRSTS = 64  # SKUs of the second half the worker looks for in the memories
+AHEAD = 20_000  # and in the side files
 HALF = "half"  # the worker's subset, under the run's copy
 log = logging.getLogger("omnisync")
 
@@ -152,7 +153,7 @@ def _second_half(
         half = Half(scan.out, 0, {}, [])
         try:
             half.sides = {role: side.move_to(firsts) for role, side in scan.sides.items()}
-            half.starts = [_start(follow, firsts) for follow in scan.out.follows]
+            half.starts = [_start(follow, firsts[:FIRSTS]) for follow in scan.out.follows]
             scan.cursor.line = 0
             scan.rows(products)
             half.line = scan.cursor.line
@@ -170,7 +171,7 @@ def _second_half(
 
 def _first_skus(products: IO[bytes], column: int, delimiter: bytes) -> list[bytes]:
     found = []
-    for record in itertools.islice(products, FIRSTS):
+    for record in itertools.islice(products, AHEAD):
         cells = record.rstrip(b"\r\n").split(delimiter)
         if len(cells) > column and b'"' not in cells[column]:
             found.append(cells[column].strip())

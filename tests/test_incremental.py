@@ -503,3 +503,23 @@ def test_a_change_just_before_the_split_is_carried_across_it(
     assert not halves.on or halves.gaps == [0, 0, 1, 1, 1]  # the first run has no memory
     assert [r.pushes[0].planned["delete"] for r in runs] == [0, 0, 0, 0, 1]  # its stock set to 0
     assert [r.pushes[0].skipped for r in runs] == [0, 12, 11, 11, 11]
+
+
+def sparse_stock(root: Path, box: Sandbox, quantity: int = 3) -> Path:
+    """Stock rows for three of twelve SKUs only: the first SKUs after the split have none."""
+    config = write(root, box, catalogue())
+    late = f"S09,WH-1,{quantity}\n"
+    stock = "sku,location,quantity\nS00,WH-1,1\nS01,WH-1,2\n" + late
+    (root / "stock.csv").write_text(stock, encoding="utf-8")
+    return config
+
+
+def test_a_sparse_side_file_is_walked_to_the_split(
+    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rawfiles, "FIND_FIRST", 1)  # S06 has no stock row: walk the runs
+    steps = [sparse_stock, sparse_stock, partial(sparse_stock, quantity=5)]
+    runs = same_as_reading_everything(two_sandboxes, steps)
+    assert halves.all(True)
+    assert [r.pushes[0].skipped for r in runs] == [0, 12, 11]
+    assert held(two_sandboxes[0])["ozon_stocks"][f"S09@{WAREHOUSE}"] == 5
