@@ -95,22 +95,24 @@ def plan(folder: Path, out: Path) -> tuple[int, dict[str, Any]]:
         "expected_requests": expected,
         "planned_updates": result.pushes[0].planned["update"],
         "timed_seconds": seconds,
-        "scan_worker_rss_mb": max(halves, default=0.0),
+        "scan_worker_rss_mb": max((peak for peak, _ in halves), default=0.0),
+        "scan_worker_own_mb": max((own for _, own in halves), default=0.0),
     }
     return result.run.products, extra
 
 
-def _scan_workers() -> list[float]:
-    """The peak RSS of each scan worker (``omnisync.rawsplit``) of the timed push, from its log
-    event: it lives beside this process while the products file is scanned."""
+def _scan_workers() -> list[tuple[float, float]]:
+    """The peak RSS of each scan worker (``omnisync.rawsplit``) of the timed push and its own
+    pages, from its log event: it lives beside this process while the products file is
+    scanned, forked from it (so its RSS counts the pages they share)."""
     import logging
 
-    peaks: list[float] = []
+    peaks: list[tuple[float, float]] = []
 
     class Listener(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             if getattr(record, "event", None) == "scan_worker":
-                peaks.append(float(record.__dict__["peak_rss_mb"]))
+                peaks.append((record.__dict__["peak_rss_mb"], record.__dict__["own_mb"]))
 
     logger = logging.getLogger("omnisync")
     logger.addHandler(Listener(logging.DEBUG))

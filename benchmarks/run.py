@@ -66,7 +66,10 @@ def table(results: list[dict[str, Any]]) -> str:
         name = r["scenario"]
         if name == "plan":
             worker = r["scan_worker_rss_mb"]  # 0: the file was too small to split its scan
-            beside = f"; its scan worker's peak RSS {worker:.0f} MB" if worker else ""
+            own = r["scan_worker_own_mb"]
+            beside = (
+                f"; scan worker: peak RSS {worker:.0f} MB, {own:.0f} MB its own" if worker else ""
+            )
             name = f"plan ({r['changed']:,} changed, {r['requests']} requests{beside})"
         lines.append(f"| {name} | {r['size']:,} | {r['seconds']:.2f} | {rate:,.0f} | "
                      f"{r['peak_rss_mb']:.0f} | {ratio:.2f} |")  # fmt: skip
@@ -79,7 +82,8 @@ def targets(results: list[dict[str, Any]]) -> list[tuple[str, bool]]:
     at = {r["scenario"]: r for r in results if r["size"] == size}
     floor, google = at["floor"]["seconds"], at["build:google"]["seconds"]
     ours = [r["peak_rss_mb"] for r in at.values() if r["scenario"] != "pandas"]
-    ours.append(at["plan"]["scan_worker_rss_mb"])  # a process of its own beside the plan's
+    plan = at["plan"]  # and its scan worker, forked beside it: what it adds to the machine
+    ours.append(plan["peak_rss_mb"] + plan["scan_worker_own_mb"])
     found = [
         ("Google XML ≤ 1.6× the floor", google <= 1.6 * floor),
         (
@@ -90,7 +94,6 @@ def targets(results: list[dict[str, Any]]) -> list[tuple[str, bool]]:
     ]
     if "pandas" in at:
         found.append(("≥ 5× faster than pandas", at["pandas"]["seconds"] >= 5 * google))
-    plan = at["plan"]
     found.append(("push planning, 1 % changed, ≤ 5 s", plan["seconds"] <= 5))
     exact = plan["requests"] == plan["expected_requests"]
     found.append((f"exactly ceil(changed / batch) = {plan['expected_requests']} requests", exact))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import mmap
+import os
 import re
 import shutil
 from array import array
@@ -136,8 +137,9 @@ class SideRuns:
                 if run[1].strip() in wanted:
                     at = run.start()
                     break
-        self._counted = (at, 2 + data[self.start : at].count(b"\n"))
-        self._kept = at - at % mmap.PAGESIZE
+        self._counted = (at, 2 + _lines(self.file.fileno(), self.start, at))
+        self._kept = 0
+        self._release(at)  # the pages the search went through
         self._next(at)
         return at
 
@@ -213,6 +215,18 @@ class Subset:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _lines(fd: int, start: int, end: int) -> int:
+    """Line ends between two offsets, read by position (no mapped page stays resident)."""
+    count = 0
+    while start < end:
+        chunk = os.pread(fd, min(1 << 20, end - start), start)
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        start += len(chunk)
+    return count
 
 
 def worth(reads: int, rows: int) -> bool:

@@ -20,6 +20,7 @@ shifted by the first half's count. Docs: docs/architecture.md, "Incremental plan
 
 from __future__ import annotations
 
+import gc
 import io
 import itertools
 import logging
@@ -42,6 +43,7 @@ SPLIT_MIN = 16 << 20  # a smaller products file is scanned in one process (a for
 FIRSTS = 64  # SKUs of the second half the worker looks for in the memories
 AHEAD = 20_000  # and in the side files
 HALF = "half"  # the worker's subset, under the run's copy
+ARRAYS = "arrays"  # in it: the worker's arrays, one after the other
 log = logging.getLogger("omnisync")
 
 
@@ -68,16 +70,27 @@ def scan(
 
 @dataclass
 class Half:
-    """What the worker sends back: its scan (positions counted from its first row), where it
-    started in each side file and memory, and whether it reached the end cleanly."""
+    """What the worker sends back: where it started in each side file and memory, how far it
+    got, and whether it reached the end cleanly. Its arrays (positions counted from its first
+    row) go through a file, read straight into this process's (``_arrays`` gives the order)."""
 
-    out: Scanned
     line: int  # lines it read, counted as the reader counts them
     sides: dict[str, int]  # role → the offset it started at
     starts: list[int]  # per account: the memory entry it started at
+    ats: list[int] = field(default_factory=list)  # per account: the entry it stopped at
+    sizes: list[int] = field(default_factory=list)  # of its arrays
     lines: dict[str, array[int]] = field(default_factory=dict)  # its subset's, when kept
     unfit: str = ""
-    peak_mb: float = 0.0  # the worker's peak resident memory
+    peak_mb: float = 0.0  # the worker's peak resident memory, pages shared with this one too
+    own_mb: float = 0.0  # its own pages at the end (what it adds to the machine's use)
+
+
+def _arrays(out: Scanned) -> list[array[int]]:
+    assert isinstance(out.parsed, array)
+    found = [out.skus, out.prints, out.skipped, out.parsed]
+    for follow in out.follows:
+        found += [follow.counts, follow.ids, follow.skipped_ids, follow.left]
+    return found
 
 
 def _split_point(products: IO[bytes]) -> int | None:
@@ -108,7 +121,12 @@ def _worker(
     line, theirs = context.Pipe(duplex=False)
     args = (theirs, files, split, memories, reserved, workdir / HALF, os.getpid())
     process = context.Process(target=_child, args=args, daemon=True)
-    process.start()
+    gc.freeze()  # while both live, collections skip (so never copy) the pages they share
+    try:
+        process.start()
+    except BaseException:
+        gc.unfreeze()
+        raise
     theirs.close()
 
     def result() -> Half | None:
@@ -125,6 +143,7 @@ def _worker(
         if process.is_alive():
             process.kill()
         process.join()
+        gc.unfreeze()
 
 
 def _child(
@@ -150,7 +169,7 @@ def _second_half(
         products.seek(split)
         firsts = _first_skus(products, scan.column, scan.delimiter)
         products.seek(split)
-        half = Half(scan.out, 0, {}, [])
+        half = Half(0, {}, [])
         try:
             half.sides = {role: side.move_to(firsts) for role, side in scan.sides.items()}
             half.starts = [_start(follow, firsts[:FIRSTS]) for follow in scan.out.follows]
@@ -161,12 +180,26 @@ def _second_half(
         except Unfit as exc:
             half.unfit = str(exc) or "unfit"
         half.lines = scan.subset.lines if scan.subset.open else {}
-        for follow in scan.out.follows:
-            follow.memory = None  # inherited: not sent back
+        half.ats = [follow.at for follow in scan.out.follows]
+        with (workdir / ARRAYS).open("wb") as f:
+            for found in _arrays(scan.out):
+                found.tofile(f)
+                half.sizes.append(len(found))
         import resource  # Unix only, as splitting is
 
         half.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB (Linux)
+        half.own_mb = _own_mb()
         return half
+
+
+def _own_mb() -> float:
+    """This process's private pages (a forked worker's RSS counts the pages it shares)."""
+    try:
+        text = Path("/proc/self/smaps_rollup").read_text()
+    except OSError:
+        return 0.0
+    kib = sum(int(line.split()[1]) for line in text.splitlines() if line.startswith("Private_"))
+    return kib / 1024
 
 
 def _first_skus(products: IO[bytes], column: int, delimiter: bytes) -> list[bytes]:
@@ -205,28 +238,30 @@ def _join(mine: Scan, half: Half | None, workdir: Path) -> bool:
         return False
     if half.unfit:
         raise Unfit(half.unfit)
-    log.debug("the scan's second half: %d rows, peak RSS %.0f MB", len(half.out.skus),
-              half.peak_mb, extra={"event": "scan_worker", "rows": len(half.out.skus),
-                                   "peak_rss_mb": half.peak_mb})  # fmt: skip
-    out, theirs = mine.out, half.out
-    for follow, other, start in zip(out.follows, theirs.follows, half.starts, strict=True):
+    log.debug("the scan's second half: %d rows, peak RSS %.0f MB (%.0f MB its own)",
+              half.sizes[0], half.peak_mb, half.own_mb,
+              extra={"event": "scan_worker", "rows": half.sizes[0], "peak_rss_mb": half.peak_mb,
+                     "own_mb": half.own_mb})  # fmt: skip
+    out = mine.out
+    for follow, start in zip(out.follows, half.starts, strict=True):
         if follow.memory is not None:
             follow.left.extend(follow.memory.skus[follow.at : start])  # not carried over
-        for name in ("counts", "ids", "skipped_ids", "left"):
-            getattr(follow, name).extend(getattr(other, name))
-        follow.at = other.at
     _append(mine, half, workdir)
+    for follow, at in zip(out.follows, half.ats, strict=True):
+        follow.at = at
     return True
 
 
 def _append(mine: Scan, half: Half, workdir: Path) -> None:
-    out, theirs, subset = mine.out, half.out, mine.subset
+    out, subset = mine.out, mine.subset
     first = len(out.skus)
-    out.skus.extend(theirs.skus)
-    out.prints.extend(theirs.prints)
-    out.skipped.extend(theirs.skipped)
     assert isinstance(out.parsed, array)
-    out.parsed.extend(position + first for position in theirs.parsed)
+    parsed, out.parsed = out.parsed, array("L")  # theirs first, to be shifted
+    with (workdir / ARRAYS).open("rb") as f:
+        for target, size in zip(_arrays(out), half.sizes, strict=True):
+            target.fromfile(f, size)
+    parsed.extend(position + first for position in out.parsed)
+    out.parsed = parsed
     if subset.open and half.lines and worth(len(out.parsed), len(out.skus)):
         subset.extend(workdir, half.lines, mine.cursor.line)
     else:
