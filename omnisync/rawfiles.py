@@ -166,6 +166,7 @@ class Subset:
 
     def __init__(self, workdir: Path, files: Files, header: bytes, sides: dict[str, SideRuns]):
         self.workdir, self.open = workdir, True
+        self.before = 0  # rows before these (a split scan's worker: its guess)
         self.outs: dict[str, IO[bytes]] = {}
         self.lines: dict[str, array[int]] = {}
         for role, path, head in [("products", files.products, header)] + [
@@ -181,7 +182,7 @@ class Subset:
         """Copy a row to read and its side rows; give up the subset once it is no saving."""
         if not self.open:
             return
-        if not worth(reads, rows):
+        if not worth(reads, rows + self.before):
             self.close()
             return
         self._write("products", line, record)

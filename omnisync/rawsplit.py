@@ -1,6 +1,7 @@
 """The raw scan on both cores: a forked worker scans the products file's second half while this
-process scans the first, and the halves are joined only when the worker provably started where
-this process stopped — otherwise this process scans on alone, as if there were no worker.
+process scans the first, and the halves are joined only when the worker started where this
+process stopped — otherwise this process scans on alone, as if there were no worker (so does a
+worker that fails or cannot be forked).
 
 The worker cannot know the state a scan reaches at the split, so it guesses, and the guesses
 are checked against the state this process reaches:
@@ -9,13 +10,17 @@ are checked against the state this process reaches:
   a pending record) voids the split;
 * each side file: the worker starts at the first run of its first SKUs (``SideRuns.move_to``);
   this process's next run there must start at exactly that offset;
-* each account's memory: the worker starts at the entry of its first remembered SKU. This
-  process may stop short of it (a changed or removed SKU just before the split): the entries
-  between are then "not carried over", as a single scan would have found them; it must not
-  have gone past it.
+* each account's memory: the worker starts at the entry of its first remembered SKU (looked
+  for around where the split falls, else the end). This process must stand at that entry or
+  less than a look-ahead before it (a changed or removed SKU just before the split): the
+  entries between are then "not carried over", as one scan finds them when it matches the
+  next print.
 
-Joined, the result is what one scan gives: the same prints, skips and subset rows, line numbers
-shifted by the first half's count. Docs: docs/architecture.md, "Incremental planning".
+Joined, the result is a valid scan — every skipped SKU matched a settled memory entry byte for
+byte, every remembered entry is carried over once or left, line numbers are shifted by the
+first half's count — but not always the very one a single scan makes: a SKU moved to just past
+the split may be read where one scan skips it, or the other way round. Both plan the same
+pushes. Docs: docs/architecture.md, "Incremental planning".
 """
 
 from __future__ import annotations
@@ -34,14 +39,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from omnisync import parallel
+from omnisync import parallel, stopping
 from omnisync.fingerprint import sku_fp
 from omnisync.rawfiles import Files, Unfit, worth
-from omnisync.rawscan import Follow, Memory, Scan, Scanned, concluded, opened
+from omnisync.rawscan import LOOKAHEAD, Follow, Memory, Scan, Scanned, concluded, opened
 
 SPLIT_MIN = 16 << 20  # a smaller products file is scanned in one process (a fork costs ~20 ms)
 FIRSTS = 64  # SKUs of the second half the worker looks for in the memories
 AHEAD = 20_000  # and in the side files
+WINDOW = 0.1  # of the memory, each side of where the split falls, where the worker looks
 HALF = "half"  # the worker's subset, under the run's copy
 ARRAYS = "arrays"  # in it: the worker's arrays, one after the other
 log = logging.getLogger("omnisync")
@@ -124,6 +130,13 @@ def _worker(
     gc.freeze()  # while both live, collections skip (so never copy) the pages they share
     try:
         process.start()
+    except OSError as exc:  # no fork (EAGAIN: a process limit; ENOMEM): scan alone
+        log.warning("could not start the scan's worker (%s); scanning in one process", exc)
+        gc.unfreeze()
+        line.close()
+        theirs.close()
+        yield lambda: None
+        return
     except BaseException:
         gc.unfreeze()
         raise
@@ -153,6 +166,7 @@ def _child(
     """The worker's whole life; it leaves with ``os._exit`` (nothing inherited runs twice —
     the run's temporary folder, the state's connection)."""
     parallel.die_with(parent)
+    stopping.as_worker()  # Ctrl-C and the run's stop are the run's process's to handle
     try:
         line.send(_second_half(files, split, memories, reserved, workdir))
     finally:
@@ -169,10 +183,13 @@ def _second_half(
         products.seek(split)
         firsts = _first_skus(products, scan.column, scan.delimiter)
         products.seek(split)
+        fraction = split / os.fstat(products.fileno()).st_size
         half = Half(0, {}, [])
         try:
             half.sides = {role: side.move_to(firsts) for role, side in scan.sides.items()}
-            half.starts = [_start(follow, firsts[:FIRSTS]) for follow in scan.out.follows]
+            half.starts = [_start(follow, firsts[:FIRSTS], fraction)
+                           for follow in scan.out.follows]  # fmt: skip
+            scan.subset.before = max(half.starts)  # about the rows before the split
             scan.cursor.line = 0
             scan.rows(products)
             half.line = scan.cursor.line
@@ -211,37 +228,43 @@ def _first_skus(products: IO[bytes], column: int, delimiter: bytes) -> list[byte
     return found
 
 
-def _start(follow: Follow, firsts: list[bytes]) -> int:
-    """The memory entry of the first remembered SKU among ``firsts`` (the end if none is)."""
+def _start(follow: Follow, firsts: list[bytes], fraction: float) -> int:
+    """The memory entry of the first remembered SKU among ``firsts``, looked for around where
+    the split falls (``fraction`` of the file: rows differ in length, not by that much); the
+    end if none is there."""
     memory = follow.memory
     if memory is None:
         return 0
+    size = len(memory.skus)
+    around, reach = int(size * fraction), max(int(size * WINDOW), LOOKAHEAD)
+    low, high = max(around - reach, 0), min(around + reach, size)
     for raw in firsts:
         try:
-            at = memory.skus.index(sku_fp(raw.decode("utf-8", "surrogateescape")))
+            at = memory.skus.index(sku_fp(raw.decode("utf-8", "surrogateescape")), low, high)
         except ValueError:
             continue
         follow.at = at
         return at
-    follow.at = len(memory.skus)
-    return follow.at
+    follow.at = size
+    return size
 
 
 def _join(mine: Scan, half: Half | None, workdir: Path) -> bool:
     """Append the worker's half when it started where this scan stopped (see the module
     docstring); False: this process scans on alone. Raises the worker's :class:`Unfit`."""
-    if half is None or mine.cursor.pending:
+    if half is None:
+        log.warning("the scan's worker failed; this process scans the rest alone")
         return False
-    if any(side.position != half.sides.get(role) for role, side in mine.sides.items()):
-        return False
-    if any(f.at > start for f, start in zip(mine.out.follows, half.starts, strict=True)):
+    joined = _lines_up(mine, half)
+    log.debug("the scan's second half: %d rows, peak RSS %.0f MB (%.0f MB its own), %s",
+              half.sizes[0] if half.sizes else 0, half.peak_mb, half.own_mb,
+              "joined" if joined else "dropped: this process scans the rest alone",
+              extra={"event": "scan_worker", "joined": joined, "peak_rss_mb": half.peak_mb,
+                     "own_mb": half.own_mb})  # fmt: skip
+    if not joined:
         return False
     if half.unfit:
         raise Unfit(half.unfit)
-    log.debug("the scan's second half: %d rows, peak RSS %.0f MB (%.0f MB its own)",
-              half.sizes[0], half.peak_mb, half.own_mb,
-              extra={"event": "scan_worker", "rows": half.sizes[0], "peak_rss_mb": half.peak_mb,
-                     "own_mb": half.own_mb})  # fmt: skip
     out = mine.out
     for follow, start in zip(out.follows, half.starts, strict=True):
         if follow.memory is not None:
@@ -250,6 +273,21 @@ def _join(mine: Scan, half: Half | None, workdir: Path) -> bool:
     for follow, at in zip(out.follows, half.ats, strict=True):
         follow.at = at
     return True
+
+
+def _lines_up(mine: Scan, half: Half) -> bool:
+    """Whether the worker started where this scan stands: no record open across the split,
+    each side file at the same offset, each memory at the same entry or a little ahead (the
+    entries between are then not carried over, as one scan finds them when it matches the
+    next print within its look-ahead)."""
+    if mine.cursor.pending or len(half.starts) != len(mine.out.follows):
+        return False
+    if any(side.position != half.sides.get(role) for role, side in mine.sides.items()):
+        return False
+    return all(
+        start == f.at or f.at < start < min(f.at + LOOKAHEAD, f.size)
+        for f, start in zip(mine.out.follows, half.starts, strict=True)
+    )
 
 
 def _append(mine: Scan, half: Half, workdir: Path) -> None:

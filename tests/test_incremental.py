@@ -523,3 +523,79 @@ def test_a_sparse_side_file_is_walked_to_the_split(
     assert halves.all(True)
     assert [r.pushes[0].skipped for r in runs] == [0, 12, 11]
     assert held(two_sandboxes[0])["ozon_stocks"][f"S09@{WAREHOUSE}"] == 5
+
+
+def moved_to_the_split(root: Path, box: Sandbox, move: bool = False) -> Path:
+    """200 SKUs; ``move`` puts the last one right after the row that ends the first half (the
+    file keeps its size and its first half, so the split stays where it was): more than
+    LOOKAHEAD entries ahead of where one scan stands, so one scan reads it alone."""
+    rows = catalogue(200)
+    config = write(root, box, rows)
+    if move:
+        i = [row.sku for row in rows].index(last_before_split(root))
+        write(root, box, [*rows[: i + 1], rows[-1], *rows[i + 1 : -1]])
+    return config
+
+
+def test_one_row_moved_to_the_split_skips_as_much_as_one_process(
+    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins
+) -> None:
+    steps = [moved_to_the_split, moved_to_the_split, partial(moved_to_the_split, move=True)]
+    runs = same_as_reading_everything(two_sandboxes, steps)
+    assert [r.pushes[0].skipped for r in runs] == [0, 200, 199]  # only the moved SKU is read
+
+
+def new_at_the_split(root: Path, box: Sandbox, new: int = 0) -> Path:
+    """Forty SKUs; ``new`` SKUs inserted in the middle (the split falls among them)."""
+    rows = catalogue(40)
+    fresh = [Row(f"N{i:03}", quantity=1) for i in range(new)]
+    return write(root, box, [*rows[:20], *fresh, *rows[20:]])
+
+
+def test_new_skus_at_the_split_skip_as_much_as_one_process(
+    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins
+) -> None:
+    steps = [new_at_the_split, new_at_the_split, partial(new_at_the_split, new=200)]
+    runs = same_as_reading_everything(two_sandboxes, steps)
+    assert [r.pushes[0].skipped for r in runs] == [0, 40, 40]  # only the 200 new are read
+
+
+def changed_past_the_split(root: Path, box: Sandbox, quantity: int | None = None) -> Path:
+    """Forty SKUs; ``quantity`` changes the stock of the eight right past the split."""
+    rows = catalogue(40)
+    config = write(root, box, rows)
+    if quantity is not None:
+        i = [row.sku for row in rows].index(last_before_split(root)) + 1
+        rows = [replace(r, quantity=quantity) if i <= j < i + 8 else r for j, r in enumerate(rows)]
+        write(root, box, rows)
+    return config
+
+
+def test_a_changed_block_past_the_split_keeps_the_subset(
+    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rawfiles, "SUBSET_MIN", 3)  # 10,000 of a million, scaled down
+    steps = [changed_past_the_split, changed_past_the_split,
+             partial(changed_past_the_split, quantity=9)]  # fmt: skip
+    runs = same_as_reading_everything(two_sandboxes, steps)
+    assert [r.pushes[0].skipped for r in runs] == [0, 40, 32]  # 8 read of 40: worth a copy
+
+
+def test_a_worker_that_cannot_be_forked_leaves_the_scan_to_this_process(
+    tmp_path: Path,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = write(tmp_path, sandbox, catalogue())
+    pushed(config)
+    monkeypatch.setattr(rawsplit, "SPLIT_MIN", 0)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")  # EAGAIN: RLIMIT_NPROC, cgroup
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    again = pushed(config, now=T0 + timedelta(hours=1)).pushes[0]
+    assert again.skipped == 12
+    assert "could not start the scan's worker" in caplog.text
