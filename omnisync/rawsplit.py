@@ -189,7 +189,7 @@ def _second_half(
             half.sides = {role: side.move_to(firsts) for role, side in scan.sides.items()}
             half.starts = [_start(follow, firsts[:FIRSTS], fraction)
                            for follow in scan.out.follows]  # fmt: skip
-            scan.subset.before = max(half.starts)  # about the rows before the split
+            scan.subset.before = max(half.starts, default=0)  # about the rows before the split
             scan.cursor.line = 0
             scan.rows(products)
             half.line = scan.cursor.line
