@@ -28,6 +28,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from omnisync import faults, stopping
@@ -224,3 +225,13 @@ def die_with(parent: int) -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
+
+
+def own_mb() -> float:
+    """This process's private pages (a forked worker's RSS counts the pages it shares)."""
+    try:
+        text = Path("/proc/self/smaps_rollup").read_text()
+    except OSError:
+        return 0.0
+    kib = sum(int(line.split()[1]) for line in text.splitlines() if line.startswith("Private_"))
+    return kib / 1024

@@ -4,6 +4,7 @@ and the real line of each of its lines."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import mmap
 import os
@@ -12,7 +13,7 @@ import shutil
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 SUBSET_MIN = 10_000  # below this many rows to read, the subset is always worth it
 FIND_FIRST = 64  # SKUs a split scan's worker looks for directly in each side file
@@ -237,3 +238,23 @@ def worth(reads: int, rows: int) -> bool:
 
 def _ended(data: bytes) -> bytes:
     return data if data.endswith(b"\n") else data + b"\n"
+
+
+class Until(io.RawIOBase):
+    """A file's bytes from ``start`` to ``end`` (a split scan's first half), read by position:
+    the file's own offset stays put."""
+
+    def __init__(self, fd: int, start: int, end: int) -> None:
+        self.fd, self.at, self.end = fd, start, end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = os.pread(self.fd, min(len(buffer), self.end - self.at), self.at)
+        buffer[: len(data)] = data
+        self.at += len(data)
+        return len(data)
+
+    def lines(self) -> io.BufferedReader:
+        return io.BufferedReader(self, 1 << 20)

@@ -26,7 +26,6 @@ pushes. Docs: docs/architecture.md, "Incremental planning".
 from __future__ import annotations
 
 import gc
-import io
 import itertools
 import logging
 import multiprocessing
@@ -41,7 +40,7 @@ from typing import IO, Any
 
 from omnisync import parallel, stopping
 from omnisync.fingerprint import sku_fp
-from omnisync.rawfiles import Files, Unfit, worth
+from omnisync.rawfiles import Files, Unfit, Until, worth
 from omnisync.rawscan import LOOKAHEAD, Follow, Memory, Scan, Scanned, concluded, opened
 
 SPLIT_MIN = 16 << 20  # a smaller products file is scanned in one process (a fork costs ~20 ms)
@@ -65,7 +64,7 @@ def scan(
         joined = False
         if split is not None:
             with _worker(files, split, memories, reserved, workdir) as theirs:
-                mine.rows(_Until(products.fileno(), products.tell(), split).lines())
+                mine.rows(Until(products.fileno(), products.tell(), split).lines())
                 joined = _join(mine, theirs(), workdir / HALF)
             products.seek(split)
         if not joined:
@@ -205,18 +204,8 @@ def _second_half(
         import resource  # Unix only, as splitting is
 
         half.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB (Linux)
-        half.own_mb = _own_mb()
+        half.own_mb = parallel.own_mb()
         return half
-
-
-def _own_mb() -> float:
-    """This process's private pages (a forked worker's RSS counts the pages it shares)."""
-    try:
-        text = Path("/proc/self/smaps_rollup").read_text()
-    except OSError:
-        return 0.0
-    kib = sum(int(line.split()[1]) for line in text.splitlines() if line.startswith("Private_"))
-    return kib / 1024
 
 
 def _first_skus(products: IO[bytes], column: int, delimiter: bytes) -> list[bytes]:
@@ -307,22 +296,3 @@ def _append(mine: Scan, half: Half, workdir: Path) -> None:
     mine.cursor.line += half.line
     for side in mine.sides.values():
         side.done = True  # the worker reached every side file's end
-
-
-class _Until(io.RawIOBase):
-    """A file's bytes from ``start`` to ``end`` (the first half), read by position."""
-
-    def __init__(self, fd: int, start: int, end: int) -> None:
-        self.fd, self.at, self.end = fd, start, end
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = os.pread(self.fd, min(len(buffer), self.end - self.at), self.at)
-        buffer[: len(data)] = data
-        self.at += len(data)
-        return len(data)
-
-    def lines(self) -> io.BufferedReader:
-        return io.BufferedReader(self, 1 << 20)
