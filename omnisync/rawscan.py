@@ -201,10 +201,18 @@ def opened(
 
 def concluded(scan: Scan, workdir: Path) -> Scanned:
     """The scan's result, once every row is scanned: read everything when the subset was
-    given up or a SKU is both read and skipped (its rows repeat)."""
+    given up or a SKU repeats — both read and skipped, or read twice: the subset copies each
+    row's side rows after it, so the reader would not see a repeat's side rows out of the
+    products' order (``side_file_order``) as it sees them in the catalogue."""
     out, subset = scan.out, scan.subset
     out.subset, out.lines = (workdir, subset.lines) if subset.open else (None, {})
-    if out.subset is None or not set(out.skus[i] for i in out.parsed).isdisjoint(out.skipped):
+    if out.subset is not None:
+        read = [out.skus[i] for i in out.parsed]
+        known = set(read)
+        known.discard(0)  # rows whose SKU the scan could not be sure of: no repeat
+        if not known.isdisjoint(out.skipped) or len(known) < len(read) - read.count(0):
+            out.subset = None
+    if out.subset is None:
         out.read_everything()
     return out
 

@@ -66,8 +66,8 @@ def scan(
             with _worker(files, split, memories, reserved, workdir) as theirs:
                 mine.rows(Until(products.fileno(), products.tell(), split).lines())
                 joined = _join(mine, theirs(), workdir / HALF)
-            products.seek(split)
         if not joined:
+            products.seek(split or products.tell())  # on from the split: the first half is read
             mine.rows(products)
             mine.finish()
         return concluded(mine, workdir)

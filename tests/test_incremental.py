@@ -599,3 +599,40 @@ def test_a_worker_that_cannot_be_forked_leaves_the_scan_to_this_process(
     again = pushed(config, now=T0 + timedelta(hours=1)).pushes[0]
     assert again.skipped == 12
     assert "could not start the scan's worker" in caplog.text
+
+
+def test_workers_1_keeps_the_scan_in_one_process(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(tmp_path, sandbox, catalogue())
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    config.write_text(yaml.safe_dump({**data, "workers": 1}), encoding="utf-8")
+    monkeypatch.setattr(rawsplit, "SPLIT_MIN", 0)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    started: list[int] = []
+    worker = rawsplit._worker
+    monkeypatch.setattr(rawsplit, "_worker", lambda *a: started.append(1) or worker(*a))
+    pushed(config)
+    assert pushed(config, now=T0 + timedelta(hours=1)).pushes[0].skipped == 12
+    assert started == []
+    config.write_text(yaml.safe_dump({**data, "workers": 2}), encoding="utf-8")
+    pushed(config, now=T0 + timedelta(hours=2))
+    assert started == [1]  # the same catalogue, two workers allowed: split
+
+
+def repeated_with_stock(root: Path, box: Sandbox, repeat: bool = False) -> Path:
+    """S01 again at the end, with its own stock row: in the catalogue that row comes after
+    S11's, out of the products' order (the reader warns ``side_file_order``)."""
+    rows = catalogue()
+    if repeat:
+        rows = [*rows[:1], replace(rows[1], quantity=0), *rows[2:], replace(rows[1], quantity=0)]
+    return write(root, box, rows)
+
+
+def test_a_repeat_with_side_rows_is_read_as_the_catalogue_has_it(
+    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins
+) -> None:
+    steps = [repeated_with_stock, partial(repeated_with_stock, repeat=True)]
+    runs = same_as_reading_everything(two_sandboxes, steps)
+    assert {p.code for p in runs[1].run.problems} >= {"side_file_order", "duplicate_sku"}
+    assert runs[1].pushes[0].skipped == 0  # a repeat: everything is read
