@@ -9,48 +9,24 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SerializeAsAny,
     ValidationError,
-    model_validator,
 )
 
+from omnisync.catalogs import CATALOG_TAGS, Catalog, StrictModel
 from omnisync.channels.base import ChannelConfig
 from omnisync.channels.registry import lookup
 from omnisync.errors import ConfigError
-from omnisync.paths import InputFile, OutputDir, RelPath
+from omnisync.paths import OutputDir, RelPath
 from omnisync.secrets import Secret
 
 # Channel names become file names: keep them to a safe slug so outputs stay in output_dir.
 CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CatalogConfig(StrictModel):
-    # csv: read the files below. sqlite: read the central store's snapshot (the files below are
-    # then what `omnisync catalog import` loads into it).
-    source: Literal["csv", "sqlite"] = "csv"
-    products: InputFile | None = None
-    stock: InputFile | None = None
-    locations: InputFile | None = None
-    city_prices: InputFile | None = None  # sku,city_id,price
-    reviews: InputFile | None = None  # sku,rating,count
-    delimiter: Literal[",", ";", "\t", "|"] = ","
-
-    @model_validator(mode="after")
-    def _csv_needs_products(self) -> CatalogConfig:
-        if self.source == "csv" and self.products is None:
-            raise ValueError("products: a CSV catalogue needs its products file")
-        return self
 
 
 class Webhook(StrictModel):
@@ -71,7 +47,7 @@ class ExportsConfig(StrictModel):
 
 
 class _TopLevel(StrictModel):
-    catalog: CatalogConfig
+    catalog: Catalog
     output_dir: OutputDir = Field(default=Path("out"), validate_default=True)
     state: RelPath = Field(default=Path("state.db"), validate_default=True)
     exports: ExportsConfig = ExportsConfig()
@@ -80,7 +56,7 @@ class _TopLevel(StrictModel):
 
 
 class Config(StrictModel):
-    catalog: CatalogConfig
+    catalog: Catalog
     output_dir: Path
     state: Path  # the central store (SQLite file)
     exports: ExportsConfig = ExportsConfig()
@@ -202,6 +178,8 @@ def _paths(exc: ValidationError, prefix: tuple[str, ...]) -> list[tuple[str, str
     out = []
     for err in exc.errors(include_url=False):
         loc = [str(p) for p in err["loc"]]
+        if loc[:1] == ["catalog"] and loc[1:2] and loc[1] in CATALOG_TAGS:
+            del loc[1]  # the tag pydantic adds for the catalog model it chose by `source`
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling against the README)"

@@ -16,6 +16,7 @@ from functools import partial
 from typing import TypeVar
 
 from omnisync import parallel, stopping
+from omnisync.catalogs import CatalogConfig
 from omnisync.channels.base import Channel, ChannelContext, FileFeed
 from omnisync.channels.registry import lookup
 from omnisync.config import Config
@@ -154,13 +155,16 @@ def record_publishes(recorder: runs.Recorder, report: RunReport) -> None:
 
 
 def import_catalog(config: Config, force: bool = False) -> tuple[ImportStats, RunReport]:
-    """Load the configured CSV catalogue into the central store (``state:``)."""
-    if config.catalog.products is None:
+    """Load the configured catalogue (the CSV files, or the central system a ``source`` names)
+    into the central store (``state:``)."""
+    catalog = config.catalog
+    if isinstance(catalog, CatalogConfig) and catalog.products is None:
         raise config.error([("catalog.products", "set the CSV files that catalog import loads")])
+    kind = "csv" if isinstance(catalog, CatalogConfig) else catalog.source
     report = RunReport()
     with runs.exclusive(config.state, "catalog import") as recorder:
         stats = store_catalog.import_catalog(
-            recorder.store, make_source(config, "csv"), report.add, force=force
+            recorder.store, make_source(config, kind), report.add, force=force
         )
         recorder.counts = {"products": stats.products, "stock_rows": stats.stock_rows}
         recorder.problems.update(p.code for p in report.problems)

@@ -1,16 +1,17 @@
 """Which catalogue sources exist, by the ``catalog.source`` name.
 
 A source factory takes the validated configuration and returns a :class:`Source`.
-Third-party sources (an ``omnisync.sources`` entry point) need per-source config models, which
-arrive with the database and 1C sources; until then the registry is this explicit dict.
+Each source has its own settings model in ``omnisync.catalogs``, chosen by ``source``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from omnisync.catalogs import CatalogConfig, CommerceMLCatalog
 from omnisync.config import Config
 from omnisync.sources.base import Source
+from omnisync.sources.commerceml import CommerceMLSource
 from omnisync.sources.csvfile import CsvSource
 from omnisync.sources.sqlite import StoreSource
 
@@ -19,7 +20,7 @@ SourceFactory = Callable[[Config], Source]
 
 def _csv(config: Config) -> Source:
     catalog = config.catalog
-    assert catalog.products is not None  # CatalogConfig requires it for csv
+    assert isinstance(catalog, CatalogConfig) and catalog.products is not None  # required
     return CsvSource(
         catalog.products,
         stock=catalog.stock,
@@ -34,7 +35,12 @@ def _sqlite(config: Config) -> Source:
     return StoreSource(config.state)
 
 
-SOURCES: dict[str, SourceFactory] = {"csv": _csv, "sqlite": _sqlite}
+def _commerceml(config: Config) -> Source:
+    assert isinstance(config.catalog, CommerceMLCatalog)
+    return CommerceMLSource(config.catalog, config.path)
+
+
+SOURCES: dict[str, SourceFactory] = {"csv": _csv, "sqlite": _sqlite, "commerceml": _commerceml}
 
 
 def make_source(config: Config, kind: str | None = None) -> Source:

@@ -1,0 +1,305 @@
+"""``catalog: {source: commerceml}``: a 1C CommerceML 2 exchange set (channels.md §6).
+
+``import.xml`` holds the goods (names, groups, properties, pictures, barcodes), ``offers.xml``
+what is sold: one offer per good or per characteristic, with prices by type and stock by
+warehouse. Each offer becomes one product. Both files stream through the hardened parser
+(``xmlinput.events``: no DOCTYPE, no entities, no network); the goods wait for their offers in
+a temporary SQLite index on disk, so memory stays flat whatever the export's size and order.
+
+A partial export (``СодержитТолькоИзменения="true"``) is refused: read as the whole catalogue
+it would withdraw every item it leaves out from every channel.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from omnisync.catalogs import CommerceMLCatalog
+from omnisync.commerceml.parse import Classifier, Good, Offer, Package, local, only_changes
+from omnisync.commerceml.products import Maker
+from omnisync.errors import ConfigError, SourceError
+from omnisync.keyset import KeySet
+from omnisync.models import Location, Problem, Product, Severity
+from omnisync.sources.base import ProblemSink, Source
+from omnisync.sources.locations import read_locations
+from omnisync.sources.sidefiles import ReviewIndex
+from omnisync.sources.values import RowError
+from omnisync.xmlinput import UnsafeXml, events
+
+ROOT = "КоммерческаяИнформация"
+
+
+class CommerceMLSource(Source):
+    def __init__(self, settings: CommerceMLCatalog, config: Path) -> None:
+        self.settings, self.config = settings, config
+        self.import_file, self.offers = settings.import_file, settings.offers
+
+    def locations(self, on_problem: ProblemSink) -> list[Location]:
+        """``catalog.locations`` when given, else one warehouse per ``Склад`` of offers.xml."""
+        package = self._package()
+        codes = {i: self.settings.warehouses.get(i, i) for i in package.warehouses}
+        if self.settings.locations is None:
+            return [
+                Location(codes[i], name or i, "warehouse") for i, name in package.warehouses.items()
+            ]
+        found = read_locations(self.settings.locations, self.settings.delimiter, on_problem)
+        known = {loc.code for loc in found}
+        for warehouse, code in codes.items():
+            if code not in known:
+                on_problem(
+                    _problem(
+                        self.offers.name,
+                        None,
+                        "unknown_location",
+                        "stock",
+                        f"Склад {warehouse} ({code}) is not in {self.settings.locations.name}",
+                        Severity.WARNING,
+                    )
+                )
+        return found
+
+    def read(self, on_problem: ProblemSink) -> Iterator[Product]:
+        with tempfile.TemporaryDirectory(prefix="omnisync-1c-") as folder:
+            goods = _Goods(Path(folder) / "goods.db")
+            try:
+                classifier = self._goods(goods, on_problem)
+                yield from self._products(goods, classifier, on_problem)
+            finally:
+                goods.close()
+
+    def _goods(self, goods: _Goods, on_problem: ProblemSink) -> Classifier:
+        classifier = Classifier()
+        for event, element in _events(self.import_file, ("Каталог", "Классификатор", "Товар")):
+            name = local(element.tag)
+            if event == "start" and name == "Каталог":
+                self._whole(element, self.import_file)
+            elif event == "end" and name == "Классификатор":
+                classifier.read(element)
+            elif event == "end" and name == "Товар":
+                goods.add(Good.read(element, classifier), self.import_file.name, on_problem)
+        return classifier
+
+    def _products(
+        self, goods: _Goods, classifier: Classifier, on_problem: ProblemSink
+    ) -> Iterator[Product]:
+        package, maker = Package(), None
+        reviews = self._reviews(on_problem)
+        tags = ("ПакетПредложений", "ТипыЦен", "Склады", "Предложения", "Предложение")
+        for event, element in _events(self.offers, tags):
+            name = local(element.tag)
+            if event == "start" and name == "ПакетПредложений":
+                self._whole(element, self.offers)
+            elif event == "end" and name in ("ТипыЦен", "Склады"):
+                package.read(element)
+            elif event == "start" and name == "Предложения":
+                maker = self._maker(package, classifier)
+            elif event == "end" and name == "Предложение" and maker is not None:
+                product = self._product(maker, goods, Offer.read(element, classifier), on_problem)
+                if product is not None:
+                    yield self._reviewed(product, reviews)
+        goods.report_unoffered(self.import_file.name, on_problem)
+        if reviews is not None:
+            reviews.report_leftovers(on_problem)
+
+    def _product(
+        self, maker: Maker, goods: _Goods, offer: Offer, on_problem: ProblemSink
+    ) -> Product | None:
+        good = goods.take(offer.good_id)
+        file = self.offers.name
+        if good is None:
+            message = f"offer {offer.id!r}: import.xml has no Товар with Ид {offer.good_id!r}"
+            on_problem(_problem(file, offer.line, "unknown_good", "Ид", message, sku=offer.article))
+            return None
+        if good.deleted:
+            return None  # reported once, with the good
+        sku = maker.sku(good, offer)
+        if offer.deleted:
+            message = "marked deleted in 1C: left out of every channel"
+            on_problem(
+                _problem(file, offer.line, "deleted_item", "Статус", message, Severity.WARNING, sku)
+            )
+            return None
+        try:
+            return maker.product(good, offer, sku, file, on_problem)
+        except RowError as err:
+            on_problem(
+                _problem(file, offer.line, err.code, err.field, f"{err.field}: {err}", sku=sku)
+            )
+            return None
+
+    def _maker(self, package: Package, classifier: Classifier) -> Maker:
+        """Price types are looked up by name once the package header is read."""
+        wanted = [("price_type", self.settings.price_type)]
+        if self.settings.sale_price_type:
+            wanted.append(("sale_price_type", self.settings.sale_price_type))
+        wanted += [("city_price_types", name) for name in self.settings.city_price_types]
+        names = sorted(n for n, _ in package.price_types.values())
+        issues = [
+            (
+                f"catalog.{key}",
+                f"{name!r} is not a ТипЦены in {self.offers.name}; it has: "
+                f"{', '.join(names) or 'none'}",
+            )
+            for key, name in wanted
+            if package.price_type(name) is None
+        ]
+        if issues:
+            raise ConfigError(str(self.config), issues)
+        return Maker(self.settings, package, classifier)
+
+    def _package(self) -> Package:
+        """The offers' header (price types, warehouses), read up to the first offer."""
+        package = Package()
+        for event, element in _events(self.offers, ("ТипыЦен", "Склады", "Предложения")):
+            if local(element.tag) == "Предложения":
+                break
+            if event == "end":
+                package.read(element)
+        return package
+
+    def _reviews(self, on_problem: ProblemSink) -> ReviewIndex | None:
+        path = self.settings.reviews
+        return ReviewIndex(path, self.settings.delimiter).load(on_problem) if path else None
+
+    @staticmethod
+    def _reviewed(product: Product, reviews: ReviewIndex | None) -> Product:
+        review = reviews.take(product.sku) if reviews is not None else None
+        if review is None:
+            return product
+        return replace(product, rating=review[0], review_count=review[1])
+
+    @staticmethod
+    def _whole(element: Any, path: Path) -> None:
+        if only_changes(element):
+            raise SourceError(
+                path.name,
+                element.sourceline,
+                "holds only changes (СодержитТолькоИзменения=true); omnisync needs the whole "
+                "catalogue: set the 1C exchange to unload everything",
+            )
+
+
+def _events(path: Path, tags: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+    """The file's events, its schema version checked; bad XML becomes a SourceError."""
+    try:
+        for event, element in events(path, (ROOT, *tags)):
+            if local(element.tag) == ROOT:
+                _version(element, path)
+                continue
+            yield event, element
+    except UnsafeXml as exc:
+        raise SourceError(path.name, None, str(exc)) from None
+    except etree.XMLSyntaxError as exc:
+        raise SourceError(path.name, exc.lineno, f"not well-formed XML: {exc.msg}") from None
+
+
+def _version(root: Any, path: Path) -> None:
+    version = (root.get("ВерсияСхемы") or "").strip()
+    if version and not version.startswith("2."):
+        raise SourceError(
+            path.name, root.sourceline, f"CommerceML {version} is not supported: export 2.04–2.10"
+        )
+
+
+def _problem(
+    file: str,
+    line: int | None,
+    code: str,
+    field: str,
+    message: str,
+    severity: Severity = Severity.ERROR,
+    sku: str = "",
+) -> Problem:
+    return Problem(
+        code=code,
+        message=message,
+        severity=severity,
+        sku=sku or None,
+        field=field,
+        file=file,
+        line=line,
+    )
+
+
+class _Goods:
+    """The goods of import.xml by Ид, on disk: offers may come in any order."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path)
+        self.db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000;"
+            "CREATE TABLE goods (id TEXT PRIMARY KEY, sku TEXT, line INT, deleted INT, body TEXT)"
+        )
+        self.offered = KeySet()
+
+    def add(self, good: Good, file: str, on_problem: ProblemSink) -> None:
+        sku = good.article or good.id
+        if not good.id:
+            on_problem(
+                _problem(file, good.line, "missing_value", "Ид", "Ид: the Товар has none", sku=sku)
+            )
+            return
+        body = json.dumps(_plain(good), ensure_ascii=False)
+        row = (good.id, sku, good.line, good.deleted, body)
+        if self.db.execute("INSERT OR IGNORE INTO goods VALUES (?,?,?,?,?)", row).rowcount == 0:
+            on_problem(
+                _problem(
+                    file,
+                    good.line,
+                    "duplicate_good",
+                    "Ид",
+                    f"Ид {good.id} appears twice; the first Товар is kept",
+                    sku=sku,
+                )
+            )
+        elif good.deleted:
+            on_problem(
+                _problem(
+                    file,
+                    good.line,
+                    "deleted_item",
+                    "Статус",
+                    "marked deleted in 1C: left out of every channel",
+                    Severity.WARNING,
+                    sku,
+                )
+            )
+
+    def take(self, good_id: str) -> Good | None:
+        found = self.db.execute("SELECT body FROM goods WHERE id = ?", (good_id,)).fetchone()
+        if found is None:
+            return None
+        self.offered.add(good_id)
+        return Good(**json.loads(found[0]))
+
+    def report_unoffered(self, file: str, on_problem: ProblemSink) -> None:
+        """Goods no offer sold: no price, so on no channel — said, never silently."""
+        rows = self.db.execute("SELECT id, sku, line FROM goods WHERE NOT deleted")
+        for good_id, sku, line in rows:
+            if good_id not in self.offered:
+                on_problem(
+                    _problem(
+                        file,
+                        line,
+                        "no_offer",
+                        "Предложение",
+                        "offers.xml has no offer for it (no price, no stock): left out",
+                        Severity.WARNING,
+                        sku,
+                    )
+                )
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _plain(good: Good) -> dict[str, Any]:
+    return {name: getattr(good, name) for name in Good.__dataclass_fields__}
