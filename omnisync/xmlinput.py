@@ -42,16 +42,15 @@ def events(path: Path, tags: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
     Malformed XML raises ``etree.XMLSyntaxError`` (with its line)."""
     wanted = [f"{{*}}{tag}" for tag in tags]
     checked = False
-    for event, element in etree.iterparse(
-        str(path), events=("start", "end"), tag=wanted, **HARDENED
-    ):
-        if not checked:
-            if element.getroottree().docinfo.doctype:
-                raise UnsafeXml("it declares a DOCTYPE (entities or a DTD); refused unread")
-            checked = True
-        yield event, element
-        if event == "end":
-            _forget(element)
+    with path.open("rb") as raw:  # closed when the caller stops early, too
+        for event, element in etree.iterparse(raw, events=("start", "end"), tag=wanted, **HARDENED):
+            if not checked:
+                if element.getroottree().docinfo.doctype:
+                    raise UnsafeXml("it declares a DOCTYPE (entities or a DTD); refused unread")
+                checked = True
+            yield event, element
+            if event == "end":
+                _forget(element)
 
 
 def _forget(element: Any) -> None:

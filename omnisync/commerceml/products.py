@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from omnisync.catalogs import CommerceMLCatalog
 from omnisync.commerceml.parse import Classifier, Good, Offer, Package
-from omnisync.models import EMPTY, Product
+from omnisync.models import EMPTY, Problem, Product, Severity
 from omnisync.sources.base import ProblemSink
 from omnisync.sources.sidefiles import negative_warning
 from omnisync.sources.values import RowError, parse_money, parse_on_hand
@@ -119,10 +119,10 @@ class Maker:
         if price is None or not price.amount:
             raise RowError("price", "missing_value", f"no {self.settings.price_type} price")
         sale = offer.prices.get(self.sale) if self.sale else None
-        cities = {
-            city: parse_money(offer.prices[kind].amount, "city_price")
-            for kind, city in self.cities.items()
-            if kind in offer.prices
+        cities = {  # in the file's order, as channels list them
+            self.cities[kind]: parse_money(price.amount, "city_price")
+            for kind, price in offer.prices.items()
+            if kind in self.cities
         }
         return {
             "price": parse_money(price.amount, "price"),
@@ -132,11 +132,16 @@ class Maker:
         }
 
     def _stock(self, offer: Offer, units: _Units) -> dict[str, Any]:
-        """Per-warehouse stock when the package lists warehouses or the offer has some (a
-        warehouse without a quantity has none), the ``Количество`` total otherwise."""
+        """Stock by location when the offer gives it by warehouse. When the package lists
+        warehouses, an offer without any has none anywhere: a bare ``Количество`` total cannot
+        be placed, and showing it at every location would oversell (a warning says so).
+        Without warehouses, the ``Количество`` total is the stock."""
         quantity = units(offer.quantity) if offer.quantity else None
-        if not self.warehouses and not offer.stock:
-            return {"quantity": quantity, "stock": None}
+        if not offer.stock:
+            if self.warehouses and quantity:
+                units.warn("stock", "stock_total_only", f"Количество {quantity} is not given by "
+                           "warehouse (Склад); counted as none at each location")  # fmt: skip
+            return {"quantity": quantity, "stock": {} if self.warehouses else None}
         stock: dict[str, int] = {}
         for warehouse, raw in offer.stock.items():
             code = self.warehouses.get(warehouse, self.settings.warehouses.get(warehouse))
@@ -154,6 +159,10 @@ class _Units:
 
     def __init__(self, file: str, line: int, sku: str, on_problem: ProblemSink) -> None:
         self.file, self.line, self.sku, self.on_problem = file, line, sku, on_problem
+
+    def warn(self, field: str, code: str, message: str) -> None:
+        where = {"sku": self.sku, "file": self.file, "line": self.line}
+        self.on_problem(Problem(code, message, Severity.WARNING, field=field, **where))
 
     def __call__(self, raw: str) -> int:
         units, negative = parse_on_hand(raw)

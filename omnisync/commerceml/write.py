@@ -102,7 +102,7 @@ def _names(settings: CommerceMLCatalog) -> dict[str, str]:
 def _values(product: Product, settings: CommerceMLCatalog, names: dict[str, str]) -> dict[str, str]:
     values = {names.get(k, k): v for k, v in product.attributes.items()}
     url = settings.url_template.format(sku=product.sku, slug=slug(product.sku), id="")
-    fields = {f: getattr(product, f) for f in FIELDS - {"item_group_id", "url", "gtin"}}
+    fields = {f: getattr(product, f) for f in sorted(FIELDS - {"item_group_id", "url", "gtin"})}
     fields["url"] = "" if product.url == url else product.url
     for field, value in fields.items():
         if value and field not in names:
@@ -167,8 +167,9 @@ def _offer(
             ЦенаЗаЕдиницу=str(amount),
             Валюта=product.currency,
         )
-    if product.quantity is not None:
-        _leaves(offer, Количество=str(product.quantity))
+    total = sum(product.stock.values()) if product.stock else product.quantity
+    if total is not None and product.stock != {}:  # 1C writes the total of its warehouses
+        _leaves(offer, Количество=str(total))
     ids = {code: i for i, code in settings.warehouses.items()}
     for code, units in (product.stock or {}).items():
         etree.SubElement(

@@ -16,6 +16,7 @@ import json
 import sqlite3
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -158,11 +159,12 @@ class CommerceMLSource(Source):
     def _package(self) -> Package:
         """The offers' header (price types, warehouses), read up to the first offer."""
         package = Package()
-        for event, element in _events(self.offers, ("ТипыЦен", "Склады", "Предложения")):
-            if local(element.tag) == "Предложения":
-                break
-            if event == "end":
-                package.read(element)
+        with closing(_events(self.offers, ("ТипыЦен", "Склады", "Предложения"))) as found:
+            for event, element in found:
+                if local(element.tag) == "Предложения":
+                    break
+                if event == "end":
+                    package.read(element)
         return package
 
     def _reviews(self, on_problem: ProblemSink) -> ReviewIndex | None:
