@@ -161,8 +161,9 @@ class _Units:
         self.file, self.line, self.sku, self.on_problem = file, line, sku, on_problem
 
     def warn(self, field: str, code: str, message: str) -> None:
-        where = {"sku": self.sku, "file": self.file, "line": self.line}
-        self.on_problem(Problem(code, message, Severity.WARNING, field=field, **where))
+        self.on_problem(
+            Problem(code, message, Severity.WARNING, self.sku, None, field, self.file, self.line)
+        )
 
     def __call__(self, raw: str) -> int:
         units, negative = parse_on_hand(raw)

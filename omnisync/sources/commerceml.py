@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -189,7 +189,7 @@ class CommerceMLSource(Source):
             )
 
 
-def _events(path: Path, tags: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+def _events(path: Path, tags: tuple[str, ...]) -> Generator[tuple[str, Any], None, None]:
     """The file's events, its schema version checked; bad XML becomes a SourceError."""
     try:
         for event, element in events(path, (ROOT, *tags)):
