@@ -30,6 +30,7 @@ from omnisync.errors import ConfigError, SourceError
 from omnisync.keyset import KeySet
 from omnisync.models import Location, Problem, Product, Severity
 from omnisync.sources.base import ProblemSink, Source
+from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.locations import read_locations
 from omnisync.sources.sidefiles import ReviewIndex
 from omnisync.sources.values import RowError
@@ -51,7 +52,8 @@ class CommerceMLSource(Source):
             return [
                 Location(codes[i], name or i, "warehouse") for i, name in package.warehouses.items()
             ]
-        found = read_locations(self.settings.locations, self.settings.delimiter, on_problem)
+        table = CsvTable(self.settings.locations, self.settings.delimiter)
+        found = read_locations(table, on_problem)
         known = {loc.code for loc in found}
         for warehouse, code in codes.items():
             if code not in known:
@@ -169,7 +171,9 @@ class CommerceMLSource(Source):
 
     def _reviews(self, on_problem: ProblemSink) -> ReviewIndex | None:
         path = self.settings.reviews
-        return ReviewIndex(path, self.settings.delimiter).load(on_problem) if path else None
+        if path is None:
+            return None
+        return ReviewIndex(CsvTable(path, self.settings.delimiter)).load(on_problem)
 
     @staticmethod
     def _reviewed(product: Product, reviews: ReviewIndex | None) -> Product:

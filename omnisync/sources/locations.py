@@ -1,20 +1,23 @@
-"""``locations.csv`` for CSV catalogues (stock is a side file: see ``sidefiles``)."""
+"""The locations table (``locations.csv``, a locations query); stock is a side table."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omnisync.models import Location, Problem
 from omnisync.sources.base import ProblemSink
-from omnisync.sources.csvrows import CsvTable
+
+if TYPE_CHECKING:
+    from omnisync.sources.tabular import Table
 
 LOCATION_TYPES = frozenset({"warehouse", "store"})
 YES = frozenset({"yes", "true", "1", "да", "y"})
 NO = frozenset({"no", "false", "0", "нет", "n", ""})
 
 
-def read_locations(path: Path, delimiter: str, on_problem: ProblemSink) -> list[Location]:
-    table = CsvTable(path, delimiter, ("code", "name", "type"))
+def read_locations(table: Table, on_problem: ProblemSink) -> list[Location]:
+    """Every well-formed location row of ``table``; the rest reported with its line."""
+    table.required = ("code", "name", "type")
     found: dict[str, Location] = {}
     for line, cells in table.rows(on_problem):
         row = {k: v.strip() for k, v in zip(table.header, cells, strict=True)}

@@ -18,14 +18,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Container, Generator, Iterator
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from omnisync.errors import Redo
 from omnisync.models import Problem, Severity
 from omnisync.sources.base import ProblemSink
-from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.values import RowError, parse_money, parse_on_hand
+
+if TYPE_CHECKING:
+    from omnisync.sources.tabular import Table
 
 V = TypeVar("V")
 # SKUs a merged side file may read ahead of the products (about 300 bytes each in memory).
@@ -62,8 +63,9 @@ class SideIndex(ABC, Generic[V]):
     code: str  # problem code for a rejected row
     leftover_code: str  # warning code for rows whose SKU has no product
 
-    def __init__(self, path: Path, delimiter: str) -> None:
-        self.table = CsvTable(path, delimiter, self.columns)
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.table.required = self.columns
         self.values: dict[str, V] = {}
         # Merged: the rows not read yet (None when indexed), the next one, the products passed.
         self._rows: Iterator[tuple[int, str, list[str]]] | None = None
@@ -165,8 +167,8 @@ class StockIndex(SideIndex[dict[str, int]]):
     code = "bad_stock_row"
     leftover_code = "stock_unknown_sku"
 
-    def __init__(self, path: Path, delimiter: str, known: frozenset[str] | None) -> None:
-        super().__init__(path, delimiter)
+    def __init__(self, table: Table, known: frozenset[str] | None) -> None:
+        super().__init__(table)
         self.known = known
 
     def add(self, line: int, sku: str, cells: list[str], on_problem: ProblemSink) -> None:
