@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from omnisync.paths import InputFile
+from omnisync.secrets import Secret
 
 
 class StrictModel(BaseModel):
@@ -75,15 +76,102 @@ class CommerceMLCatalog(StrictModel):
         return value
 
 
-CATALOG_TAGS = frozenset({"csv", "commerceml"})
+class SqlCatalog(StrictModel):
+    """A database, read with the user's queries (README → "SQL databases")."""
+
+    source: Literal["sql"]
+    # An SQLAlchemy URL: postgresql://user@host/db or sqlite:///erp.db (relative to this file).
+    url: str = Field(min_length=1)
+    password: Secret | None = None  # put into the URL when connecting, never written in it
+    products_query: str = Field(min_length=1)  # columns named as in products.csv
+    stock_query: str | None = None  # sku, location, quantity
+    city_prices_query: str | None = None  # sku, city_id, price
+    reviews_query: str | None = None  # sku, rating, count
+    locations_query: str | None = None  # code, name, type, city, address, pickup
+    locations: InputFile | None = None  # or locations.csv
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_url(cls, value: str) -> str:
+        if re.match(r"^[\w+.-]+://[^/@]*:[^/@]*@", value):
+            raise ValueError("write the password as password: env:NAME, not in the URL")
+        return value
+
+    @model_validator(mode="after")
+    def _one_locations(self) -> SqlCatalog:
+        if self.locations is not None and self.locations_query is not None:
+            raise ValueError("locations: give locations or locations_query, not both")
+        return self
+
+
+class Pagination(StrictModel):
+    """How the API pages its items (README → "HTTP JSON APIs")."""
+
+    style: Literal["page", "offset", "cursor"] = "page"
+    page_size: int = Field(default=100, ge=1, le=10_000)
+    page_param: str = "page"  # page: ?page=1,2,… (from first_page)
+    first_page: int = Field(default=1, ge=0)
+    size_param: str = "per_page"  # page and offset: the page size parameter
+    offset_param: str = "offset"  # offset: ?offset=0,100,…
+    cursor_param: str = "cursor"  # cursor: ?cursor=<the last answer's next cursor>
+    next_cursor: str = "next_cursor"  # cursor: dotted path of it in the answer; empty = the end
+
+
+class StockItems(StrictModel):
+    """Per-location stock listed inside each item: ``"stocks": [{"store": "ALM-1", "qty": 3}]``."""
+
+    items: str  # dotted path of the list in an item
+    location: str = "location"  # key of the location code in an entry
+    quantity: str = "quantity"  # key of the on-hand count in an entry
+
+
+SENSITIVE = re.compile(r"auth|token|key|secret|cookie|session|pass", re.IGNORECASE)
+
+
+class HttpCatalog(StrictModel):
+    """A paginated JSON API (an ERP's or PIM's), read page by page with the shared retry policy."""
+
+    source: Literal["http"]
+    url: str = Field(pattern=r"^https?://\S+$")  # the products endpoint
+    headers: dict[str, Secret | str] = {}  # values written env:NAME are secrets
+    pagination: Pagination = Pagination()
+    items: str = ""  # dotted path of the list of items in an answer; "" = the answer is the list
+    # Catalogue column (as in products.csv) → dotted path in an item; sku, title, price, url and
+    # image_url are required. Lists become a|b (images) or a > b (category) as in CSV cells.
+    fields: dict[str, str]
+    stock: StockItems | None = None  # else fields may map quantity (a total)
+    locations: InputFile | None = None  # code,name,type,… as for CSV catalogues
+    requests_per_minute: float = Field(default=120.0, gt=0)
+
+    @field_validator("headers")
+    @classmethod
+    def _secret_headers(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name, held in value.items():
+            if SENSITIVE.search(name) and not isinstance(held, SecretStr):
+                raise ValueError(f"{name}: write credentials as env:NAME, never in the file")
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _required_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = [f for f in ("sku", "title", "price", "url", "image_url") if f not in value]
+        if missing:
+            raise ValueError(f"map {', '.join(missing)} to a path in an item, e.g. sku: id")
+        return value
+
+
+CATALOG_TAGS = frozenset({"csv", "commerceml", "sql", "http"})
 
 
 def _tag(value: Any) -> str:
     source = value.get("source") if isinstance(value, dict) else getattr(value, "source", None)
-    return "commerceml" if source == "commerceml" else "csv"  # csv's model reports a typo
+    return source if source in ("commerceml", "sql", "http") else "csv"  # csv's reports a typo
 
 
 Catalog = Annotated[
-    Annotated[CatalogConfig, Tag("csv")] | Annotated[CommerceMLCatalog, Tag("commerceml")],
+    Annotated[CatalogConfig, Tag("csv")]
+    | Annotated[CommerceMLCatalog, Tag("commerceml")]
+    | Annotated[SqlCatalog, Tag("sql")]
+    | Annotated[HttpCatalog, Tag("http")],
     Discriminator(_tag),
 ]
