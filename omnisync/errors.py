@@ -6,6 +6,7 @@
     ├── ConfigError (2)        bad YAML, unknown keys, wrong values, missing files (all key paths)
     ├── UsageError (2)         a command-line choice that cannot work (unknown --channel, …)
     ├── SourceError (1)        a catalogue file that cannot be read at all (no header, …)
+    │   └── SourceUnavailable (3)  the central system (database, API) is down or broke off
     └── ChannelError (3)       a marketplace API call failed
         ├── ChannelRejected    a 4xx answer that retrying cannot fix (with the channel's body)
         ├── ChannelUnavailable still failing after the retry policy (5xx, timeouts, 429s)
@@ -76,6 +77,14 @@ class SourceError(OmnisyncError):
         self.file, self.line = file, line
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {message}")
+
+
+class SourceUnavailable(SourceError):
+    """The central system (a database, an API) cannot be reached or broke off mid-read: nothing
+    is wrong with the data, and the next run tries again."""
+
+    exit_code = ExitCode.CHANNEL
+    hint = "check that it is up and reachable; the next run reads it again"
 
 
 class ChannelError(OmnisyncError):

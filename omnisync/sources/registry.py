@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from omnisync.catalogs import CatalogConfig, CommerceMLCatalog
+from omnisync.catalogs import CatalogConfig, CommerceMLCatalog, SqlCatalog
 from omnisync.config import Config
 from omnisync.sources.base import Source
 from omnisync.sources.commerceml import CommerceMLSource
 from omnisync.sources.csvfile import CsvSource
+from omnisync.sources.sql import SqlSource
 from omnisync.sources.sqlite import StoreSource
 
 SourceFactory = Callable[[Config], Source]
@@ -40,7 +41,14 @@ def _commerceml(config: Config) -> Source:
     return CommerceMLSource(config.catalog, config.path)
 
 
-SOURCES: dict[str, SourceFactory] = {"csv": _csv, "sqlite": _sqlite, "commerceml": _commerceml}
+def _sql(config: Config) -> Source:
+    assert isinstance(config.catalog, SqlCatalog)
+    return SqlSource(config.catalog, config.path)
+
+
+SOURCES: dict[str, SourceFactory] = {
+    "csv": _csv, "sqlite": _sqlite, "commerceml": _commerceml, "sql": _sql,
+}  # fmt: skip
 
 
 def make_source(config: Config, kind: str | None = None) -> Source:
