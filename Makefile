@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP) ## build the demo's feeds into feeds/out, then push them to the local sandbox
 	BIN=$(BIN) scripts/demo.sh
 
-test-deps: ## system packages the tests need (headless Chromium), installed when missing
+test-deps: ## system packages the tests need (headless Chromium, PostgreSQL), installed when missing
 	@scripts/install-test-deps.sh
 
 test: $(STAMP) test-deps ## the whole test suite

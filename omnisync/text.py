@@ -47,3 +47,9 @@ CENT = Decimal("0.01")
 def money(amount: Decimal | None, currency: str) -> str:
     """``15990`` → ``15990.00 KZT``, the price format of Google and Meta feeds; empty for None."""
     return "" if amount is None else f"{amount.quantize(CENT)} {currency}"
+
+
+def amount(value: Decimal) -> str:
+    """``14990.00`` → ``14990``, ``15990.50`` → ``15990.5``: a number as a feed's plain number,
+    the same whichever way the source wrote it (a CSV cell, a NUMERIC(12,2) column)."""
+    return format(value.normalize(), "f")

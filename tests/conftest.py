@@ -200,3 +200,12 @@ def start_cli(*args: object, env: dict[str, str] | None = None) -> subprocess.Po
 @pytest.fixture
 def sync_demo(tmp_path: Path, sandbox: Sandbox) -> Path:
     return demo_against(tmp_path, sandbox, exports=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server for the session (tests/pgserver.py): its ``postgres`` database."""
+    from pgserver import postgres
+
+    with postgres() as url:
+        yield url

@@ -36,7 +36,7 @@ from omnisync.channels.yml import CategoryTree, YmlWriter, checklist
 from omnisync.checks import ascii_url, url_problem
 from omnisync.models import Problem, Product, Severity
 from omnisync.secrets import Secret
-from omnisync.text import xml_safe
+from omnisync.text import amount, xml_safe
 
 # Yandex allows only letters and digits (§7.2); Satu's own rule is unconfirmed, so '-' and '_'
 # (common in SKUs, and the id Satu's API edits by) only warn.
@@ -212,9 +212,9 @@ def _offer(record: Record, categories: CategoryTree) -> str:
     lines = [f'      <offer id="{key}" available="{available}">']
     leaf = _Leaves(lines)
     leaf("url", f["url"])
-    leaf("price", str(f["price"]))
+    leaf("price", amount(f["price"]))
     if f["oldprice"] is not None:
-        leaf("oldprice", str(f["oldprice"]))
+        leaf("oldprice", amount(f["oldprice"]))
     leaf("currencyId", f["currency"])
     leaf("categoryId", str(categories.add(f["category"])))
     leaf("portal_category_id", f["portal_category_id"] or "")
