@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: build every feed of the demo catalogue (and again from its 1C CommerceML export,
-# checking the feeds are the same), push to the local marketplace sandbox
+# `make demo`: build every feed of the demo catalogue (and again from its 1C CommerceML export
+# and from an ERP database, checking the feeds are the same), push to the local marketplace sandbox
 # twice (the second push sends nothing: nothing changed), pull the sandbox's orders (stored
 # once, stock reserved, new orders acknowledged), push again (lower stock everywhere), then run
 # the cron job (`omnisync sync`) and show `omnisync status`.
@@ -14,21 +14,29 @@ export GOOGLE_TOKEN=${GOOGLE_TOKEN:-sandbox-google-token} KASPI_TOKEN=${KASPI_TO
 export OMNISYNC_LOG_FORMAT=${OMNISYNC_LOG_FORMAT:-text}
 
 # Each demo starts afresh, as the sandbox does: no state, orders or feeds of an earlier one.
-rm -rf feeds/out feeds/out-1c
+rm -rf feeds/out feeds/out-1c feeds/out-sql
 "$BIN/omnisync" build --config configs/demo.yaml
 
+same_feeds() {  # the feeds in $1 are those of feeds/out (Kaspi and Satu stamp the minute: not that)
+  for feed in google.xml google_tsv.tsv kaspi.xml satu.xml local.tsv meta.csv; do
+    if diff -q <(grep -v -e '<kaspi_catalog ' -e '<yml_catalog ' "feeds/out/$feed") \
+               <(grep -v -e '<kaspi_catalog ' -e '<yml_catalog ' "$1/$feed") >/dev/null; then
+      echo "  $1/$feed: the same as from the CSV files"
+    else
+      echo "  $1/$feed: DIFFERS from feeds/out/$feed" >&2; exit 1
+    fi
+  done
+}
 echo
 echo "== the same catalogue read straight from 1C (CommerceML import.xml + offers.xml) =="
 "$BIN/omnisync" build --config configs/demo-1c.yaml -q || true
-for feed in google.xml google_tsv.tsv kaspi.xml satu.xml local.tsv meta.csv; do
-  # Kaspi and Satu stamp the minute they were written: compare the rest.
-  if diff -q <(grep -v -e '<kaspi_catalog ' -e '<yml_catalog ' "feeds/out/$feed") \
-             <(grep -v -e '<kaspi_catalog ' -e '<yml_catalog ' "feeds/out-1c/$feed") >/dev/null; then
-    echo "  feeds/out-1c/$feed: the same as from the CSV catalogue"
-  else
-    echo "  feeds/out-1c/$feed: DIFFERS from feeds/out/$feed" >&2; exit 1
-  fi
-done
+same_feeds feeds/out-1c
+echo
+echo "== and from the ERP's database (SQL queries; here SQLite, PostgreSQL alike) =="
+rm -rf feeds/out-sql feeds/erp.db
+"$BIN/python" scripts/demo-erp-db.py sqlite:///feeds/erp.db
+"$BIN/omnisync" build --config configs/demo-sql.yaml -q || true
+same_feeds feeds/out-sql
 
 # The push state starts afresh with the sandbox (the build above recorded its run there).
 rm -f feeds/out/state.db feeds/out/state.db-wal feeds/out/state.db-shm
