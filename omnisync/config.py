@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     SerializeAsAny,
     ValidationError,
+    model_validator,
 )
 
 from omnisync.catalogs import CATALOG_TAGS, Catalog, StrictModel
@@ -34,16 +35,29 @@ class Webhook(StrictModel):
     token: Secret | None = None  # sent as Authorization: Bearer
 
 
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$"  # [schema.]table
+
+
+class SqlExport(StrictModel):
+    """Orders written into two tables of a database (orders/sqlexport.py)."""
+
+    url: str | None = None  # default: the catalogue's database (catalog.source: sql)
+    password: Secret | None = None
+    orders_table: str = Field(default="omnisync_orders", pattern=IDENTIFIER)
+    lines_table: str = Field(default="omnisync_order_lines", pattern=IDENTIFIER)
+
+
 class ExportsConfig(StrictModel):
     """Where stored orders go besides the central store (each an outbox relayed after a pull)."""
 
     ndjson: RelPath | None = None  # one JSON order per line, rewritten atomically
     commerceml: RelPath | None = None  # 1C CommerceML 2 orders.xml (channels.md §6.4)
     webhook: Webhook | None = None  # POST per order version, Idempotency-Key reused on retry
+    sql: SqlExport | None = None  # rows in the ERP's database (orders/sqlexport.py)
     currency: str = Field(default="KZT", pattern=r"^[A-Z]{3}$")
 
     def kinds(self) -> tuple[str, ...]:
-        return tuple(k for k in ("ndjson", "commerceml", "webhook") if getattr(self, k))
+        return tuple(k for k in ("ndjson", "commerceml", "webhook", "sql") if getattr(self, k))
 
 
 class _TopLevel(StrictModel):
@@ -53,6 +67,15 @@ class _TopLevel(StrictModel):
     exports: ExportsConfig = ExportsConfig()
     workers: int | None = Field(default=None, ge=1)
     channels: Any = None  # validated per channel type, see _validate_channels
+
+    @model_validator(mode="after")
+    def _sql_export_has_a_database(self) -> _TopLevel:
+        sql = self.exports.sql
+        if sql is not None and sql.url is None and self.catalog.source != "sql":
+            raise ValueError(
+                "exports.sql.url: set the database (the catalogue is not read from one)"
+            )
+        return self
 
 
 class Config(StrictModel):

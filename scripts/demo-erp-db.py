@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, text
 
+from omnisync.orders.sqlexport import insert
 from omnisync.sources.sql import database_url
 from omnisync.sources.values import RowError, parse_money
 
@@ -30,13 +31,32 @@ GOODS = {  # ERP column → products.csv column
 MONEY = ("price", "promo_price")
 SCHEMA = [
     "CREATE TABLE goods (id INTEGER PRIMARY KEY, "
-    + ", ".join(f"{c} NUMERIC(12, 2)" if c in MONEY else f"{c} TEXT" for c in GOODS) + ")",
+    + ", ".join(f"{c} NUMERIC(12, 2)" if c in MONEY else f"{c} TEXT" for c in GOODS)
+    + ")",
     "CREATE TABLE shops (code VARCHAR(16) PRIMARY KEY, title TEXT, kind VARCHAR(16), city TEXT, "
     "address TEXT, pickup BOOLEAN)",
     "CREATE TABLE stock (goods_id INTEGER, shop VARCHAR(16), qty INTEGER)",
     "CREATE TABLE city_prices (goods_id INTEGER, kaspi_city VARCHAR(16), price NUMERIC(12, 2))",
     "CREATE TABLE ratings (goods_id INTEGER, stars NUMERIC(3, 1), votes INTEGER)",
 ]
+
+
+SIDES = [  # table, file, ERP column → (CSV column, value)
+    ("stock", "stock.csv", {"shop": ("location", str), "qty": ("quantity", int)}),
+    ("city_prices", "city_prices.csv", {"kaspi_city": ("city_id", str), "price": ("price", str)}),
+    ("ratings", "reviews.csv", {"stars": ("rating", str), "votes": ("count", int)}),
+]
+
+
+def _shop(row: dict[str, str]) -> dict[str, Any]:
+    return {
+        "code": row["code"],
+        "title": row["name"],
+        "kind": row["type"],
+        "city": row["city"],
+        "address": row["address"],
+        "pickup": row["pickup"] == "yes",
+    }
 
 
 def rows(name: str) -> list[dict[str, str]]:
@@ -60,16 +80,16 @@ def fill(url: str) -> None:
         for statement in SCHEMA:
             db.execute(text(statement))
         ids = _goods(db)
-        _insert(db, "shops", [
-            {"code": r["code"], "title": r["name"], "kind": r["type"], "city": r["city"],
-             "address": r["address"], "pickup": r["pickup"] == "yes"} for r in rows("locations.csv")
-        ])  # fmt: skip
-        _insert(db, "stock", [{"goods_id": ids[r["sku"]], "shop": r["location"],
-                               "qty": int(r["quantity"])} for r in rows("stock.csv")])  # fmt: skip
-        _insert(db, "city_prices", [{"goods_id": ids[r["sku"]], "kaspi_city": r["city_id"],
-                                     "price": money(r["price"])} for r in rows("city_prices.csv")])  # fmt: skip
-        _insert(db, "ratings", [{"goods_id": ids[r["sku"]], "stars": r["rating"],
-                                 "votes": int(r["count"])} for r in rows("reviews.csv")])  # fmt: skip
+        _insert(db, "shops", [_shop(r) for r in rows("locations.csv")])
+        for table, file, columns in SIDES:
+            records = [
+                {
+                    "goods_id": ids[r["sku"]],
+                    **{c: convert(r[k]) for c, (k, convert) in columns.items()},
+                }
+                for r in rows(file)
+            ]
+            _insert(db, table, records)
     engine.dispose()
 
 
@@ -88,12 +108,7 @@ def _goods(db: Connection) -> dict[str, int]:
 
 
 def _insert(db: Connection, table: str, records: list[dict[str, Any]]) -> None:
-    columns = list(records[0])
-    db.execute(
-        text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-             f"({', '.join(':' + c for c in columns)})"),  # fmt: skip
-        records,
-    )
+    db.execute(insert(table, list(records[0])), records)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ order; this relay sends what is unsent, and only then marks it sent:
 
 * ``ndjson`` and ``commerceml`` files are rewritten whole from the store (atomically), so
   writing them again after a crash changes nothing — the relay is idempotent by construction;
+* ``sql`` writes each order into the ERP's tables (``sqlexport``): rewriting an order changes
+  nothing, so it is idempotent too;
 * ``webhook`` POSTs each order version with an ``Idempotency-Key`` that is the row's key, the
   same on every retry, so the receiver can drop a duplicate (as stripe-python does).
 """
@@ -19,12 +21,14 @@ from typing import Any
 
 from lxml import etree
 from pydantic import SecretStr
+from sqlalchemy.exc import DBAPIError
 
 from omnisync import faults, stopping
 from omnisync.config import Config
 from omnisync.errors import ChannelError
 from omnisync.http import Api, Budget
 from omnisync.models import Problem
+from omnisync.orders import sqlexport
 from omnisync.publish import AtomicFile
 from omnisync.report import RunReport
 from omnisync.store import Store
@@ -56,6 +60,8 @@ def _send(
     stays unsent — it must not stop the stock push that follows in ``sync``."""
     if kind == "webhook":
         return _webhook(config, rows, budget, report)
+    if kind == "sql":
+        return _database(config, store, rows, report)
     try:
         return _file(config, store, kind, rows)
     except OSError as exc:
@@ -74,6 +80,27 @@ def _file(config: Config, store: Store, kind: str, rows: list[Any]) -> list[int]
         )
         out.commit()
     return [row[0] for row in rows]
+
+
+def _database(config: Config, store: Store, rows: list[Any], report: RunReport) -> list[int]:
+    """The orders into the ERP's tables; a database that is down is reported, and what was not
+    written stays unsent — like a file export, it must not stop the stock push after it."""
+    keys = [
+        (row_id, *store.db.execute(
+            "SELECT channel, account, external_id FROM outbox WHERE id = ?", (row_id,)
+        ).fetchone())
+        for row_id, _, _ in rows
+    ]  # fmt: skip
+    written: list[int] = []
+    try:
+        sqlexport.send(config, store, keys, written)
+    except DBAPIError as exc:
+        message = (
+            f"{type(exc.orig).__name__}: {str(exc.orig).splitlines()[0] if str(exc.orig) else ''}"
+        )
+        report.add(Problem(code="export_failed", channel="sql", field="exports.sql",
+                           message=f"{message}; written again next run"))  # fmt: skip
+    return written
 
 
 def _webhook(config: Config, rows: list[Any], budget: Budget, report: RunReport) -> list[int]:

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import SecretStr
 
 from omnisync import stopping
-from omnisync.catalogs import SENSITIVE, HttpCatalog, StockItems
+from omnisync.catalogs import HttpCatalog, StockItems
 from omnisync.errors import (
     ChannelError,
     ChannelRejected,
@@ -38,13 +38,14 @@ from omnisync.errors import (
 )
 from omnisync.http import Api, Budget, Sleep, limiter_for
 from omnisync.keyset import KeySet
-from omnisync.models import Problem
+from omnisync.models import Problem, Product
 from omnisync.sources.base import ProblemSink
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.tabular import Row, TableSource
 
 NAME = "products API"  # what problems name as their file: "products API:17" is the 17th item
 STOCK_NAME = "stock in products API"
+STOPPED = "while reading the catalogue API; the next run reads it again"
 SEPARATORS = {"additional_image_urls": "|", "category": " > "}  # as the CSV cells write them
 Entry = Row | Problem  # a table's next row, or a problem to report in its place
 Convert = Callable[[int, Any], list[Entry]]
@@ -107,7 +108,7 @@ class PageReader:
         url = urlsplit(settings.url)
         self.base, self.path = f"{url.scheme}://{url.netloc}", url.path or "/"
         self.query = parse_qsl(url.query, keep_blank_values=True)  # kept: params would drop it
-        if url.password is not None or any(SENSITIVE.search(k) for k, _ in self.query):
+        if url.password is not None:
             message = "write credentials in headers as env:NAME, never in the URL"
             raise ConfigError(str(config), [("catalog.url", message)])
         self.host = url.hostname or ""
@@ -149,7 +150,8 @@ class PageReader:
                 params: Params = [(p.page_param, p.first_page + number - 1)]
             else:
                 params = [(p.offset_param, (number - 1) * p.page_size)]
-            items = self._items(self._answer(api, [*params, (p.size_param, p.page_size)], number))
+            answer = self._answer(api, [*params, (p.size_param, p.page_size)], number)
+            items = self._items(answer, number)
             if items and items == previous:  # the API ignores the parameter: it would never end
                 message = f"page {number} is page {number - 1} again; check catalog.pagination"
                 raise SourceError(NAME, None, message)
@@ -172,31 +174,28 @@ class PageReader:
                 raise SourceError(NAME, None, message + "would loop forever")
             seen.add(cursor)
 
-    def _answer(self, api: Api, params: Params, number: int) -> tuple[int, Any]:
+    def _answer(self, api: Api, params: Params, number: int) -> Any:
         # A stop asked for between pages ends the read now: ``catalog import`` and ``skus()``
         # have no per-product check of their own.
-        stopping.check("while reading the catalogue API; nothing was stored, published or sent")
+        stopping.check(STOPPED)
         api.budget = Budget()  # the wait budget is per page: a long catalogue is not a late one
         try:
             response = api.request("GET", self.path, params=[*self.query, *params])
         except ChannelError as err:
             raise self._failed(err, number) from None
         try:  # Decimal: a price is never a float; NaN and Infinity are not JSON
-            return number, json.loads(
-                response.content, parse_float=Decimal, parse_constant=_no_constant
-            )
+            return json.loads(response.content, parse_float=Decimal, parse_constant=_no_constant)
         except (ValueError, RecursionError):
             raise SourceUnavailable(NAME, None, f"page {number}: the answer is not JSON") from None
 
-    def _items(self, numbered: tuple[int, Any]) -> list[Any]:
-        number, answer = numbered
+    def _items(self, answer: Any, number: int) -> list[Any]:
         items = lookup(answer, _path(self.settings.items))
         if isinstance(items, list):
             return items
         where = f"{self.settings.items!r}" if self.settings.items else "the answer"
-        keys = f" (its keys: {', '.join(k[:40] for k in list(answer)[:10])})" if isinstance(
-            answer, dict
-        ) else ""  # fmt: skip
+        keys = ""
+        if isinstance(answer, dict):
+            keys = f" (its keys: {', '.join(key[:40] for key in list(answer)[:10])})"
         message = f"page {number}: {where} is {_kind(items)}, not a list of items{keys}"
         raise SourceError(NAME, None, f"{message}; check catalog.items")
 
@@ -208,7 +207,7 @@ class PageReader:
             key = "catalog.headers" if err.status in (401, 403, None) else "catalog.url"
             return ConfigError(str(self.config), [(key, f"the API refused the request ({detail})")])
         if isinstance(err, Deferred):
-            stopping.check("while reading the catalogue API; nothing was stored, published or sent")
+            stopping.check(STOPPED)
         return SourceUnavailable(NAME, None, detail)
 
 
@@ -250,9 +249,7 @@ class _FeedTable:
         return self.header.index(column) if column in self.header else -1
 
     def rows(self, on_problem: ProblemSink) -> Generator[Row, None, None]:
-        missing = [c for c in self.required if c not in self.header]
-        if missing:  # catalogs.HttpCatalog requires them: a guard for direct use
-            raise SourceError(self.name, None, f"map {', '.join(missing)} in catalog.fields")
+        # The header is the settings' (HttpCatalog requires every column TableSource does).
         return self._body(self.reader.open(self), on_problem)
 
     def _body(self, feed: _Feed, on_problem: ProblemSink) -> Generator[Row, None, None]:
@@ -310,8 +307,7 @@ class StockTable(_FeedTable):
             return []  # none listed: none on hand, as a SKU without rows in stock.csv
         if not isinstance(entries, list):
             message = f"{self.stock.items}: {_kind(entries)}, not a list of stock entries"
-            problem = Problem(code="bad_stock_row", message=message, sku=sku, field="stock")
-            return [Problem(**{**problem.as_dict(), "file": self.name, "line": line})]
+            return [Problem("bad_stock_row", message, sku=sku, file=self.name, line=line)]
         _, at, count = self.paths
         return [(line, [sku, cell(lookup(e, at)), cell(lookup(e, count))]) for e in entries]
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from omnisync.catalogs import CatalogConfig, CommerceMLCatalog, SqlCatalog
+from omnisync.catalogs import CatalogConfig, CommerceMLCatalog, HttpCatalog, SqlCatalog
 from omnisync.config import Config
 from omnisync.sources.base import Source
 from omnisync.sources.commerceml import CommerceMLSource
 from omnisync.sources.csvfile import CsvSource
+from omnisync.sources.http import HttpSource
 from omnisync.sources.sql import SqlSource
 from omnisync.sources.sqlite import StoreSource
 
@@ -46,8 +47,13 @@ def _sql(config: Config) -> Source:
     return SqlSource(config.catalog, config.path)
 
 
+def _http(config: Config) -> Source:
+    assert isinstance(config.catalog, HttpCatalog)
+    return HttpSource(config.catalog, config.path)
+
+
 SOURCES: dict[str, SourceFactory] = {
-    "csv": _csv, "sqlite": _sqlite, "commerceml": _commerceml, "sql": _sql,
+    "csv": _csv, "sqlite": _sqlite, "commerceml": _commerceml, "sql": _sql, "http": _http,
 }  # fmt: skip
 
 
