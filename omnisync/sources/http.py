@@ -39,13 +39,14 @@ from omnisync.errors import (
 from omnisync.http import Api, Budget, Sleep, limiter_for
 from omnisync.keyset import KeySet
 from omnisync.models import Problem, Product
+from omnisync.secrets import redact
 from omnisync.sources.base import ProblemSink
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.tabular import Row, TableSource
 
 NAME = "products API"  # what problems name as their file: "products API:17" is the 17th item
 STOCK_NAME = "stock in products API"
-STOPPED = "while reading the catalogue API; the next run reads it again"
+STOPPED = "while reading the catalogue API"
 SEPARATORS = {"additional_image_urls": "|", "category": " > "}  # as the CSV cells write them
 Entry = Row | Problem  # a table's next row, or a problem to report in its place
 Convert = Callable[[int, Any], list[Entry]]
@@ -202,7 +203,7 @@ class PageReader:
     def _failed(self, err: ChannelError, number: int) -> OmnisyncError:
         """Wrong credentials or URL are the configuration's (exit 2); the rest is an API that
         is down (exit 3). The message is the API's answer, never a header value."""
-        detail = f"page {number}: {str(err.args[0]).removeprefix(f'{NAME}: ')}"
+        detail = redact(f"page {number}: {str(err.args[0]).removeprefix(f'{NAME}: ')}")
         if isinstance(err, ChannelRejected):
             key = "catalog.headers" if err.status in (401, 403, None) else "catalog.url"
             return ConfigError(str(self.config), [(key, f"the API refused the request ({detail})")])
@@ -316,11 +317,8 @@ class HttpSource(TableSource):
     def __init__(self, settings: HttpCatalog, config: Path, sleep: Sleep | None = None) -> None:
         self.reader = PageReader(settings, config, sleep)
         self.items = ItemsTable(self.reader, settings.fields)
-        self.stock_table = (
-            StockTable(self.reader, settings.fields["sku"], settings.stock)
-            if settings.stock
-            else None
-        )
+        stock = settings.stock
+        self.stock_table = StockTable(self.reader, settings.fields["sku"], stock) if stock else None
         locations = CsvTable(settings.locations) if settings.locations else None
         # The stock rows come from the products' own items, so they are always in the products'
         # order: merged is always right, and indexed would hold every item in a buffer.
