@@ -31,6 +31,7 @@ from omnisync.cli_common import (
     metrics_after,
     stdout,
 )  # fmt: skip
+from omnisync.cli_exchange import exchange_app
 from omnisync.cli_orders import orders_app
 from omnisync.config import Config, load_config
 from omnisync.errors import ExitCode
@@ -45,6 +46,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(orders_app, name="orders")
+app.add_typer(exchange_app, name="exchange")
 cli_ops.register(app)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -47,6 +47,14 @@ class SqlExport(StrictModel):
     lines_table: str = Field(default="omnisync_order_lines", pattern=IDENTIFIER)
 
 
+class Exchange(StrictModel):
+    """1C pulls the orders from ``omnisync exchange serve`` (commerceml/exchange.py)."""
+
+    user: str = Field(min_length=1)  # what 1C's exchange settings hold, with the password
+    password: Secret
+    encoding: Literal["utf-8", "windows-1251"] = "utf-8"  # of the orders 1C receives
+
+
 class ExportsConfig(StrictModel):
     """Where stored orders go besides the central store (each an outbox relayed after a pull)."""
 
@@ -54,10 +62,12 @@ class ExportsConfig(StrictModel):
     commerceml: RelPath | None = None  # 1C CommerceML 2 orders.xml (channels.md §6.4)
     webhook: Webhook | None = None  # POST per order version, Idempotency-Key reused on retry
     sql: SqlExport | None = None  # rows in the ERP's database (orders/sqlexport.py)
+    exchange: Exchange | None = None  # 1C pulls them: omnisync exchange serve
     currency: str = Field(default="KZT", pattern=r"^[A-Z]{3}$")
 
     def kinds(self) -> tuple[str, ...]:
-        return tuple(k for k in ("ndjson", "commerceml", "webhook", "sql") if getattr(self, k))
+        kinds = ("ndjson", "commerceml", "webhook", "sql", "exchange")
+        return tuple(k for k in kinds if getattr(self, k))
 
 
 class _TopLevel(StrictModel):

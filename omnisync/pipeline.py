@@ -81,9 +81,18 @@ def build(
     return report
 
 
+# Sources read over a connection: each worker would read them again, at another moment (a
+# database or an API may have changed between two reads: channels would disagree on stock), at
+# N times the load and past the API's rate limit. One read, one process.
+LIVE_SOURCES = frozenset({"sql", "http"})
+
+
 def workers(config: Config) -> int:
     """Processes for the file channels: ``workers:``, else one per core up to four (each
-    reads the whole catalogue and holds its own memory, so more stop paying)."""
+    reads the whole catalogue and holds its own memory, so more stop paying); one for a
+    catalogue read over a connection."""
+    if config.catalog.source in LIVE_SOURCES:
+        return 1
     return config.workers or min(parallel.cores(), 4)
 
 

@@ -190,3 +190,11 @@ def test_problems_name_the_query_and_row(erp: str) -> None:
     missing = next(p for p in problems if p.code == "missing_value")
     assert (missing.file, missing.line, missing.sku) == ("products_query", 6, "BAD-PRICE-TEXT")
     assert len(products) == 64 and products[0].price == Decimal("39990.00")
+
+
+def test_a_database_is_read_once_by_one_process(tmp_path: Path) -> None:
+    """Forked workers would each query it, at other moments: feeds could disagree on stock."""
+    config = demo_config("sqlite:///erp.db", tmp_path).model_copy(update={"workers": 4})
+    assert pipeline.workers(config) == 1
+    csv = load_config(DEMO_CONFIG).model_copy(update={"workers": 4})
+    assert pipeline.workers(csv) == 4

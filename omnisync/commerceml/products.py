@@ -40,6 +40,13 @@ def currency(raw: str) -> str:
     return code if re.fullmatch(r"[A-Z]{3}", code) else ""
 
 
+def sku_of(good: Good, offer: Offer) -> str:
+    if not offer.variant:
+        return good.article or offer.article or good.id
+    own = offer.article and offer.article != good.article
+    return offer.article if own else offer.id
+
+
 class Maker:
     """Builds products with one exchange set's settings, price types and warehouses."""
 
@@ -55,10 +62,7 @@ class Maker:
         self.warehouses = {i: settings.warehouses.get(i, i) for i in package.warehouses}
 
     def sku(self, good: Good, offer: Offer) -> str:
-        if not offer.variant:
-            return good.article or offer.article or good.id
-        own = offer.article and offer.article != good.article
-        return offer.article if own else offer.id
+        return sku_of(good, offer)
 
     def product(
         self, good: Good, offer: Offer, sku: str, file: str, on_problem: ProblemSink

@@ -14,6 +14,7 @@ order; this relay sends what is unsent, and only then marks it sent:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,16 +25,19 @@ from pydantic import SecretStr
 from sqlalchemy.exc import DBAPIError
 
 from omnisync import faults, stopping
+from omnisync.catalogs import CommerceMLCatalog
 from omnisync.config import Config
 from omnisync.errors import ChannelError
 from omnisync.http import Api, Budget
-from omnisync.models import Problem
+from omnisync.models import EMPTY, Problem
 from omnisync.orders import sqlexport
 from omnisync.publish import AtomicFile
 from omnisync.report import RunReport
+from omnisync.sources.commerceml import CommerceMLSource
 from omnisync.store import Store
 from omnisync.store.order_views import list_orders
 
+PULLED = frozenset({"exchange"})  # sent when 1C asks (commerceml/exchange.py), not relayed
 STATUS_1C = {"new": "Новый", "accepted": "Подтвержден", "shipped": "Отгружен",
              "delivered": "Выполнен", "cancelled": "Отменен"}  # fmt: skip
 
@@ -41,14 +45,14 @@ STATUS_1C = {"new": "Новый", "accepted": "Подтвержден", "shipped
 def relay(config: Config, store: Store, budget: Budget, report: RunReport) -> dict[str, int]:
     """Send every unsent outbox row; returns rows sent per kind."""
     sent = {}
-    for kind in config.exports.kinds():
+    for kind in (k for k in config.exports.kinds() if k not in PULLED):
         rows = store.db.execute(
             "SELECT id, key, payload FROM outbox WHERE kind = ? AND sent_at IS NULL ORDER BY id",
             (kind,),
         ).fetchall()
         if rows:
             done = _send(config, store, kind, rows, budget, report)
-            _mark_sent(store, done)
+            mark_sent(store, done)
             sent[kind] = len(done)
     return sent
 
@@ -74,12 +78,23 @@ def _send(
 def _file(config: Config, store: Store, kind: str, rows: list[Any]) -> list[int]:
     orders = list_orders(store.path)
     target: Path = getattr(config.exports, kind)
+    if kind == "ndjson":
+        body = ndjson(orders)
+    else:
+        body = commerceml(orders, config.exports.currency, ids_1c(config, orders))
     with AtomicFile(target) as out:
-        out.stream.write(
-            ndjson(orders) if kind == "ndjson" else commerceml(orders, config.exports.currency)
-        )
+        out.stream.write(body)
         out.commit()
     return [row[0] for row in rows]
+
+
+def ids_1c(config: Config, orders: list[dict[str, Any]]) -> dict[str, str]:
+    """SKU → the 1C Ид order lines must carry, when the catalogue is 1C's own export; else
+    none (lines then carry the SKU, which 1C matches by its article where set up to)."""
+    if not isinstance(config.catalog, CommerceMLCatalog):
+        return {}
+    skus = {line["sku"] for order in orders for line in order["lines"] if line["sku"]}
+    return CommerceMLSource(config.catalog, config.path).offer_ids(skus) if skus else {}
 
 
 def _database(config: Config, store: Store, rows: list[Any], report: RunReport) -> list[int]:
@@ -136,7 +151,7 @@ def _webhook(config: Config, rows: list[Any], budget: Budget, report: RunReport)
     return done
 
 
-def _mark_sent(store: Store, ids: list[int]) -> None:
+def mark_sent(store: Store, ids: list[int]) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     with store.transaction() as db:
         db.executemany(
@@ -150,20 +165,27 @@ def ndjson(orders: list[dict[str, Any]]) -> bytes:
     return "".join(f"{line}\n" for line in lines).encode("utf-8")
 
 
-def commerceml(orders: list[dict[str, Any]], currency: str) -> bytes:
+def commerceml(
+    orders: list[dict[str, Any]],
+    currency: str,
+    ids: Mapping[str, str] = EMPTY,
+    encoding: str = "utf-8",
+) -> bytes:
     """CommerceML 2 ``orders.xml`` (channels.md §6.4): one ``Документ`` per order, its ``Сумма``
-    the sum of its lines' ``Сумма``."""
+    the sum of its lines' ``Сумма``; a line's ``Ид`` is the 1C Ид ``ids`` has for its SKU."""
     root = etree.Element(
         "КоммерческаяИнформация",
         ВерсияСхемы="2.05",
         ДатаФормирования=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
     )
     for order in orders:
-        _document(etree.SubElement(root, "Документ"), order, currency)
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+        _document(etree.SubElement(root, "Документ"), order, currency, ids)
+    body = etree.tostring(root, xml_declaration=True, encoding=encoding, pretty_print=True)
+    assert isinstance(body, bytes)  # an encoding was given
+    return body
 
 
-def _document(doc: Any, order: dict[str, Any], currency: str) -> None:
+def _document(doc: Any, order: dict[str, Any], currency: str, ids: Mapping[str, str]) -> None:
     created = datetime.fromisoformat(order["created_at"])
     lines = [(line, Decimal(line["unit_price"]) * line["quantity"]) for line in order["lines"]]
     for tag, text in (
@@ -178,11 +200,13 @@ def _document(doc: Any, order: dict[str, Any], currency: str) -> None:
         ("Сумма", _money(sum((s for _, s in lines), Decimal(0)))),
     ):
         etree.SubElement(doc, tag).text = text
+    _buyer(etree.SubElement(etree.SubElement(doc, "Контрагенты"), "Контрагент"), order)
     goods = etree.SubElement(doc, "Товары")
     for line, total in lines:
         item = etree.SubElement(goods, "Товар")
         for tag, text in (
-            ("Ид", line["sku"] or line["channel_sku"]),
+            ("Ид", ids.get(line["sku"] or "") or line["sku"] or line["channel_sku"]),
+            ("Артикул", line["sku"] or line["channel_sku"]),
             ("Наименование", line["sku"] or line["channel_sku"]),
             ("ЦенаЗаЕдиницу", _money(Decimal(line["unit_price"]))),
             ("Количество", str(line["quantity"])),
@@ -197,6 +221,19 @@ def _document(doc: Any, order: dict[str, Any], currency: str) -> None:
         prop = etree.SubElement(props, "ЗначениеРеквизита")
         etree.SubElement(prop, "Наименование").text = name
         etree.SubElement(prop, "Значение").text = value
+
+
+def _buyer(buyer: Any, order: dict[str, Any]) -> None:
+    """The buyer as 1C's Контрагент (Роль Покупатель, checklist §6.5): marketplaces give a
+    name at most, so the Ид is per order and 1C may merge buyers by name."""
+    name = str(order["customer"].get("name") or "").strip() or f"Покупатель {order['channel']}"
+    for tag, text in (
+        ("Ид", f"{order['channel']}-{order['external_id']}-buyer"),
+        ("Наименование", name),
+        ("Роль", "Покупатель"),
+        ("ПолноеНаименование", name),
+    ):
+        etree.SubElement(buyer, tag).text = text
 
 
 def _money(value: Decimal) -> str:

@@ -25,7 +25,7 @@ from lxml import etree
 
 from omnisync.catalogs import CommerceMLCatalog
 from omnisync.commerceml.parse import Classifier, Good, Offer, Package, local, only_changes
-from omnisync.commerceml.products import Maker
+from omnisync.commerceml.products import Maker, sku_of
 from omnisync.errors import ConfigError, SourceError
 from omnisync.keyset import KeySet
 from omnisync.models import Location, Problem, Product, Severity
@@ -77,6 +77,25 @@ class CommerceMLSource(Source):
                 yield from self._products(goods, classifier, on_problem)
             finally:
                 goods.close()
+
+    def offer_ids(self, skus: set[str]) -> dict[str, str]:
+        """The 1C ``Ид`` (``good#characteristic`` for a variant) of each of ``skus``: what an
+        order's lines must name for 1C to match them (channels.md §6.4)."""
+        found: dict[str, str] = {}
+        with tempfile.TemporaryDirectory(prefix="omnisync-1c-") as folder:
+            goods = _Goods(Path(folder) / "goods.db")
+            try:
+                classifier = self._goods(goods, lambda _: None)
+                for event, element in _events(self.offers, ("Предложение",)):
+                    if event == "end" and len(found) < len(skus):
+                        offer = Offer.read(element, classifier)
+                        good = goods.take(offer.good_id)
+                        sku = sku_of(good, offer) if good is not None else ""
+                        if sku in skus:
+                            found.setdefault(sku, offer.id)
+            finally:
+                goods.close()
+        return found
 
     def _goods(self, goods: _Goods, on_problem: ProblemSink) -> Classifier:
         classifier = Classifier()

@@ -43,6 +43,7 @@ from omnisync.secrets import redact
 from omnisync.sources.base import ProblemSink
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.tabular import Row, TableSource
+from omnisync.sources.values import cell
 
 NAME = "products API"  # what problems name as their file: "products API:17" is the 17th item
 STOCK_NAME = "stock in products API"
@@ -63,33 +64,6 @@ def lookup(value: Any, path: tuple[str, ...]) -> Any:
         else:
             return None
     return value
-
-
-def cell(value: Any, separator: str = ", ") -> str:
-    """A JSON value as the text a CSV cell would hold."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        # "1.5e3" is 1500 to JSON but not to a CSV cell. An exponent beyond any price stays as
-        # written, so the cell is refused as a number instead of becoming a million zeros.
-        return format(value, "f") if abs(value.adjusted()) <= 30 else str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, list):
-        parts = (cell(v) if not isinstance(v, list) else _json(v) for v in value)
-        return separator.join(part for part in parts if part)
-    return _json(value)  # an object: shown as it is, so a wrong path is visible in the problem
-
-
-def _json(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (ValueError, RecursionError):
-        return "(nested too deeply to show)"
 
 
 def _path(dotted: str) -> tuple[str, ...]:

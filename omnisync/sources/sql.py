@@ -12,9 +12,7 @@ alongside it; in another order they are indexed, with the same ``side_file_order
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Generator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from omnisync.errors import ConfigError, SourceUnavailable
 from omnisync.sources.base import ProblemSink
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.tabular import Row, TableSource
+from omnisync.sources.values import cell
 
 BATCH = 1000  # rows a server-side cursor fetches at a time
 
@@ -120,23 +119,6 @@ def _close(result: Any, connection: Any) -> None:
 def _reason(err: exc.DBAPIError) -> str:
     """The database's own message, first line: never the statement or its parameters."""
     return (str(err.orig).strip().splitlines() or [type(err.orig).__name__])[0]
-
-
-def cell(value: object) -> str:
-    """A database value as the text a CSV cell would hold."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")  # never "1E+3"
-    if isinstance(value, dt.date | dt.datetime | dt.time):
-        return value.isoformat()
-    if isinstance(value, bytes | memoryview):
-        return bytes(value).decode("utf-8", "replace")
-    return str(value)
 
 
 class SqlSource(TableSource):

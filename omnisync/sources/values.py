@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from decimal import Decimal
+from typing import Any
 
 # Plain decimal notation only: "15990", "15990.00", "15 990,50". No exponents: "1e30" is a typo
 # or an overflow, and int(Decimal("1e999999999")) would never finish.
@@ -45,3 +48,35 @@ def parse_on_hand(raw: str, field: str = "quantity") -> tuple[int, bool]:
     if value != value.to_integral_value():
         raise RowError(field, "not_an_integer", f"{raw!r} is not a whole number")
     return max(int(value), 0), value < 0
+
+
+def cell(value: Any, separator: str = ", ") -> str:
+    """A database's or a JSON API's value as the text a CSV cell would hold (then read by the
+    same checks): None empty, numbers never in exponent form, dates ISO 8601, a list joined."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        # An exponent beyond any price stays as written, so the cell is refused as a number
+        # instead of becoming a million zeros.
+        return format(value, "f") if abs(value.adjusted()) <= 30 else str(value)
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, list):
+        parts = (cell(v) if not isinstance(v, list) else _json(v) for v in value)
+        return separator.join(part for part in parts if part)
+    return _json(value)  # an object: shown as it is, so a wrong path is visible in the problem
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):
+        return "(nested too deeply to show)"
