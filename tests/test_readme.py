@@ -20,7 +20,9 @@ def test_quick_start_is_exactly_the_two_commands() -> None:
 
 
 def test_every_documented_option_exists_in_the_commands_help() -> None:
-    usage = re.findall(r"^omnisync ((?:catalog |orders )?\w+) +(.*)$", README, flags=re.MULTILINE)
+    usage = re.findall(
+        r"^omnisync ((?:catalog |orders |exchange )?\w+) +(.*)$", README, flags=re.MULTILINE
+    )
     commands = {command for command, _ in usage}
     assert commands == {
         "validate",
@@ -36,11 +38,13 @@ def test_every_documented_option_exists_in_the_commands_help() -> None:
         "sandbox",
         "sync",
         "status",
+        "exchange serve",
     }
     registered = {
         c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands
     }
-    assert registered == {command.split()[0] for command in commands} - {"catalog", "orders"}
+    groups = {"catalog", "orders", "exchange"}
+    assert registered == {command.split()[0] for command in commands} - groups
     for command, line in usage:
         args = [*command.split(), "--help"]
         help_text = CliRunner().invoke(app, args, terminal_width=200).output
