@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +34,16 @@ def assert_golden(actual: bytes, name: str, update: bool) -> None:
         + "".join(list(diff)[:200]),
         pytrace=False,
     )
+
+
+def assert_demo_feeds(report: Any, out: Path, files: int = 12) -> None:
+    """Every feed a demo variant published in ``out`` is byte-equal to the CSV demo's golden
+    file (six files and three stores' json + html by default)."""
+    compared = 0
+    for stats in report.channels:
+        assert stats.published, stats.channel
+        for path in stats.paths:
+            relative = path.relative_to(out).as_posix()
+            assert path.read_bytes() == (GOLDEN / "demo" / relative).read_bytes(), relative
+            compared += 1
+    assert compared == files

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import DEMO_CONFIG
-from golden import GOLDEN
+from golden import assert_demo_feeds
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
@@ -45,17 +45,6 @@ def demo_config(url: str, out: Path, **catalog: Any) -> Config:
     return config.model_copy(update={"catalog": settings, "output_dir": out, "state": out / "s.db"})
 
 
-def assert_golden_feeds(report: pipeline.RunReport, out: Path) -> None:
-    compared = 0
-    for stats in report.channels:
-        assert stats.published, stats.channel
-        for path in stats.paths:
-            relative = path.relative_to(out).as_posix()
-            assert path.read_bytes() == (GOLDEN / "demo" / relative).read_bytes(), relative
-            compared += 1
-    assert compared == 12
-
-
 @pytest.fixture(scope="module")
 def erp(postgres_url: str) -> str:
     """The demo catalogue in PostgreSQL, as an ERP keeps it."""
@@ -67,14 +56,14 @@ def test_the_demo_runs_from_postgresql_with_the_same_feeds_as_from_csv(
     erp: str, tmp_path: Path
 ) -> None:
     report = pipeline.build(demo_config(erp, tmp_path), now=NOW)
-    assert_golden_feeds(report, tmp_path)
+    assert_demo_feeds(report, tmp_path)
     assert {p.code for p in report.problems if p.file == "products_query"} >= {"duplicate_sku"}
 
 
 def test_the_demo_runs_from_sqlite_with_the_same_feeds(tmp_path: Path) -> None:
     _erp_db().fill(f"sqlite:///{tmp_path / 'erp.db'}")
     report = pipeline.build(demo_config(f"sqlite:///{tmp_path / 'erp.db'}", tmp_path), now=NOW)
-    assert_golden_feeds(report, tmp_path)
+    assert_demo_feeds(report, tmp_path)
 
 
 def test_rows_stream_from_a_server_side_cursor(erp: str) -> None:
@@ -106,7 +95,7 @@ def test_a_side_query_in_another_order_is_indexed_with_a_warning(
             "FROM stock s JOIN goods g ON g.id = s.goods_id ORDER BY g.id DESC"  # fmt: skip
     report = pipeline.build(demo_config(erp, tmp_path, stock_query=stock), now=NOW)
     assert [p.file for p in report.problems if p.code == "side_file_order"] == ["stock_query"]
-    assert_golden_feeds(report, tmp_path)
+    assert_demo_feeds(report, tmp_path)
 
 
 def test_a_missing_column_names_the_query_and_says_to_alias(erp: str) -> None:

@@ -16,7 +16,7 @@ from omnisync.channels.base import Record
 from omnisync.channels.satu import _offer
 from omnisync.channels.writers import XmlDocument
 from omnisync.channels.yml import CategoryTree
-from omnisync.text import xml_safe
+from omnisync.text import amount, xml_safe
 
 NS = "http://base.google.com/ns/1.0"
 values = st.text().map(xml_safe)
@@ -91,7 +91,7 @@ def test_a_yml_offer_is_the_markup_lxml_built_before(name: str, text: str, param
 def lxml_offer(record: Record, categories: CategoryTree) -> bytes:
     f = record.fields
     offer = etree.Element("offer", id=record.key, available=f["available"])
-    leaves = [("url", f["url"]), ("price", str(f["price"])), ("currencyId", f["currency"]),
+    leaves = [("url", f["url"]), ("price", amount(f["price"])), ("currencyId", f["currency"]),
               ("categoryId", str(categories.add(f["category"]))),
               *(("picture", p) for p in f["pictures"]), ("name", f["name"]),
               ("vendor", f["vendor"]), ("vendorCode", f["vendorCode"])]  # fmt: skip

@@ -104,6 +104,18 @@ def pairs(element: Any, outer: str, inner: str) -> dict[str, str]:
     }
 
 
+def common(element: Any) -> dict[str, Any]:
+    """What a ``Товар`` and a ``Предложение`` both carry."""
+    return {
+        "id": text(element, "Ид"),
+        "article": text(element, "Артикул"),
+        "name": text(element, "Наименование"),
+        "description": text(element, "Описание"),
+        "barcode": text(element, "Штрихкод"),
+        "pictures": [(p.text or "").strip() for p in children(element, "Картинка") if p.text],
+    }
+
+
 @dataclass(slots=True)
 class Good:
     """One ``Товар`` of ``import.xml``."""
@@ -128,13 +140,8 @@ class Good:
             values["Изготовитель"] = maker[0]
         values.update(classifier.values(element))
         return cls(
-            id=text(element, "Ид"),
-            article=text(element, "Артикул"),
-            name=text(element, "Наименование"),
-            description=text(element, "Описание"),
-            barcode=text(element, "Штрихкод"),
+            **common(element),
             groups=texts(element, "Группы", "Ид"),
-            pictures=[(p.text or "").strip() for p in children(element, "Картинка") if p.text],
             properties=values,
             requisites=pairs(element, "ЗначенияРеквизитов", "ЗначениеРеквизита"),
             deleted=is_deleted(element),
@@ -182,12 +189,7 @@ class Offer:
         values.update(classifier.values(element))
         quantities = [(q.text or "").strip() for q in children(element, "Количество")]
         return cls(
-            id=text(element, "Ид"),
-            article=text(element, "Артикул"),
-            name=text(element, "Наименование"),
-            description=text(element, "Описание"),
-            barcode=text(element, "Штрихкод"),
-            pictures=[(p.text or "").strip() for p in children(element, "Картинка") if p.text],
+            **common(element),
             properties=values,
             prices=_prices(element),
             quantity=quantities[0] if quantities else None,
