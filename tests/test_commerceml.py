@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 import shutil
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -230,3 +231,12 @@ def test_catalogue_to_commerceml_and_back_is_the_same_catalogue(
     back, problems = read(settings_)
     assert problems == []
     assert [dataclasses.replace(p, file=None, line=None) for p in back] == catalogue
+
+
+def test_the_stock_is_as_of_when_offers_xml_was_written(tmp_path: Path) -> None:
+    """Delivered orders older than the export are in its stock (store/reservations.py)."""
+    shutil.copy(DATA / "import.xml", tmp_path / "import.xml")
+    shutil.copy(DATA / "offers.xml", tmp_path / "offers.xml")
+    os.utime(tmp_path / "offers.xml", (1_780_000_000, 1_780_000_000))
+    taken = CommerceMLSource(catalog(tmp_path), Path("x.yaml")).snapshot_time()
+    assert taken == datetime.fromtimestamp(1_780_000_000, UTC)

@@ -24,6 +24,7 @@ from omnisync.errors import ConfigError, SourceUnavailable
 from omnisync.models import Problem
 from omnisync.sources import sidefiles
 from omnisync.sources.sql import SqlSource, cell, database_url
+from omnisync.store.reservations import load_reserved
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 DEMO_SQL = DEMO_CONFIG.parent / "demo-sql.yaml"
@@ -187,3 +188,16 @@ def test_a_database_is_read_once_by_one_process(tmp_path: Path) -> None:
     assert pipeline.workers(config) == 1
     csv = load_config(DEMO_CONFIG).model_copy(update={"workers": 4})
     assert pipeline.workers(csv) == 4
+
+
+def test_an_order_delivered_before_the_read_no_longer_reserves_stock(tmp_path: Path) -> None:
+    """The database's stock is as of the read: a sale delivered before it is in it already,
+    while an open order still holds its units (with no snapshot time, a delivered order would
+    hold them forever and the channels would show less and less)."""
+    from test_reservations import order, take
+
+    state = tmp_path / "state.db"
+    take(state, order("1", "delivered", 2), order("2", "new", 1))
+    settings = SqlCatalog(source="sql", url="sqlite:///erp.db", products_query="SELECT 1")
+    assert load_reserved(state, SqlSource(settings, DEMO_SQL).snapshot_time()) == {"A": {"WH-1": 1}}
+    assert load_reserved(state, None) == {"A": {"WH-1": 3}}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 from omnisync.models import Location, Problem, Product
 
@@ -52,3 +52,12 @@ class Source(ABC):
         """When the stock this source reads was taken (orders delivered before it are already
         out of it); None when unknown."""
         return None
+
+
+class LiveRead:
+    """A mixin for sources read over a connection (a database, an API): what they read is the
+    stock as of now. An order delivered before it is in that stock (an ERP deducts stock when it
+    ships, well before the buyer has the parcel), so it no longer reserves units."""
+
+    def snapshot_time(self) -> datetime | None:
+        return datetime.now(UTC)

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,11 @@ class CommerceMLSource(Source):
                     )
                 )
         return found
+
+    def snapshot_time(self) -> datetime | None:
+        """When offers.xml (the stock) was written, as for a CSV stock file."""
+        stamp = self.offers.stat().st_mtime if self.offers.exists() else None
+        return datetime.fromtimestamp(stamp, UTC) if stamp is not None else None
 
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
         with tempfile.TemporaryDirectory(prefix="omnisync-1c-") as folder:

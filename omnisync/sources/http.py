@@ -40,7 +40,7 @@ from omnisync.http import Api, Budget, Sleep, limiter_for
 from omnisync.keyset import KeySet
 from omnisync.models import Problem, Product
 from omnisync.secrets import redact
-from omnisync.sources.base import ProblemSink
+from omnisync.sources.base import LiveRead, ProblemSink
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.tabular import Row, TableSource
 from omnisync.sources.values import cell
@@ -287,7 +287,7 @@ class StockTable(_FeedTable):
         return [(line, [sku, cell(lookup(e, at)), cell(lookup(e, count))]) for e in entries]
 
 
-class HttpSource(TableSource):
+class HttpSource(LiveRead, TableSource):
     def __init__(self, settings: HttpCatalog, config: Path, sleep: Sleep | None = None) -> None:
         self.reader = PageReader(settings, config, sleep)
         self.items = ItemsTable(self.reader, settings.fields)

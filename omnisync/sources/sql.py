@@ -22,7 +22,7 @@ from sqlalchemy.pool import NullPool
 
 from omnisync.catalogs import SqlCatalog
 from omnisync.errors import ConfigError, SourceUnavailable
-from omnisync.sources.base import ProblemSink
+from omnisync.sources.base import LiveRead, ProblemSink
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.tabular import Row, TableSource
 from omnisync.sources.values import cell
@@ -121,7 +121,7 @@ def _reason(err: exc.DBAPIError) -> str:
     return (str(err.orig).strip().splitlines() or [type(err.orig).__name__])[0]
 
 
-class SqlSource(TableSource):
+class SqlSource(LiveRead, TableSource):
     def __init__(self, settings: SqlCatalog, config: Path, merge_sides: bool = False) -> None:
         self.engine = engine_for(settings.url, settings.password, config)
         queries = {
