@@ -14,7 +14,7 @@ export GOOGLE_TOKEN=${GOOGLE_TOKEN:-sandbox-google-token} KASPI_TOKEN=${KASPI_TO
 export OMNISYNC_LOG_FORMAT=${OMNISYNC_LOG_FORMAT:-text}
 
 # Each demo starts afresh, as the sandbox does: no state, orders or feeds of an earlier one.
-rm -rf feeds/out feeds/out-1c feeds/out-sql
+rm -rf feeds/out feeds/out-1c feeds/out-sql feeds/out-pg
 "$BIN/omnisync" build --config configs/demo.yaml
 
 same_feeds() {  # the feeds in $1 are those of feeds/out (Kaspi and Satu stamp the minute: not that)
@@ -37,6 +37,10 @@ rm -rf feeds/out-sql feeds/erp.db
 "$BIN/python" scripts/demo-erp-db.py sqlite:///feeds/erp.db
 "$BIN/omnisync" build --config configs/demo-sql.yaml -q || true
 same_feeds feeds/out-sql
+echo
+echo "== and from PostgreSQL (a throwaway server from Debian's package, as the tests use) =="
+rm -rf feeds/out-pg
+"$BIN/python" scripts/demo-postgres.py
 
 # The push state starts afresh with the sandbox (the build above recorded its run there).
 rm -f feeds/out/state.db feeds/out/state.db-wal feeds/out/state.db-shm
