@@ -114,8 +114,7 @@ class TableSource(Source):
         wins) before it takes any side rows."""
         seen, failed = KeySet(), KeySet(bits=4)  # bounded memory: 8 bytes a SKU
         sides = self._sides(on_problem, _Taken(seen, failed))
-        rows = self.table.rows(on_problem)
-        with closing(rows), _closing(sides):  # a redo cuts it short
+        with _closing(sides), closing(self.table.rows(on_problem)) as rows:  # a redo cuts it short
             columns = _Columns(self.table.header)
             for line, cells in rows:
                 sku = cells[columns.sku].strip()
@@ -159,6 +158,7 @@ class TableSource(Source):
     ) -> Product | None:
         row = [cell.strip() for cell in cells]
         extra = sides.take(row[columns.sku])
+        extra.update(self.row_fields(line, row[columns.sku], on_problem))
         try:
             return self._build(row, columns, extra, on_problem, line)
         except RowError as err:
@@ -173,6 +173,11 @@ class TableSource(Source):
                 )
             )
             return None
+
+    def row_fields(self, line: int, sku: str, on_problem: ProblemSink) -> dict[str, Any]:
+        """Product fields the row just read carries besides its cells (an API item's own
+        stock list): none here."""
+        return {}
 
     def _build(
         self,
