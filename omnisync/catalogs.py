@@ -17,6 +17,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from omnisync.paths import InputFile
 from omnisync.secrets import Secret
@@ -77,6 +79,22 @@ class CommerceMLCatalog(StrictModel):
         return value
 
 
+DATABASES = ("postgresql", "sqlite")  # the drivers omnisync installs: psycopg 3, sqlite3
+
+
+def database_url(value: str) -> str:
+    """A database URL omnisync can open, with no password in it (that is ``password:``)."""
+    if re.match(r"^[\w+.-]+://[^/@]*:[^/@]*@", value):
+        raise ValueError("write the password as password: env:NAME, not in the URL")
+    try:
+        backend = make_url(value).get_backend_name()
+    except (ArgumentError, ValueError):
+        backend = ""
+    if backend not in DATABASES:
+        raise ValueError("use postgresql://user@host:5432/db or sqlite:///file.db")
+    return value
+
+
 class SqlCatalog(StrictModel):
     """A database, read with the user's queries (README → "SQL databases")."""
 
@@ -93,10 +111,8 @@ class SqlCatalog(StrictModel):
 
     @field_validator("url")
     @classmethod
-    def _no_password_in_url(cls, value: str) -> str:
-        if re.match(r"^[\w+.-]+://[^/@]*:[^/@]*@", value):
-            raise ValueError("write the password as password: env:NAME, not in the URL")
-        return value
+    def _database(cls, value: str) -> str:
+        return database_url(value)
 
     @model_validator(mode="after")
     def _one_locations(self) -> SqlCatalog:

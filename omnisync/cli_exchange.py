@@ -19,13 +19,13 @@ def serve(
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (put TLS in front beyond it).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8780,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0: any free port.")] = 8780,
     debug: DebugOpt = False,
     log_format: LogFormatOpt = None,
 ) -> None:
     """Serve 1C's exchange protocol for orders (type=sale: checkauth, init, query, success)
     until interrupted: 1C pulls the stored orders, each marked exported once 1C confirms."""
-    from omnisync.commerceml.exchange import server  # loaded only when serving
+    from omnisync.commerceml.exchange import serve, server  # loaded only when serving
 
     with guard(debug, log_format):
         settings = load_config(config)
@@ -36,9 +36,4 @@ def serve(
             )])  # fmt: skip
         httpd = server(settings, host, port)
         typer.echo(f"omnisync exchange for 1C on http://{host}:{httpd.server_port}/ (Ctrl-C stops)")
-        try:
-            httpd.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            httpd.server_close()
+        serve(httpd)

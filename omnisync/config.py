@@ -16,10 +16,11 @@ from pydantic import (
     Field,
     SerializeAsAny,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
-from omnisync.catalogs import CATALOG_TAGS, Catalog, StrictModel
+from omnisync.catalogs import CATALOG_TAGS, Catalog, StrictModel, database_url
 from omnisync.channels.base import ChannelConfig
 from omnisync.channels.registry import lookup
 from omnisync.errors import ConfigError
@@ -45,6 +46,11 @@ class SqlExport(StrictModel):
     password: Secret | None = None
     orders_table: str = Field(default="omnisync_orders", pattern=IDENTIFIER)
     lines_table: str = Field(default="omnisync_order_lines", pattern=IDENTIFIER)
+
+    @field_validator("url")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        return None if value is None else database_url(value)
 
 
 class Exchange(StrictModel):

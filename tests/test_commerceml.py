@@ -240,3 +240,79 @@ def test_the_stock_is_as_of_when_offers_xml_was_written(tmp_path: Path) -> None:
     os.utime(tmp_path / "offers.xml", (1_780_000_000, 1_780_000_000))
     taken = CommerceMLSource(catalog(tmp_path), Path("x.yaml")).snapshot_time()
     assert taken == datetime.fromtimestamp(1_780_000_000, UTC)
+
+
+def _exchange(tmp_path: Path, goods: str, offers: str, extra: str = "") -> CommerceMLCatalog:
+    """A minimal exchange set: one price type (Розничная, id P), one warehouse (id W)."""
+    (tmp_path / "import.xml").write_text(
+        f'<?xml version="1.0" encoding="utf-8"?><КоммерческаяИнформация ВерсияСхемы="2.08">'
+        f"{extra}<Каталог><Товары>{goods}</Товары></Каталог></КоммерческаяИнформация>",
+        encoding="utf-8",
+    )
+    (tmp_path / "offers.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?><КоммерческаяИнформация ВерсияСхемы="2.08">'
+        "<ПакетПредложений><ТипыЦен><ТипЦены><Ид>P</Ид><Наименование>Розничная</Наименование>"
+        "<Валюта>398</Валюта></ТипЦены></ТипыЦен><Склады><Склад><Ид>W</Ид><Наименование>Склад"
+        f"</Наименование></Склад></Склады><Предложения>{offers}</Предложения>"
+        "</ПакетПредложений></КоммерческаяИнформация>",
+        encoding="utf-8",
+    )
+    return catalog(tmp_path, warehouses={"W": "WH-1"})
+
+
+def _offer(offer_id: str, article: str = "", rest: str = "") -> str:
+    return (f"<Предложение><Ид>{offer_id}</Ид><Артикул>{article}</Артикул><Цены><Цена>"
+            f"<ИдТипаЦены>P</ИдТипаЦены><ЦенаЗаЕдиницу>10</ЦенаЗаЕдиницу></Цена></Цены>{rest}"
+            "</Предложение>")  # fmt: skip
+
+
+def test_every_form_of_deleted_1c_writes_is_left_out(tmp_path: Path) -> None:
+    goods = (
+        "<Товар><Ид>g1</Ид><Артикул>LIVE</Артикул><Наименование>a</Наименование></Товар>"
+        "<Товар><Ид>g2</Ид><Артикул>CHILD</Артикул><Наименование>b</Наименование>"
+        "<Статус>Удален</Статус></Товар>"
+        "<Товар><Ид>g3</Ид><Артикул>MARK</Артикул><Наименование>c</Наименование>"
+        "<ПометкаУдаления>Да</ПометкаУдаления></Товар>"
+    )
+    offers = "".join(_offer(f"g{n}") for n in (1, 2, 3))
+    products, problems = read(_exchange(tmp_path, goods, offers))
+    assert [p.sku for p in products] == ["LIVE"]
+    assert sorted(p.sku or "" for p in problems if p.code == "deleted_item") == ["CHILD", "MARK"]
+
+
+def test_a_rests_total_without_a_warehouse_is_the_stock_not_untracked(tmp_path: Path) -> None:
+    """A total of 0 read as "not tracked" would show the item in stock: an oversell."""
+    goods = "<Товар><Ид>g1</Ид><Артикул>A</Артикул><Наименование>a</Наименование></Товар>"
+    rest = "<Остатки><Остаток><Количество>0</Количество></Остаток></Остатки>"
+    [product], _ = read(_exchange(tmp_path, goods, _offer("g1", rest=rest)))
+    assert (product.quantity, product.stock) == (0, {})
+    assert product.on_hand() == 0 and product.currency == "KZT"  # ISO 4217 number 398
+
+
+def test_1c_empty_reference_is_no_value(tmp_path: Path) -> None:
+    classifier = (
+        "<Классификатор><Свойства><Свойство><Ид>b</Ид><Наименование>Бренд</Наименование>"
+        "</Свойство></Свойства></Классификатор>"
+    )
+    goods = (
+        "<Товар><Ид>g1</Ид><Артикул>A</Артикул><Наименование>a</Наименование><ЗначенияСвойств>"
+        "<ЗначенияСвойства><Ид>b</Ид><Значение>00000000-0000-0000-0000-000000000000</Значение>"
+        "</ЗначенияСвойства></ЗначенияСвойств></Товар>"
+    )
+    [product], _ = read(_exchange(tmp_path, goods, _offer("g1"), classifier))
+    assert product.brand == ""
+
+
+def test_order_lines_name_the_live_offer_never_a_deleted_one(tmp_path: Path) -> None:
+    goods = (
+        "<Товар><Ид>g5</Ид><Артикул>A5</Артикул><Наименование>a</Наименование></Товар>"
+        '<Товар Статус="Удален"><Ид>g6</Ид><Артикул>X</Артикул><Наименование>x</Наименование>'
+        "</Товар>"
+        "<Товар><Ид>g7</Ид><Артикул>X</Артикул><Наименование>x</Наименование></Товар>"
+    )
+    offers = (
+        _offer("g5#old", "A5-M", "<ПометкаУдаления>true</ПометкаУдаления>")
+        + _offer("g5#new", "A5-M") + _offer("g6") + _offer("g7") + _offer("g5#", "A5")
+    )  # fmt: skip
+    source = CommerceMLSource(_exchange(tmp_path, goods, offers), Path("x.yaml"))
+    assert source.offer_ids({"A5-M", "X", "A5"}) == {"A5-M": "g5#new", "X": "g7", "A5": "g5"}

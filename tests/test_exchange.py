@@ -4,7 +4,11 @@ catalogue is the demo's 1C export, so order lines must carry 1C's own Ид."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +21,7 @@ import yaml
 from conftest import DEMO_CONFIG
 from lxml import etree
 
+from omnisync.commerceml import exchange
 from omnisync.commerceml.exchange import server
 from omnisync.config import Config, load_config
 from omnisync.orders import pull
@@ -184,3 +189,65 @@ def test_orders_in_windows_1251_for_older_1c(
     assert answer.headers["content-type"] == "application/xml; charset=windows-1251"
     assert answer.content.startswith(b"<?xml version='1.0' encoding='windows-1251'?>")
     assert "Покупатель" in answer.content.decode("cp1251")
+
+
+def test_a_control_character_in_a_buyer_name_does_not_stop_the_orders(
+    config: Config, one_c: OneC
+) -> None:
+    store = open_store(config.state)
+    try:
+        with store.transaction() as db:
+            db.execute("UPDATE orders SET customer = ?", (json.dumps({"name": "Асель\x0b Б."}),))
+    finally:
+        store.close()
+    one_c.login()
+    documents = one_c.documents()
+    assert len(documents) == 6
+    assert documents[0].findtext("Контрагенты/Контрагент/Наименование") == "Асель Б."
+
+
+def test_a_catalogue_that_cannot_be_read_answers_failure_and_marks_nothing(
+    config: Config, one_c: OneC
+) -> None:
+    """1C mid-upload: its offers.xml is gone. The query fails plainly; success after it does
+    not mark orders 1C never received."""
+    offers = Path(str(config.catalog.offers))  # type: ignore[union-attr]
+    saved = offers.read_bytes()
+    offers.unlink()
+    one_c.login()
+    failed = one_c.get("query")
+    assert failed.status_code == 500 and failed.text.startswith("failure\n")
+    one_c.get("success")
+    assert unsent(config) > 0
+    offers.write_bytes(saved)
+    assert len(one_c.documents()) == 6
+
+
+def test_a_long_outage_is_sent_over_several_exchanges(
+    config: Config, one_c: OneC, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exchange, "MAX_ORDERS", 4)
+    one_c.login()
+    first = {d.findtext("Ид") for d in one_c.documents()}
+    one_c.get("success")
+    second = {d.findtext("Ид") for d in one_c.documents()}
+    one_c.get("success")
+    assert (len(first), len(second), first & second) == (4, 2, set())
+    assert unsent(config) == 0
+
+
+def test_the_first_sigterm_stops_the_server(config: Config) -> None:
+    """As systemd stops a service: one SIGTERM, and the server exits 0 (not a second signal,
+    not a kill after a timeout)."""
+    command = [sys.executable, "-m", "omnisync", "exchange", "serve", "--config",
+               str(config.path), "--port", "0"]  # fmt: skip
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as run:
+        try:
+            assert run.stdout is not None
+            assert "omnisync exchange for 1C on http://127.0.0.1:" in run.stdout.readline()
+            run.send_signal(signal.SIGTERM)
+            assert run.wait(timeout=20) == 0
+        finally:
+            run.kill()

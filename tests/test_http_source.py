@@ -26,8 +26,7 @@ from omnisync.catalogs import HttpCatalog
 from omnisync.config import load_config
 from omnisync.errors import ConfigError, ExitCode, SourceError, SourceUnavailable, Stopped
 from omnisync.http import MAX_ATTEMPTS
-from omnisync.models import Problem, Product
-from omnisync.sources import sidefiles
+from omnisync.models import Problem, Product, Severity
 from omnisync.sources.http import HttpSource, cell
 from omnisync.sources.registry import make_source
 
@@ -84,6 +83,11 @@ def read(
     return list(source.read(problems.append)), problems
 
 
+def one_page(*items: Any) -> list[httpx.Response]:
+    """A page-style API with ``items`` on page 1, then the empty page that ends the read."""
+    return [answer({"data": list(items)}), answer({"data": []})]
+
+
 def paged(items: list[Any], size: int, param: str = "page", first: int = 1) -> Any:
     """A page-style API over ``items``."""
 
@@ -116,13 +120,14 @@ def sent(route: respx.Route, name: str) -> list[str | None]:
 
 
 @respx.mock
-def test_page_style_reads_every_page_and_stops_after_a_short_one() -> None:
+def test_page_style_reads_every_page_until_an_empty_one() -> None:
     route = respx.get(URL).mock(side_effect=paged([item(n) for n in range(1, 6)], 2))
     products, problems = read(settings(pagination={"style": "page", "page_size": 2}))
     assert [p.sku for p in products] == [f"SKU-{n}" for n in range(1, 6)]
     assert [(p.file, p.line) for p in products][-1] == ("products API", 5)
-    assert route.call_count == 3 and sent(route, "page") == ["1", "2", "3"]
-    assert sent(route, "per_page") == ["2", "2", "2"] and not problems
+    # a short page is not the end (an API may cap its page size): the empty page after it is
+    assert route.call_count == 4 and sent(route, "page") == ["1", "2", "3", "4"]
+    assert sent(route, "per_page") == ["2", "2", "2", "2"] and not problems
 
 
 @respx.mock
@@ -134,19 +139,40 @@ def test_page_style_stops_at_an_empty_page_and_starts_at_first_page() -> None:
     assert sent(route, "p") == ["0", "1", "2"] and sent(route, "n") == ["2", "2", "2"]
 
 
-@respx.mock
-def test_offset_style_sends_offsets_and_stops_after_a_short_page() -> None:
-    items = [item(n) for n in range(5)]
+def offsets(items: list[Any], cap: int, param: str = "offset", size: str = "per_page") -> Any:
+    """An offset-style API over ``items`` that sends at most ``cap`` items a page."""
 
     def serve(request: httpx.Request) -> httpx.Response:
-        start = int(request.url.params["skip"])
-        return answer({"data": items[start : start + int(request.url.params["limit"])]})
+        start = int(request.url.params[param])
+        return answer({"data": items[start : start + min(int(request.url.params[size]), cap)]})
 
-    route = respx.get(URL).mock(side_effect=serve)
+    return serve
+
+
+@respx.mock
+def test_offset_style_sends_offsets_until_an_empty_page() -> None:
+    route = respx.get(URL).mock(
+        side_effect=offsets([item(n) for n in range(5)], 100, "skip", "limit")
+    )
     pagination = {"style": "offset", "page_size": 2, "offset_param": "skip", "size_param": "limit"}
     products, _ = read(settings(pagination=pagination))
     assert [p.sku for p in products] == [f"SKU-{n}" for n in range(5)]
-    assert sent(route, "skip") == ["0", "2", "4"]
+    assert sent(route, "skip") == ["0", "2", "4", "5"]  # 5: the items received, not page_size
+
+
+@pytest.mark.parametrize("style", ["page", "offset"])
+@respx.mock
+def test_an_api_that_caps_the_page_size_is_read_to_the_end(style: str) -> None:
+    """page_size 200 against an API that sends at most 100 a page (WooCommerce, GitHub): every
+    item is read, none silently dropped after the first (short) page."""
+    items = [item(n) for n in range(250)]
+    serve = paged(items, 100) if style == "page" else offsets(items, 100)
+    route = respx.get(URL).mock(side_effect=serve)
+    products, problems = read(settings(pagination={"style": style, "page_size": 200}))
+    assert [p.sku for p in products] == [f"SKU-{n}" for n in range(250)] and not problems
+    assert route.call_count == 4  # 100, 100, 50, then the empty page
+    wanted = {"page": ["1", "2", "3", "4"], "offset": ["0", "100", "200", "250"]}[style]
+    assert sent(route, style) == wanted and set(sent(route, "per_page")) == {"200"}
 
 
 @pytest.mark.parametrize("end", ["missing", None, ""])
@@ -184,6 +210,14 @@ def test_an_api_that_ignores_the_page_parameter_is_an_error_not_an_endless_loop(
 
 
 @respx.mock
+def test_an_api_that_ignores_the_offset_is_an_error_too() -> None:
+    route = respx.get(URL).mock(return_value=answer({"data": [item(1)]}))  # shorter, every time
+    with pytest.raises(SourceError, match="page 2 is page 1 again"):
+        read(settings(pagination={"style": "offset", "page_size": 2}))
+    assert route.call_count == 2 and sent(route, "offset") == ["0", "1"]
+
+
+@respx.mock
 def test_the_urls_own_query_is_kept_beside_the_page_parameters() -> None:
     route = respx.get(URL).mock(return_value=answer({"data": []}))
     read(settings(url=f"{URL}?status=active"))
@@ -205,7 +239,7 @@ def test_values_at_nested_paths_become_the_cells_a_csv_file_would_hold() -> None
       "path": ["Бытовая техника", "Кухня"], "colors": ["red", "blue"],
       "brand": {"name": "Acme"}, "description": null, "active": true, "stock_total": 7
     }]}"""
-    respx.get(URL).mock(return_value=answer(body))
+    respx.get(URL).mock(side_effect=[answer(body), answer({"data": []})])
     fields = {
         "sku": "id", "title": "name", "price": "price.amount", "sale_price": "price.sale",
         "currency": "price.currency", "url": "link", "image_url": "images.0",
@@ -225,7 +259,7 @@ def test_values_at_nested_paths_become_the_cells_a_csv_file_would_hold() -> None
 
 
 def test_cells_are_plain_text() -> None:
-    assert cell(Decimal("15990.50")) == "15990.50" and cell(Decimal("1E+3")) == "1000"
+    assert cell(Decimal("15990.50")) == "15990.5" and cell(Decimal("1E+3")) == "1000"
     assert cell(Decimal("1E+999999999")) == "1E+999999999"  # refused as a number, not expanded
     assert cell(False) == "false" and cell(None) == "" and cell(0) == "0"
     assert cell({"amount": 5}) == '{"amount": 5}'  # a path one level short shows what is there
@@ -233,9 +267,10 @@ def test_cells_are_plain_text() -> None:
 
 @respx.mock
 def test_a_decimal_price_is_exact() -> None:
-    respx.get(URL).mock(return_value=answer(f'{{"data": [{_raw_item(price="15990.50")}]}}'))
+    page = answer(f'{{"data": [{_raw_item(price="15990.50")}]}}')
+    respx.get(URL).mock(side_effect=[page, answer({"data": []})])
     [product], _ = read(settings())
-    assert product.price == Decimal("15990.50") and str(product.price) == "15990.50"
+    assert product.price == Decimal("15990.50") and str(product.price) == "15990.5"
 
 
 def _raw_item(price: str) -> str:
@@ -246,7 +281,7 @@ def _raw_item(price: str) -> str:
 @respx.mock
 def test_a_missing_price_is_the_table_readers_missing_value() -> None:
     without = {k: v for k, v in item(2).items() if k != "price"}
-    respx.get(URL).mock(return_value=answer({"data": [item(1), without, item(3)]}))
+    respx.get(URL).mock(side_effect=one_page(item(1), without, item(3)))
     products, problems = read(settings())
     assert [p.sku for p in products] == ["SKU-1", "SKU-3"]
     assert [(p.code, p.field, p.file, p.line, p.sku) for p in problems] == [
@@ -286,15 +321,14 @@ STOCK = {"items": "stocks", "location": "store", "quantity": "qty"}
 
 
 @respx.mock
-def test_stock_listed_in_each_item_is_the_products_stock_from_the_same_pages(
-    tmp_path: Path,
-) -> None:
+def test_each_items_stock_list_is_its_products_stock(tmp_path: Path) -> None:
     items = [
-        _stocked(1, [{"store": "ALM-1", "qty": 3}, {"store": "AST-1", "qty": 2}]),
+        _stocked(1, [{"store": "ALM-1", "qty": 3}, {"store": "AST-1", "qty": "2"}]),
         _stocked(2, []),
-        _stocked(3, "absent"),
+        _stocked(3, None),  # null: none listed, as an empty list
         _stocked(4, [{"store": "ALM-1", "qty": 1}, {"store": "ALM-1", "qty": 4}]),
-        _stocked(5, [{"store": "MARS-9", "qty": 1}, {"store": "AST-1", "qty": -2}]),
+        _stocked(5, [{"store": "MARS-9", "qty": 1}, {"store": "AST-1", "qty": -2}, "ALM-1"]),
+        _stocked(6, [{"qty": 1}, {"store": "ALM-1", "qty": "many"}, {"store": "AST-1"}]),
     ]
     route = respx.get(URL).mock(side_effect=paged(items, 2))
     locations = tmp_path / "locations.csv"
@@ -302,61 +336,95 @@ def test_stock_listed_in_each_item_is_the_products_stock_from_the_same_pages(
     catalog = settings(pagination={"page_size": 2}, stock=STOCK, locations=str(locations))
     products, problems = read(catalog)
     assert [p.stock for p in products] == [
-        {"ALM-1": 3, "AST-1": 2}, {}, {}, {"ALM-1": 5}, {"AST-1": 0},
+        {"ALM-1": 3, "AST-1": 2}, {}, {}, {"ALM-1": 5}, {"AST-1": 0}, {"AST-1": 0},
     ]  # fmt: skip
-    assert route.call_count == 3  # one request per page, though two tables read them
-    assert [(p.code, p.file, p.line) for p in problems] == [
-        ("bad_stock_row", "stock in products API", 5),
-        ("negative_quantity", "stock in products API", 5),
+    assert route.call_count == 4  # one request per page (and the empty page that ends it)
+    stock = "stock in products API"
+    assert [(p.code, p.field, p.file, p.line, p.sku) for p in problems] == [
+        ("bad_stock_row", "location", stock, 5, "SKU-5"),
+        ("negative_quantity", "quantity", stock, 5, "SKU-5"),
+        ("bad_stock_row", "stocks", stock, 5, "SKU-5"),
+        ("bad_stock_row", "location", stock, 6, "SKU-6"),
+        ("bad_stock_row", "quantity", stock, 6, "SKU-6"),
     ]
     assert "'MARS-9' is not in locations.csv" in problems[0].message
+    assert "an entry is a string, not an object" in problems[2].message
+    assert "is empty" in problems[3].message and "'many'" in problems[4].message
 
 
 @respx.mock
-def test_a_repeated_item_keeps_the_first_ones_stock_and_is_read_once() -> None:
+def test_items_without_the_stock_path_are_counted_in_one_warning() -> None:
+    """A wrong stock.items path is never silent: every item lacks it."""
+    items = [_stocked(1, "absent"), _stocked(2, []), _stocked(3, "absent"), _stocked(4, "absent")]
+    respx.get(URL).mock(side_effect=paged(items, 2))
+    products, problems = read(settings(pagination={"page_size": 2}, stock=STOCK))
+    assert [p.stock for p in products] == [{}, {}, {}, {}]  # counted as none on hand
+    [warning] = problems
+    assert (warning.code, warning.severity, warning.field, warning.file, warning.line) == (
+        "stock_path_missing", Severity.WARNING, "stock.items", "products API", None,
+    )  # fmt: skip
+    assert "3 of 4 items have no value at 'stocks'" in warning.message
+    assert "counted as none" in warning.message
+
+
+@respx.mock
+def test_a_repeated_items_stock_is_skipped_with_it_never_given_to_the_next_product() -> None:
     items = [
         _stocked(1, [{"store": "ALM-1", "qty": 3}]),
-        _stocked(2, [{"store": "ALM-1", "qty": 1}]),
-        _stocked(1, [{"store": "ALM-1", "qty": 50}]),
+        _stocked(1, [{"store": "ALM-1", "qty": 50}, {"store": ""}]),  # skipped: never read
+        _stocked(2, []),
+        _stocked(3, "absent"),
+        _stocked(3, [{"store": "ALM-1", "qty": 7}]),
+        _stocked(4, [{"store": "AST-1", "qty": 1}]),
     ]
-    route = respx.get(URL).mock(return_value=answer({"data": items}))
-    products, problems = read(settings(stock=STOCK))
+    route = respx.get(URL).mock(side_effect=paged(items, 2))
+    products, problems = read(settings(pagination={"page_size": 2}, stock=STOCK))
     assert [(p.sku, p.stock) for p in products] == [
-        ("SKU-1", {"ALM-1": 3}),
-        ("SKU-2", {"ALM-1": 1}),
-    ]
-    assert [(p.code, p.line) for p in problems] == [("duplicate_sku", 3)]
-    assert route.call_count == 1  # no redo with indexed side tables
+        ("SKU-1", {"ALM-1": 3}), ("SKU-2", {}), ("SKU-3", {}), ("SKU-4", {"AST-1": 1}),
+    ]  # fmt: skip
+    assert [(p.code, p.line) for p in problems] == [
+        ("duplicate_sku", 2), ("duplicate_sku", 5), ("stock_path_missing", None),
+    ]  # fmt: skip
+    assert "1 of 4 items" in problems[2].message  # the repeats are not counted
+    assert route.call_count == 4
 
 
 @respx.mock
 def test_stock_that_is_not_a_list_is_reported() -> None:
-    respx.get(URL).mock(return_value=answer({"data": [_stocked(1, {"ALM-1": 3})]}))
+    respx.get(URL).mock(side_effect=one_page(_stocked(1, {"ALM-1": 3})))
     [product], problems = read(settings(stock=STOCK))
     assert product.stock == {}
     assert [(p.code, p.sku, p.line) for p in problems] == [("bad_stock_row", "SKU-1", 1)]
+    assert "stocks: an object, not a list of stock entries" in problems[0].message
 
 
 @respx.mock
-def test_the_pages_are_read_as_the_products_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Streaming: the stock index reads a bounded window ahead, never the whole API."""
-    monkeypatch.setattr(sidefiles, "WINDOW", 3)
-    items = [_stocked(n, [{"store": "ALM-1", "qty": n}] if n % 2 else []) for n in range(40)]
+def test_items_read_without_stock_settings_have_no_stock() -> None:
+    respx.get(URL).mock(side_effect=one_page(_stocked(1, [{"store": "ALM-1", "qty": 3}])))
+    [product], problems = read(settings())
+    assert product.stock is None and not problems
+
+
+@pytest.mark.parametrize("stocks", [[], "absent"])
+@respx.mock
+def test_one_page_is_held_at_a_time_however_few_items_have_stock(stocks: Any) -> None:
+    """50 pages of items without stock: the first product comes from the first page alone."""
+    items = [_stocked(n, stocks) for n in range(100)]
     route = respx.get(URL).mock(side_effect=paged(items, 2))
     source = HttpSource(settings(pagination={"page_size": 2}, stock=STOCK), Path("x.yaml"))
     products = source.read(lambda problem: None)
-    assert next(products).sku == "SKU-0"
-    # the window (SKU-1, 3 and 5: the even items have no stock) and the row after it (page 4)
-    assert route.call_count == 4
-    assert len(list(products)) == 39 and route.call_count == 21  # 20 full pages, an empty one
+    assert next(products).sku == "SKU-0" and route.call_count == 1
+    assert next(products).sku == "SKU-1" and route.call_count == 1
+    assert next(products).sku == "SKU-2" and route.call_count == 2
+    assert len(list(products)) == 97 and route.call_count == 51  # 50 pages, an empty one
 
 
 @respx.mock
-def test_skus_read_the_pages_once() -> None:
+def test_skus_read_each_page_once() -> None:
     route = respx.get(URL).mock(side_effect=paged([_stocked(n, []) for n in range(3)], 2))
     source = HttpSource(settings(pagination={"page_size": 2}, stock=STOCK), Path("x.yaml"))
     assert list(source.skus(lambda problem: None)) == ["SKU-0", "SKU-1", "SKU-2"]
-    assert route.call_count == 2
+    assert route.call_count == 3
 
 
 # HTTP: retries, errors, secrets, rate limit
@@ -365,10 +433,10 @@ def test_skus_read_the_pages_once() -> None:
 @respx.mock
 def test_a_503_is_retried_after_a_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(http, "backoff", lambda attempt: 0.25)  # jitter made exact
-    route = respx.get(URL).mock(side_effect=[httpx.Response(503), answer({"data": [item(1)]})])
+    route = respx.get(URL).mock(side_effect=[httpx.Response(503), *one_page(item(1))])
     waits = Waits()
     products, _ = read(settings(), sleep=waits)
-    assert [p.sku for p in products] == ["SKU-1"] and route.call_count == 2
+    assert [p.sku for p in products] == ["SKU-1"] and route.call_count == 3
     # the backoff, recorded instead of slept (the limiter's waits here are microseconds)
     assert [wait for wait in waits.seconds if wait > 0.01] == [0.25]
 
@@ -424,7 +492,7 @@ def test_a_password_in_the_url_is_refused() -> None:
 
 @respx.mock
 def test_the_secret_header_is_sent_and_shown_nowhere() -> None:
-    route = respx.get(URL).mock(return_value=answer({"data": [item(1), 7]}))
+    route = respx.get(URL).mock(side_effect=one_page(item(1), 7))
     catalog = settings()
     products, problems = read(catalog)
     request = route.calls.last.request
@@ -438,11 +506,11 @@ def test_the_secret_header_is_sent_and_shown_nowhere() -> None:
 @respx.mock
 def test_pages_are_paced_by_the_rate_limit() -> None:
     url = "https://paced.example.test/items"  # a host of its own: limiters are per host
-    respx.get(url).mock(side_effect=paged([item(n) for n in range(5)], 2))
+    respx.get(url).mock(side_effect=paged([item(n) for n in range(4)], 2))
     waits = Waits()
     read(settings(url=url, requests_per_minute=60, pagination={"page_size": 2}), sleep=waits)
-    # 3 pages, a wait before 2 of them; the limiter's clock is real and nothing really slept,
-    # so the second wait is for one more token: 2 s
+    # 3 pages (the last one empty), a wait before 2 of them; the limiter's clock is real and
+    # nothing really slept, so the second wait is for one more token: 2 s
     assert waits.seconds == [pytest.approx(1.0, abs=0.2), pytest.approx(2.0, abs=0.2)]
 
 
@@ -488,7 +556,7 @@ def _demo_item(row: dict[str, str], stocks: list[dict[str, Any]] | None) -> dict
         "google": row["google_category"], "condition": row["condition"],
         "group": row["item_group_id"], "color": row["color"], "size": row["size"],
         "total": number(row["quantity"]), "specs": {"material": row["material"]},
-        **({"stocks": stocks} if stocks is not None else {}),
+        "stocks": stocks or [],
     }  # fmt: skip
 
 

@@ -137,3 +137,31 @@ def test_a_sql_export_needs_a_database(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"exports\.sql\.url"):
         load_config(config)
+
+
+def test_an_order_the_database_refuses_does_not_hold_up_the_others(
+    tmp_path: Path, sandbox: Sandbox, postgres_url: str
+) -> None:
+    """A value the ERP's column cannot hold (here a quantity past INTEGER) fails that order,
+    reported with its key; every other order is written, and it is tried again next run."""
+    path, table = setup(tmp_path, sandbox, postgres_url)
+    pull.pull(load_config(path), ["satu"], since=SINCE, now=NOW)
+    query(postgres_url, f"DELETE FROM {table}")
+    store = open_store(tmp_path / "state.db")
+    try:
+        with store.transaction() as db:
+            key = db.execute("SELECT channel, account, external_id FROM orders LIMIT 1").fetchone()
+            db.execute("UPDATE order_lines SET quantity = 10000000000 WHERE external_id = ?",
+                       (key[2],))  # fmt: skip
+            db.execute("UPDATE outbox SET sent_at = NULL WHERE kind = 'sql'")
+        report = RunReport()
+        exports.relay(load_config(path), store, Budget(), report)
+        unsent = store.db.execute(
+            "SELECT DISTINCT external_id FROM outbox WHERE kind = 'sql' AND sent_at IS NULL"
+        ).fetchall()
+    finally:
+        store.close()
+    [failed] = [p for p in report.problems if p.code == "export_failed"]
+    assert failed.message.startswith(":".join(key) + ": ")
+    assert query(postgres_url, f"SELECT count(*) FROM {table}")[0][0] == 5
+    assert unsent == [(key[2],)]

@@ -155,14 +155,10 @@ def _terminate_sleepers(url: str) -> None:
     engine.dispose()
 
 
-def test_a_password_in_the_url_is_refused() -> None:
-    with pytest.raises(ValueError, match="password: env:NAME"):
-        SqlCatalog(source="sql", url="postgresql://erp:hunter2@db/erp", products_query="SELECT 1")
-
-
 @pytest.mark.parametrize(
     ("value", "text_"),
-    [(None, ""), (Decimal("14990.00"), "14990.00"), (Decimal("1E+3"), "1000"), (True, "true"),
+    [(None, ""), (Decimal("14990.00"), "14990"), (Decimal("15990.50000000"), "15990.5"),
+     (Decimal("1E+3"), "1000"), (True, "true"),
      (12, "12"), (15990.5, "15990.5"), (date(2026, 5, 1), "2026-05-01"), (b"\xd0\x90", "А")],
 )  # fmt: skip
 def test_database_values_become_the_text_a_csv_cell_would_hold(value: object, text_: str) -> None:
@@ -198,6 +194,40 @@ def test_an_order_delivered_before_the_read_no_longer_reserves_stock(tmp_path: P
 
     state = tmp_path / "state.db"
     take(state, order("1", "delivered", 2), order("2", "new", 1))
-    settings = SqlCatalog(source="sql", url="sqlite:///erp.db", products_query="SELECT 1")
+    _erp_db().fill(f"sqlite:///{tmp_path / 'erp.db'}")
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    settings = SqlCatalog(source="sql", url=url, products_query="SELECT 1")
     assert load_reserved(state, SqlSource(settings, DEMO_SQL).snapshot_time()) == {"A": {"WH-1": 1}}
     assert load_reserved(state, None) == {"A": {"WH-1": 3}}
+
+
+def test_a_sqlite_query_mistake_is_a_config_error_not_an_outage(tmp_path: Path) -> None:
+    """SQLite says OperationalError for a typo too: it is the configuration's (exit 2)."""
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    _erp_db().fill(url)
+    for query in ("SELEC 1", "SELECT * FROM no_such", "SELECT nope FROM goods"):
+        settings = SqlCatalog(source="sql", url=url, products_query=query)
+        with pytest.raises(ConfigError, match=r"catalog\.products_query"):
+            list(SqlSource(settings, DEMO_SQL).read(lambda p: None))
+
+
+def test_a_missing_sqlite_file_is_named_and_never_made(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'typo.db'}"
+    settings = SqlCatalog(source="sql", url=url, products_query="SELECT 1")
+    with pytest.raises(ConfigError, match=r"catalog\.url: no database file .*typo\.db"):
+        SqlSource(settings, DEMO_SQL)
+    assert not (tmp_path / "typo.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("mysql://erp@db/erp", "postgresql://"), ("postgresql://erp@db:po/erp", "postgresql://"),
+     ("nonsense", "postgresql://"), ("postgresql://erp:hunter2@db/erp", "password: env:NAME")],
+)  # fmt: skip
+def test_a_database_url_omnisync_cannot_open_is_refused_on_load(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SqlCatalog(source="sql", url=url, products_query="SELECT 1")
+    from omnisync.config import SqlExport
+
+    with pytest.raises(ValueError, match=message):
+        SqlExport(url=url)

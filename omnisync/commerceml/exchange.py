@@ -27,13 +27,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from omnisync import stopping
 from omnisync.config import Config, Exchange
+from omnisync.errors import OmnisyncError
+from omnisync.logs import log
 from omnisync.orders.exports import commerceml, ids_1c, mark_sent
 from omnisync.store.db import stored
 from omnisync.store.order_views import stored_order
 
 COOKIE = "omnisync_exchange"
 SESSIONS = 64  # sessions remembered at once: 1C opens one per exchange
+MAX_ORDERS = 500  # orders a query hands out: a long outage is sent over several exchanges
 FILE_LIMIT = 8 * 2**20
 
 
@@ -85,20 +89,30 @@ class Protocol:
         return text("success", COOKIE, session)
 
     def _query(self, session: str) -> Answer:
+        """The orders to send, at most ``MAX_ORDERS`` (the rest go in the next exchange);
+        the session remembers them only once the answer is ready."""
+        try:
+            handed, body = self._documents()
+        except Exception as exc:  # 1C tries again later; an error must not pass for orders
+            log.warning("1C exchange: the orders could not be prepared: %s", exc)
+            return text("failure", f"the orders could not be prepared: {_said(exc)}", status=500)
+        with self.lock:
+            self.sessions[session] = handed
+        return Answer(200, body, f"application/xml; charset={self.exchange.encoding}")
+
+    def _documents(self) -> tuple[list[int], bytes]:
         with stored(self.config.state) as store:
             rows = store.db.execute(
                 "SELECT id, channel, account, external_id FROM outbox "
                 "WHERE kind = 'exchange' AND sent_at IS NULL ORDER BY id"
             ).fetchall()
-            keys = list(dict.fromkeys((c, a, e) for _, c, a, e in rows))
+            keys = list(dict.fromkeys((c, a, e) for _, c, a, e in rows))[:MAX_ORDERS]
+            chosen = set(keys)
+            handed = [row_id for row_id, *key in rows if tuple(key) in chosen]
             orders = [o for o in (stored_order(store.db, key) for key in keys) if o is not None]
-        with self.lock:
-            self.sessions[session] = [row[0] for row in rows]
-        encoding = self.exchange.encoding
-        body = commerceml(
-            orders, self.config.exports.currency, ids_1c(self.config, orders), encoding
-        )
-        return Answer(200, body, f"application/xml; charset={encoding}")
+        ids = ids_1c(self.config, orders)
+        currency = self.config.exports.currency
+        return handed, commerceml(orders, currency, ids, self.exchange.encoding)
 
     def _success(self, session: str) -> Answer:
         with self.lock:
@@ -123,28 +137,60 @@ def _allowed(authorization: str, exchange: Exchange) -> bool:
     return hmac.compare_digest(password.encode(), wanted.encode()) and same_user
 
 
+def _said(exc: Exception) -> str:
+    """What an error says, when it is ours (redacted, one line); else only its kind."""
+    return str(exc) if isinstance(exc, OmnisyncError) else type(exc).__name__
+
+
 def server(config: Config, host: str, port: int) -> ThreadingHTTPServer:
     protocol = Protocol(config)
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "omnisync-exchange"
+        timeout = 30  # an idle or dribbling client does not hold a thread forever
 
         def do_GET(self) -> None:
+            self._discard_body()
             query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
             cookie = _cookie(self.headers.get("Cookie", ""))
-            reply = protocol.answer(query, self.headers.get("Authorization", ""), cookie)
+            try:
+                reply = protocol.answer(query, self.headers.get("Authorization", ""), cookie)
+            except Exception as exc:  # whatever happens, 1C gets an answer it understands
+                log.warning("1C exchange: %s", _said(exc))
+                reply = text("failure", _said(exc), status=500)
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             self.wfile.write(reply.body)
 
-        do_POST = do_GET  # 1C posts some modes; a body is never read (orders go out only)
+        do_POST = do_GET  # 1C posts some modes: their body is read and dropped (orders go out)
+
+        def _discard_body(self) -> None:
+            length = min(int(self.headers.get("Content-Length") or 0), FILE_LIMIT)
+            while length > 0:
+                chunk = self.rfile.read(min(length, 65536))
+                if not chunk:
+                    break  # the client closed early
+                length -= len(chunk)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # the request line carries nothing worth a log line per poll
 
     return ThreadingHTTPServer((host, port), Handler)
+
+
+def serve(httpd: ThreadingHTTPServer) -> None:
+    """Serve until a stop signal: the first SIGTERM or Ctrl-C ends it (requests under way
+    finish), as systemd expects."""
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive() and not stopping.requested():
+            stopping.pause(0.5)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def _cookie(header: str) -> str:

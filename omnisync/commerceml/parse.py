@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DELETED = "Удален"  # Статус="Удален" marks a deleted item (§6.2, seen in samples)
+EMPTY_REF = "00000000-0000-0000-0000-000000000000"  # 1C's "no value" for a reference property
 
 
 def local(tag: object) -> str:
@@ -45,7 +46,11 @@ def texts(element: Any, outer: str, inner: str) -> list[str]:
 
 
 def is_deleted(element: Any) -> bool:
-    return element.get("Статус") == DELETED or text(element, "ПометкаУдаления") == "true"
+    """``Статус="Удален"`` as an attribute or ``<Статус>Удален</Статус>`` as a child, or
+    ``<ПометкаУдаления>`` true ("true" or "Да": both are written by 1C's modules)."""
+    if DELETED in (element.get("Статус"), text(element, "Статус")):
+        return True
+    return text(element, "ПометкаУдаления").lower() in ("true", "да")
 
 
 def only_changes(element: Any) -> bool:
@@ -87,7 +92,7 @@ class Classifier:
             for value in children(box, "ЗначенияСвойства"):
                 name, variants = self.properties.get(text(value, "Ид"), (text(value, "Ид"), {}))
                 parts = [(v.text or "").strip() for v in children(value, "Значение")]
-                shown = [variants.get(part, part) for part in parts if part]
+                shown = [variants.get(part, part) for part in parts if part and part != EMPTY_REF]
                 if shown:
                     found[name] = ", ".join(shown)
         return found
@@ -179,6 +184,11 @@ class Offer:
         return self.id.partition("#")[0]
 
     @property
+    def own_id(self) -> str:
+        """The Ид 1C matches: ``good#`` (an empty characteristic part) is the good's own."""
+        return self.id if self.variant else self.good_id
+
+    @property
     def variant(self) -> bool:
         """``Ид`` is ``good#characteristic``."""
         return bool(self.id.partition("#")[2])
@@ -187,12 +197,11 @@ class Offer:
     def read(cls, element: Any, classifier: Classifier) -> Offer:
         values = pairs(element, "ХарактеристикиТовара", "ХарактеристикаТовара")
         values.update(classifier.values(element))
-        quantities = [(q.text or "").strip() for q in children(element, "Количество")]
         return cls(
             **common(element),
             properties=values,
             prices=_prices(element),
-            quantity=quantities[0] if quantities else None,
+            quantity=_total(element),
             stock=_stock(element),
             deleted=is_deleted(element),
             line=element.sourceline or 0,
@@ -219,6 +228,18 @@ def _stock(element: Any) -> dict[str, str]:
             for store in children(rest, "Склад"):
                 found[text(store, "Ид")] = text(store, "Количество")
     return found
+
+
+def _total(element: Any) -> str | None:
+    """The on-hand total: ``<Количество>`` (2.03–2.07), or an ``<Остаток><Количество>``
+    without a warehouse (rests packages)."""
+    for quantity in children(element, "Количество"):
+        return (quantity.text or "").strip()
+    for box in children(element, "Остатки"):
+        for rest in children(box, "Остаток"):
+            if not any(True for _ in children(rest, "Склад")):
+                return text(rest, "Количество")
+    return None
 
 
 @dataclass(slots=True)

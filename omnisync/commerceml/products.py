@@ -26,7 +26,8 @@ DEFAULT_PROPERTIES = {"Изготовитель": "brand", "Производит
 FIELDS = frozenset({"brand", "color", "size", "mpn", "gtin", "google_category", "condition",
                     "url", "availability", "availability_date", "item_group_id"})  # fmt: skip
 # 1C's own currency names (a ТипЦены's Валюта is often "тнг" or "руб") → ISO 4217.
-CURRENCIES = {"тнг": "KZT", "тг": "KZT", "₸": "KZT", "руб": "RUB", "руб.": "RUB", "₽": "RUB"}
+CURRENCIES = {"тнг": "KZT", "тг": "KZT", "тенге": "KZT", "₸": "KZT", "398": "KZT",
+              "руб": "RUB", "руб.": "RUB", "₽": "RUB", "643": "RUB"}  # fmt: skip
 _SLUG = re.compile(r"[^0-9a-zа-яёәіңғүұқөһ]+")
 
 

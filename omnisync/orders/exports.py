@@ -22,12 +22,11 @@ from typing import Any
 
 from lxml import etree
 from pydantic import SecretStr
-from sqlalchemy.exc import DBAPIError
 
 from omnisync import faults, stopping
 from omnisync.catalogs import CommerceMLCatalog
 from omnisync.config import Config
-from omnisync.errors import ChannelError
+from omnisync.errors import ChannelError, OmnisyncError
 from omnisync.http import Api, Budget
 from omnisync.models import EMPTY, Problem
 from omnisync.orders import sqlexport
@@ -36,6 +35,7 @@ from omnisync.report import RunReport
 from omnisync.sources.commerceml import CommerceMLSource
 from omnisync.store import Store
 from omnisync.store.order_views import list_orders
+from omnisync.text import xml_safe
 
 PULLED = frozenset({"exchange"})  # sent when 1C asks (commerceml/exchange.py), not relayed
 STATUS_1C = {"new": "Новый", "accepted": "Подтвержден", "shipped": "Отгружен",
@@ -60,17 +60,19 @@ def relay(config: Config, store: Store, budget: Budget, report: RunReport) -> di
 def _send(
     config: Config, store: Store, kind: str, rows: list[Any], budget: Budget, report: RunReport
 ) -> list[int]:
-    """One export kind; a file that cannot be written (an unmounted 1C share) is reported and
-    stays unsent — it must not stop the stock push that follows in ``sync``."""
+    """One export kind; a file that cannot be written (an unmounted 1C share), or 1C's export
+    that cannot be read to name the lines, is reported and stays unsent — it must not stop the
+    stock push that follows in ``sync``."""
     if kind == "webhook":
         return _webhook(config, rows, budget, report)
     if kind == "sql":
         return _database(config, store, rows, report)
     try:
         return _file(config, store, kind, rows)
-    except OSError as exc:
+    except (OSError, OmnisyncError) as exc:
         target = getattr(config.exports, kind)
-        message = f"{target}: {exc.strerror or exc}; written again next run"
+        reason = exc.strerror or exc if isinstance(exc, OSError) else exc
+        message = f"{target}: {reason}; written again next run"
         report.add(Problem(code="export_failed", channel=kind, field=str(target), message=message))
         return []
 
@@ -106,16 +108,7 @@ def _database(config: Config, store: Store, rows: list[Any], report: RunReport) 
         ).fetchone())
         for row_id, _, _ in rows
     ]  # fmt: skip
-    written: list[int] = []
-    try:
-        sqlexport.send(config, store, keys, written)
-    except DBAPIError as exc:
-        message = (
-            f"{type(exc.orig).__name__}: {str(exc.orig).splitlines()[0] if str(exc.orig) else ''}"
-        )
-        report.add(Problem(code="export_failed", channel="sql", field="exports.sql",
-                           message=f"{message}; written again next run"))  # fmt: skip
-    return written
+    return sqlexport.send(config, store, keys, report)
 
 
 def _webhook(config: Config, rows: list[Any], budget: Budget, report: RunReport) -> list[int]:
@@ -199,7 +192,7 @@ def _document(doc: Any, order: dict[str, Any], currency: str, ids: Mapping[str, 
         ("Курс", "1"),
         ("Сумма", _money(sum((s for _, s in lines), Decimal(0)))),
     ):
-        etree.SubElement(doc, tag).text = text
+        _leaf(doc, tag, text)
     _buyer(etree.SubElement(etree.SubElement(doc, "Контрагенты"), "Контрагент"), order)
     goods = etree.SubElement(doc, "Товары")
     for line, total in lines:
@@ -212,15 +205,15 @@ def _document(doc: Any, order: dict[str, Any], currency: str, ids: Mapping[str, 
             ("Количество", str(line["quantity"])),
             ("Сумма", _money(total)),
         ):
-            etree.SubElement(item, tag).text = text
+            _leaf(item, tag, text)
     props = etree.SubElement(doc, "ЗначенияРеквизитов")
     for name, value in (
         ("Статус заказа", STATUS_1C.get(order["status"], order["status"])),
         ("Канал продаж", order["channel"]),
     ):
         prop = etree.SubElement(props, "ЗначениеРеквизита")
-        etree.SubElement(prop, "Наименование").text = name
-        etree.SubElement(prop, "Значение").text = value
+        _leaf(prop, "Наименование", name)
+        _leaf(prop, "Значение", value)
 
 
 def _buyer(buyer: Any, order: dict[str, Any]) -> None:
@@ -233,7 +226,13 @@ def _buyer(buyer: Any, order: dict[str, Any]) -> None:
         ("Роль", "Покупатель"),
         ("ПолноеНаименование", name),
     ):
-        etree.SubElement(buyer, tag).text = text
+        _leaf(buyer, tag, text)
+
+
+def _leaf(parent: Any, tag: str, text: str) -> None:
+    """A channel's text (a buyer's name, an order code) may hold characters XML forbids: one
+    such character must not stop every order from reaching 1C."""
+    etree.SubElement(parent, tag).text = xml_safe(str(text))
 
 
 def _money(value: Decimal) -> str:

@@ -15,11 +15,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, exc, text
 
 from omnisync.config import Config, SqlExport
 from omnisync.errors import ConfigError
-from omnisync.sources.sql import engine_for
+from omnisync.models import Problem
+from omnisync.report import RunReport
+from omnisync.sources.sql import engine_for, reason
 from omnisync.store import Store
 from omnisync.store.order_views import stored_order
 
@@ -31,38 +33,59 @@ LINE_COLUMNS = ("order_key", "line", "sku", "channel_sku", "quantity", "unit_pri
 
 
 def schema(export: SqlExport) -> list[str]:
-    """The two tables (portable SQL: SQLite and PostgreSQL alike)."""
+    """The two tables (portable SQL: SQLite and PostgreSQL alike). Text columns are TEXT: a
+    marketplace's delivery option or status name has no length limit we could rely on."""
     return [
         f"CREATE TABLE IF NOT EXISTS {export.orders_table} (order_key VARCHAR(300) PRIMARY KEY, "
-        "channel VARCHAR(64), account VARCHAR(64), external_id VARCHAR(128), code VARCHAR(128), "
-        "status VARCHAR(32), channel_status VARCHAR(64), created_at VARCHAR(32), "
-        "updated_at VARCHAR(32), delivery_mode VARCHAR(32), location VARCHAR(64), "
-        "pickup BOOLEAN, total NUMERIC(14, 2), customer TEXT)",
+        "channel TEXT, account TEXT, external_id TEXT, code TEXT, status TEXT, "
+        "channel_status TEXT, created_at TEXT, updated_at TEXT, delivery_mode TEXT, "
+        "location TEXT, pickup BOOLEAN, total NUMERIC(14, 2), customer TEXT)",
         f"CREATE TABLE IF NOT EXISTS {export.lines_table} (order_key VARCHAR(300), line INTEGER, "
-        "sku VARCHAR(128), channel_sku VARCHAR(128), quantity INTEGER, "
-        "unit_price NUMERIC(14, 2), PRIMARY KEY (order_key, line))",
+        "sku TEXT, channel_sku TEXT, quantity INTEGER, unit_price NUMERIC(14, 2), "
+        "PRIMARY KEY (order_key, line))",
     ]
 
 
-def send(config: Config, store: Store, rows: Sequence[Any], written: list[int]) -> None:
-    """Write the orders the outbox ``rows`` (id, channel, account, external id) name, each
-    appended to ``written`` once committed. A database error (DBAPIError) stops there: the
-    rest stays unsent for the next run."""
+def send(config: Config, store: Store, rows: Sequence[Any], report: RunReport) -> list[int]:
+    """Write the orders the outbox ``rows`` (id, channel, account, external id) name; the ids
+    of those committed. An order the database refuses (a value it cannot hold) is reported and
+    stays unsent, and the others go on; a database that is down or refuses every write stops
+    the relay there — the rest is written next run."""
     export = config.exports.sql
     assert export is not None
-    engine = _engine(config, export)
+    engine, written = _engine(config, export), []
     try:
         with engine.begin() as db:
             for statement in schema(export):
                 db.execute(text(statement))
         for row_id, channel, account, external_id in rows:
-            order = stored_order(store.db, (channel, account, external_id))
-            if order is not None:
-                with engine.begin() as db:
-                    _write(db, export, order)
-            written.append(row_id)
+            if _sent(engine, export, store.db, (channel, account, external_id), report):
+                written.append(row_id)
+    except exc.DBAPIError as err:
+        report.add(_failed("", f"{reason(err)}; written again next run"))
     finally:
         engine.dispose()
+    return written
+
+
+def _sent(
+    engine: Engine, export: SqlExport, db: Any, key: tuple[str, str, str], report: RunReport
+) -> bool:
+    order = stored_order(db, key)
+    if order is None:
+        return True  # nothing left to write
+    try:
+        with engine.begin() as target:
+            _write(target, export, order)
+    except (exc.DataError, exc.IntegrityError) as err:  # this order only
+        report.add(_failed(":".join(key), f"{reason(err)}; tried again next run"))
+        return False
+    return True
+
+
+def _failed(order: str, message: str) -> Problem:
+    return Problem(code="export_failed", channel="sql", field="exports.sql",
+                   sku=None, message=f"{order + ': ' if order else ''}{message}")  # fmt: skip
 
 
 def _engine(config: Config, export: SqlExport) -> Engine:

@@ -86,22 +86,30 @@ class CommerceMLSource(Source):
 
     def offer_ids(self, skus: set[str]) -> dict[str, str]:
         """The 1C ``Ид`` (``good#characteristic`` for a variant) of each of ``skus``: what an
-        order's lines must name for 1C to match them (channels.md §6.4)."""
+        order's lines must name for 1C to match them (channels.md §6.4). Deleted goods and
+        offers are skipped, as the feeds skip them."""
         found: dict[str, str] = {}
         with tempfile.TemporaryDirectory(prefix="omnisync-1c-") as folder:
             goods = _Goods(Path(folder) / "goods.db")
             try:
                 classifier = self._goods(goods, lambda _: None)
-                for event, element in _events(self.offers, ("Предложение",)):
-                    if event == "end" and len(found) < len(skus):
-                        offer = Offer.read(element, classifier)
-                        good = goods.take(offer.good_id)
-                        sku = sku_of(good, offer) if good is not None else ""
-                        if sku in skus:
-                            found.setdefault(sku, offer.id)
+                with closing(_events(self.offers, ("Предложение",))) as offers:
+                    for event, element in offers:
+                        if len(found) == len(skus):
+                            break
+                        if event == "end":
+                            self._match(Offer.read(element, classifier), goods, skus, found)
             finally:
                 goods.close()
         return found
+
+    @staticmethod
+    def _match(offer: Offer, goods: _Goods, skus: set[str], found: dict[str, str]) -> None:
+        good = goods.take(offer.good_id)
+        if good is not None and not good.deleted and not offer.deleted:
+            sku = sku_of(good, offer)
+            if sku in skus:
+                found.setdefault(sku, offer.own_id)
 
     def _goods(self, goods: _Goods, on_problem: ProblemSink) -> Classifier:
         classifier = Classifier()

@@ -28,6 +28,7 @@ from omnisync.sources.tabular import Row, TableSource
 from omnisync.sources.values import cell
 
 BATCH = 1000  # rows a server-side cursor fetches at a time
+SQLITE_ERROR = 1  # sqlite3's generic code: bad SQL, no such table or column
 
 
 def engine_for(url: str, password: Any, base: Path) -> Engine:
@@ -82,16 +83,14 @@ class QueryTable:
         try:
             return self.engine.connect()
         except exc.DBAPIError as err:
-            raise SourceUnavailable(self.name, None, f"cannot connect: {_reason(err)}") from None
+            raise SourceUnavailable(self.name, None, f"cannot connect: {reason(err)}") from None
 
     def _body(self, connection: Any, result: Any) -> Generator[Row, None, None]:
         try:
             for number, row in enumerate(result, 1):
                 yield number, [cell(value) for value in row]
         except exc.DBAPIError as err:
-            raise SourceUnavailable(
-                self.name, None, f"the read broke off: {_reason(err)}"
-            ) from None
+            raise SourceUnavailable(self.name, None, f"the read broke off: {reason(err)}") from None
         finally:
             _close(result, connection)  # a redo or an error stops reading early, too
 
@@ -103,9 +102,18 @@ class QueryTable:
 
     def _error(self, err: exc.DBAPIError) -> Exception:
         """A query the database refuses is the configuration's; a lost server is not."""
-        if isinstance(err, exc.OperationalError | exc.InterfaceError):
-            return SourceUnavailable(self.name, None, _reason(err))
-        return ConfigError(str(self.config), [(f"catalog.{self.name}", _reason(err))])
+        if unavailable(err):
+            return SourceUnavailable(self.name, None, reason(err))
+        return ConfigError(str(self.config), [(f"catalog.{self.name}", reason(err))])
+
+
+def unavailable(err: exc.DBAPIError) -> bool:
+    """The database is down, busy or unreadable — not refusing the query. SQLite reports a
+    typo or a missing table as an OperationalError too, with the generic SQLITE_ERROR code."""
+    code = getattr(err.orig, "sqlite_errorcode", None)
+    if code is not None:
+        return bool(code != SQLITE_ERROR)
+    return isinstance(err, exc.OperationalError | exc.InterfaceError)
 
 
 def _close(result: Any, connection: Any) -> None:
@@ -116,13 +124,17 @@ def _close(result: Any, connection: Any) -> None:
     connection.close()
 
 
-def _reason(err: exc.DBAPIError) -> str:
+def reason(err: exc.DBAPIError) -> str:
     """The database's own message, first line: never the statement or its parameters."""
     return (str(err.orig).strip().splitlines() or [type(err.orig).__name__])[0]
 
 
 class SqlSource(LiveRead, TableSource):
     def __init__(self, settings: SqlCatalog, config: Path, merge_sides: bool = False) -> None:
+        url = database_url(settings.url, config)
+        if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+            message = f"no database file {url.database} (a new, empty one is never made)"
+            raise ConfigError(str(config), [("catalog.url", message)])
         self.engine = engine_for(settings.url, settings.password, config)
         queries = {
             "stock": settings.stock_query,

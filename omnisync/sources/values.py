@@ -62,7 +62,9 @@ def cell(value: Any, separator: str = ", ") -> str:
     if isinstance(value, Decimal):
         # An exponent beyond any price stays as written, so the cell is refused as a number
         # instead of becoming a million zeros.
-        return format(value, "f") if abs(value.adjusted()) <= 30 else str(value)
+        # Trailing zeros go: a NUMERIC(18,8) column writes 15990.50000000, more decimals than
+        # a price cell takes.
+        return format(value.normalize(), "f") if abs(value.adjusted()) <= 30 else str(value)
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, dt.date | dt.time):
