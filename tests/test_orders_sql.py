@@ -165,3 +165,26 @@ def test_an_order_the_database_refuses_does_not_hold_up_the_others(
     assert failed.message.startswith(":".join(key) + ": ")
     assert query(postgres_url, f"SELECT count(*) FROM {table}")[0][0] == 5
     assert unsent == [(key[2],)]
+
+
+def test_orders_are_stored_while_the_catalogue_database_is_down(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """An order not stored reserves nothing: the next push would sell its units again. So a
+    pull goes on without the catalogue, taking each line's SKU as it is, and says so."""
+    path, _ = setup(tmp_path, sandbox, "sqlite:///unused.db")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["catalog"] = {"source": "sql", "url": "postgresql://erp@/erp?host=/nonexistent",
+                       "products_query": "SELECT 1", "locations": "demo/locations.csv"}  # fmt: skip
+    del data["exports"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    report = pull.pull(load_config(path), ["satu"], since=SINCE, now=NOW)
+    [warning] = [p for p in report.run.problems if p.code == "catalogue_unavailable"]
+    assert "cannot connect" in warning.message and warning.severity == "warning"
+    assert not [p for p in report.run.problems if p.code == "unknown_sku"]
+    store = open_store(tmp_path / "state.db")
+    try:
+        assert store.db.execute("SELECT count(*) FROM orders").fetchone()[0] == 6
+        assert store.db.execute("SELECT count(*) FROM reservations").fetchone()[0] > 0
+    finally:
+        store.close()

@@ -9,7 +9,7 @@ because ingest is idempotent (``store.orders``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,10 +17,10 @@ from typing import Any
 from omnisync import faults, stopping
 from omnisync.channels.base import PullsOrders
 from omnisync.config import Config
-from omnisync.errors import ChannelError, ExitCode, UsageError
+from omnisync.errors import ChannelError, ExitCode, SourceUnavailable, UsageError
 from omnisync.http import Budget
 from omnisync.keyset import KeySet
-from omnisync.models import Problem
+from omnisync.models import Problem, Severity
 from omnisync.orders import acknowledge, exports
 from omnisync.orders.model import OPEN_SQL, Order, Unreadable
 from omnisync.pipeline import Run
@@ -84,9 +84,7 @@ def pull(
         if quiet:
             return PullReport(run.report, [])
         raise UsageError("none of the channels lists orders: add API settings")
-    known = KeySet()  # 8 bytes a SKU (a set held ~130 MB at a million)
-    for sku in run.source.skus(lambda _: None):  # row problems are validate's to report
-        known.add(sku)
+    known = _known_skus(run)
     budget = budget or Budget()
     report = PullReport(run.report, [])
     with runs.exclusive(config.state, command) as recorder:
@@ -102,6 +100,28 @@ def pull(
         finally:
             record(recorder, report)
     return report
+
+
+class _Everything:
+    def __contains__(self, sku: object) -> bool:
+        return True
+
+
+def _known_skus(run: Run) -> Container[str]:
+    """The catalogue's SKUs, that order lines are matched against. Orders must be stored even
+    while the central system (a database, an API) is down — an order not stored reserves no
+    stock, and the next push would sell it again — so then every line's SKU is taken as it
+    is, with a warning."""
+    known = KeySet()  # 8 bytes a SKU (a set held ~130 MB at a million)
+    try:
+        for sku in run.source.skus(lambda _: None):  # row problems are validate's to report
+            known.add(sku)
+    except SourceUnavailable as exc:
+        message = f"{exc}; orders are stored, their lines not checked against the catalogue"
+        run.report.add(Problem(code="catalogue_unavailable", severity=Severity.WARNING,
+                               field="catalog", message=message))  # fmt: skip
+        return _Everything()
+    return known
 
 
 def pulls_orders(lane: Any) -> bool:
@@ -125,7 +145,12 @@ def record(recorder: runs.Recorder, report: PullReport) -> None:
 
 
 def _pull(
-    store: Store, channel: Any, known: KeySet, since: datetime | None, run: Run, budget: Budget
+    store: Store,
+    channel: Any,
+    known: Container[str],
+    since: datetime | None,
+    run: Run,
+    budget: Budget,
 ) -> ChannelPull:
     until = channel.context.now.astimezone(UTC)
     result = ChannelPull(channel.name, channel.account, _start(store, channel, since, until), until)
@@ -234,7 +259,7 @@ def _with_last(pages: Iterator[list[Order]]) -> Iterator[tuple[list[Order], bool
     yield (previous or []), True
 
 
-def _resolver(store: Store, channel: str, configured: dict[str, str], known: KeySet) -> Any:
+def _resolver(store: Store, channel: str, configured: dict[str, str], known: Container[str]) -> Any:
     """Channel SKU → central SKU: the channel's ``sku_map`` setting, then the store's
     ``sku_map`` table, else the same code; None when the catalogue has no such SKU (the order
     needs attention)."""
