@@ -12,8 +12,6 @@ it would withdraw every item it leaves out from every channel.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import tempfile
 from collections.abc import Generator, Iterator
 from contextlib import closing
@@ -25,11 +23,11 @@ from typing import Any
 from lxml import etree
 
 from omnisync.catalogs import CommerceMLCatalog
+from omnisync.commerceml.goods import Goods, problem
 from omnisync.commerceml.parse import Classifier, Good, Offer, Package, local, only_changes
 from omnisync.commerceml.products import Maker, sku_of
 from omnisync.errors import ConfigError, SourceError
-from omnisync.keyset import KeySet
-from omnisync.models import Location, Problem, Product, Severity
+from omnisync.models import Location, Product, Severity
 from omnisync.sources.base import ProblemSink, Source
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.locations import read_locations
@@ -59,7 +57,7 @@ class CommerceMLSource(Source):
         for warehouse, code in codes.items():
             if code not in known:
                 on_problem(
-                    _problem(
+                    problem(
                         self.offers.name,
                         None,
                         "unknown_location",
@@ -77,7 +75,7 @@ class CommerceMLSource(Source):
 
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
         with tempfile.TemporaryDirectory(prefix="omnisync-1c-") as folder:
-            goods = _Goods(Path(folder) / "goods.db")
+            goods = Goods(Path(folder) / "goods.db")
             try:
                 classifier = self._goods(goods, on_problem)
                 yield from self._products(goods, classifier, on_problem)
@@ -90,7 +88,7 @@ class CommerceMLSource(Source):
         offers are skipped, as the feeds skip them."""
         found: dict[str, str] = {}
         with tempfile.TemporaryDirectory(prefix="omnisync-1c-") as folder:
-            goods = _Goods(Path(folder) / "goods.db")
+            goods = Goods(Path(folder) / "goods.db")
             try:
                 classifier = self._goods(goods, lambda _: None)
                 with closing(_events(self.offers, ("Предложение",))) as offers:
@@ -104,14 +102,14 @@ class CommerceMLSource(Source):
         return found
 
     @staticmethod
-    def _match(offer: Offer, goods: _Goods, skus: set[str], found: dict[str, str]) -> None:
+    def _match(offer: Offer, goods: Goods, skus: set[str], found: dict[str, str]) -> None:
         good = goods.take(offer.good_id)
         if good is not None and not good.deleted and not offer.deleted:
             sku = sku_of(good, offer)
             if sku in skus:
                 found.setdefault(sku, offer.own_id)
 
-    def _goods(self, goods: _Goods, on_problem: ProblemSink) -> Classifier:
+    def _goods(self, goods: Goods, on_problem: ProblemSink) -> Classifier:
         classifier = Classifier()
         for event, element in _events(self.import_file, ("Каталог", "Классификатор", "Товар")):
             name = local(element.tag)
@@ -124,7 +122,7 @@ class CommerceMLSource(Source):
         return classifier
 
     def _products(
-        self, goods: _Goods, classifier: Classifier, on_problem: ProblemSink
+        self, goods: Goods, classifier: Classifier, on_problem: ProblemSink
     ) -> Iterator[Product]:
         package, maker = Package(), None
         reviews = self._reviews(on_problem)
@@ -146,13 +144,13 @@ class CommerceMLSource(Source):
             reviews.report_leftovers(on_problem)
 
     def _product(
-        self, maker: Maker, goods: _Goods, offer: Offer, on_problem: ProblemSink
+        self, maker: Maker, goods: Goods, offer: Offer, on_problem: ProblemSink
     ) -> Product | None:
         good = goods.take(offer.good_id)
         file = self.offers.name
         if good is None:
             message = f"offer {offer.id!r}: import.xml has no Товар with Ид {offer.good_id!r}"
-            on_problem(_problem(file, offer.line, "unknown_good", "Ид", message, sku=offer.article))
+            on_problem(problem(file, offer.line, "unknown_good", "Ид", message, sku=offer.article))
             return None
         if good.deleted:
             return None  # reported once, with the good
@@ -160,14 +158,14 @@ class CommerceMLSource(Source):
         if offer.deleted:
             message = "marked deleted in 1C: left out of every channel"
             on_problem(
-                _problem(file, offer.line, "deleted_item", "Статус", message, Severity.WARNING, sku)
+                problem(file, offer.line, "deleted_item", "Статус", message, Severity.WARNING, sku)
             )
             return None
         try:
             return maker.product(good, offer, sku, file, on_problem)
         except RowError as err:
             on_problem(
-                _problem(file, offer.line, err.code, err.field, f"{err.field}: {err}", sku=sku)
+                problem(file, offer.line, err.code, err.field, f"{err.field}: {err}", sku=sku)
             )
             return None
 
@@ -246,99 +244,3 @@ def _version(root: Any, path: Path) -> None:
         raise SourceError(
             path.name, root.sourceline, f"CommerceML {version} is not supported: export 2.04–2.10"
         )
-
-
-def _problem(
-    file: str,
-    line: int | None,
-    code: str,
-    field: str,
-    message: str,
-    severity: Severity = Severity.ERROR,
-    sku: str = "",
-) -> Problem:
-    return Problem(
-        code=code,
-        message=message,
-        severity=severity,
-        sku=sku or None,
-        field=field,
-        file=file,
-        line=line,
-    )
-
-
-class _Goods:
-    """The goods of import.xml by Ид, on disk: offers may come in any order."""
-
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path)
-        self.db.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000;"
-            "CREATE TABLE goods (id TEXT PRIMARY KEY, sku TEXT, line INT, deleted INT, body TEXT)"
-        )
-        self.offered = KeySet()
-
-    def add(self, good: Good, file: str, on_problem: ProblemSink) -> None:
-        sku = good.article or good.id
-        if not good.id:
-            on_problem(
-                _problem(file, good.line, "missing_value", "Ид", "Ид: the Товар has none", sku=sku)
-            )
-            return
-        body = json.dumps(_plain(good), ensure_ascii=False)
-        row = (good.id, sku, good.line, good.deleted, body)
-        if self.db.execute("INSERT OR IGNORE INTO goods VALUES (?,?,?,?,?)", row).rowcount == 0:
-            on_problem(
-                _problem(
-                    file,
-                    good.line,
-                    "duplicate_good",
-                    "Ид",
-                    f"Ид {good.id} appears twice; the first Товар is kept",
-                    sku=sku,
-                )
-            )
-        elif good.deleted:
-            on_problem(
-                _problem(
-                    file,
-                    good.line,
-                    "deleted_item",
-                    "Статус",
-                    "marked deleted in 1C: left out of every channel",
-                    Severity.WARNING,
-                    sku,
-                )
-            )
-
-    def take(self, good_id: str) -> Good | None:
-        found = self.db.execute("SELECT body FROM goods WHERE id = ?", (good_id,)).fetchone()
-        if found is None:
-            return None
-        self.offered.add(good_id)
-        return Good(**json.loads(found[0]))
-
-    def report_unoffered(self, file: str, on_problem: ProblemSink) -> None:
-        """Goods no offer sold: no price, so on no channel — said, never silently."""
-        rows = self.db.execute("SELECT id, sku, line FROM goods WHERE NOT deleted")
-        for good_id, sku, line in rows:
-            if good_id not in self.offered:
-                on_problem(
-                    _problem(
-                        file,
-                        line,
-                        "no_offer",
-                        "Предложение",
-                        "offers.xml has no offer for it (no price, no stock): left out",
-                        Severity.WARNING,
-                        sku,
-                    )
-                )
-
-    def close(self) -> None:
-        self.db.close()
-
-
-def _plain(good: Good) -> dict[str, Any]:
-    return {name: getattr(good, name) for name in Good.__dataclass_fields__}
