@@ -21,9 +21,9 @@ from omnisync.models import Problem, Product, Severity
 from omnisync.sources.base import LiveRead, ProblemSink
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.httppages import MISSING, NAME, PageReader, dotted, find, kind, lookup
-from omnisync.sources.sidefiles import negative_warning
+from omnisync.sources.sidefiles import add_stock
 from omnisync.sources.tabular import Row, TableSource
-from omnisync.sources.values import RowError, cell, parse_on_hand
+from omnisync.sources.values import RowError, cell
 
 STOCK_NAME = "stock in products API"  # what stock problems name as their file
 SEPARATORS = {"additional_image_urls": "|", "category": " > "}  # as the CSV cells write them
@@ -97,14 +97,7 @@ class ItemStock:
             raise RowError(self.path, "not_an_object", f"an entry is {kind(entry)}, not an object")
         location = cell(lookup(entry, self.location)).strip()
         raw = cell(lookup(entry, self.quantity)).strip()
-        if not location:
-            raise RowError("location", "missing_value", "is empty")
-        if self.known is not None and location not in self.known:
-            raise RowError("location", "unknown_location", f"{location!r} is not in locations.csv")
-        quantity, negative = parse_on_hand(raw) if raw else (0, False)
-        if negative:
-            sink(negative_warning(STOCK_NAME, line, sku, raw))
-        stock[location] = stock.get(location, 0) + quantity
+        add_stock(stock, location, raw, self.known, (STOCK_NAME, line, sku), sink)
 
 
 def _bad(message: str, line: int, sku: str, field: str | None = None) -> Problem:

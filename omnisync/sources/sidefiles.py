@@ -173,15 +173,28 @@ class StockIndex(SideIndex[dict[str, int]]):
 
     def add(self, line: int, sku: str, cells: list[str], on_problem: ProblemSink) -> None:
         location, raw = cells
-        if not location:
-            raise RowError("location", "missing_value", "is empty")
-        if self.known is not None and location not in self.known:
-            raise RowError("location", "unknown_location", f"{location!r} is not in locations.csv")
-        quantity, negative = parse_on_hand(raw) if raw else (0, False)
-        if negative:
-            on_problem(negative_warning(self.table.name, line, sku, raw))
-        per_sku = self.values.setdefault(sku, {})
-        per_sku[location] = per_sku.get(location, 0) + quantity
+        where = (self.table.name, line, sku)
+        add_stock(self.values.setdefault(sku, {}), location, raw, self.known, where, on_problem)
+
+
+def add_stock(
+    stock: dict[str, int],
+    location: str,
+    raw: str,
+    known: frozenset[str] | None,
+    where: tuple[str, int, str],
+    on_problem: ProblemSink,
+) -> None:
+    """One stock entry (a stock.csv row, an API item's entry) into ``stock``: entries of one
+    location add up, negative on-hand counts as 0 with a warning; RowError rejects it."""
+    if not location:
+        raise RowError("location", "missing_value", "is empty")
+    if known is not None and location not in known:
+        raise RowError("location", "unknown_location", f"{location!r} is not in locations.csv")
+    quantity, negative = parse_on_hand(raw) if raw else (0, False)
+    if negative:
+        on_problem(negative_warning(*where, raw))
+    stock[location] = stock.get(location, 0) + quantity
 
 
 class CityPriceIndex(SideIndex[dict[str, Decimal]]):
