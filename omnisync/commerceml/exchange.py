@@ -12,7 +12,11 @@ query hands out the order versions whose ``exchange`` outbox rows are unsent, an
 them for its session; ``success`` marks exactly those sent (versions stored meanwhile wait for
 the next query). A query repeated without ``success`` sends the same orders again — 1C matches
 a ``Документ`` by its ``Ид``, so a repeat updates rather than duplicates. The details of
-``type=sale`` beyond this summary are unconfirmed (channels.md §6.5).
+``type=sale`` beyond this summary are unconfirmed (channels.md §6.5). Public shop modules
+describe the same: checkauth answers success / cookie name / value and init zip / file_limit
+(https://minicode.ru/интеграция-с-1с/), query hands out orders and success confirms them
+(https://root-i.work/en/docs/administrirovanie/moduli/sinhronizatsiia-s-1s); Bitrix's module
+talks windows-1251 (https://hmarketing.ru/blog/bitrix/zaprosy-obmena), hence ``encoding``.
 """
 
 from __future__ import annotations
