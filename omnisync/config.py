@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -70,6 +71,17 @@ class ExportsConfig(StrictModel):
     sql: SqlExport | None = None  # rows in the ERP's database (orders/sqlexport.py)
     exchange: Exchange | None = None  # 1C pulls them: omnisync exchange serve
     currency: str = Field(default="KZT", pattern=r"^[A-Z]{3}$")
+    # The clock of the CommerceML documents' Дата and Время (1C shows them as they are).
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone; e.g. Asia/Almaty") from None
+        return value
 
     def kinds(self) -> tuple[str, ...]:
         kinds = ("ndjson", "commerceml", "webhook", "sql", "exchange")

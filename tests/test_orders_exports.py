@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 from conftest import DEMO_CONFIG
 
@@ -100,3 +101,30 @@ def test_after_a_failure_the_relay_resends_with_the_same_key(
     deliveries = httpx.get(f"{sandbox.url}/_sandbox/state").json()["webhook"]
     assert deliveries[0]["key"] == deliveries[1]["key"]  # the retry carries the same key
     assert len({d["key"] for d in deliveries}) == versions == sent["webhook"]
+
+
+def test_commerceml_dates_are_on_the_shops_clock() -> None:
+    """1C shows Дата and Время as written: an order placed at 01:30 in Almaty (20:30 UTC the
+    day before) is dated the day it was placed, with exports.timezone set."""
+    order = {
+        "channel": "kaspi", "account": "main", "external_id": "1", "code": "1", "status": "new",
+        "created_at": "2026-05-20T20:30:00+00:00", "customer": {"name": "Асель"},
+        "lines": [{"sku": "A", "channel_sku": "A", "unit_price": "100", "quantity": 1}],
+    }  # fmt: skip
+    from lxml import etree
+
+    for zone, day, time in (
+        ("UTC", "2026-05-20", "20:30:00"),
+        ("Asia/Almaty", "2026-05-21", "01:30:00"),
+    ):
+        document = etree.fromstring(exports.commerceml([order], "KZT", timezone=zone)).find(
+            "Документ"
+        )
+        assert (document.findtext("Дата"), document.findtext("Время")) == (day, time)
+
+
+def test_an_unknown_time_zone_is_a_config_error() -> None:
+    from omnisync.config import ExportsConfig
+
+    with pytest.raises(ValueError, match="Asia/Almaty"):
+        ExportsConfig(timezone="Almaty")

@@ -115,8 +115,9 @@ class Protocol:
             handed = [row_id for row_id, *key in rows if tuple(key) in chosen]
             orders = [o for o in (stored_order(store.db, key) for key in keys) if o is not None]
         ids = ids_1c(self.config, orders)
-        currency = self.config.exports.currency
-        return handed, commerceml(orders, currency, ids, self.exchange.encoding)
+        exported = self.config.exports
+        body = commerceml(orders, exported.currency, ids, self.exchange.encoding, exported.timezone)
+        return handed, body
 
     def _success(self, session: str) -> Answer:
         with self.lock:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 from pydantic import SecretStr
@@ -83,7 +84,10 @@ def _file(config: Config, store: Store, kind: str, rows: list[Any]) -> list[int]
     if kind == "ndjson":
         body = ndjson(orders)
     else:
-        body = commerceml(orders, config.exports.currency, ids_1c(config, orders))
+        exported = config.exports
+        body = commerceml(
+            orders, exported.currency, ids_1c(config, orders), "utf-8", exported.timezone
+        )
     with AtomicFile(target) as out:
         out.stream.write(body)
         out.commit()
@@ -163,6 +167,7 @@ def commerceml(
     currency: str,
     ids: Mapping[str, str] = EMPTY,
     encoding: str = "utf-8",
+    timezone: str = "UTC",
 ) -> bytes:
     """CommerceML 2 ``orders.xml`` (channels.md §6.4): one ``Документ`` per order, its ``Сумма``
     the sum of its lines' ``Сумма``; a line's ``Ид`` is the 1C Ид ``ids`` has for its SKU."""
@@ -172,14 +177,16 @@ def commerceml(
         ДатаФормирования=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
     )
     for order in orders:
-        _document(etree.SubElement(root, "Документ"), order, currency, ids)
+        _document(etree.SubElement(root, "Документ"), order, currency, ids, ZoneInfo(timezone))
     body = etree.tostring(root, xml_declaration=True, encoding=encoding, pretty_print=True)
     assert isinstance(body, bytes)  # an encoding was given
     return body
 
 
-def _document(doc: Any, order: dict[str, Any], currency: str, ids: Mapping[str, str]) -> None:
-    created = datetime.fromisoformat(order["created_at"])
+def _document(
+    doc: Any, order: dict[str, Any], currency: str, ids: Mapping[str, str], zone: ZoneInfo
+) -> None:
+    created = datetime.fromisoformat(order["created_at"]).astimezone(zone)
     lines = [(line, Decimal(line["unit_price"]) * line["quantity"]) for line in order["lines"]]
     for tag, text in (
         ("Ид", f"{order['channel']}-{order['external_id']}"),
