@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, text
 
 from omnisync.orders.sqlexport import insert
-from omnisync.sources.sql import database_url
+from omnisync.sources.sql import engine_url
 from omnisync.sources.values import RowError, parse_money
 
 DEMO = Path(__file__).resolve().parent.parent / "configs" / "demo"
@@ -73,7 +73,7 @@ def money(raw: str) -> str | None:
 
 
 def fill(url: str) -> None:
-    engine = create_engine(database_url(url, Path.cwd() / "x"))
+    engine = create_engine(engine_url(url, Path.cwd() / "x"))
     with engine.begin() as db:
         for table in ("goods", "shops", "stock", "city_prices", "ratings"):
             db.execute(text(f"DROP TABLE IF EXISTS {table}"))

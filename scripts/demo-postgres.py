@@ -18,7 +18,10 @@ from omnisync import pipeline  # noqa: E402
 from omnisync.config import load_config  # noqa: E402
 
 FEEDS = ("google.xml", "google_tsv.tsv", "kaspi.xml", "satu.xml", "local.tsv", "meta.csv")
-STAMPED = (b"<kaspi_catalog ", b"<yml_catalog ")  # Kaspi and Satu stamp the minute they were written
+STAMPED = (
+    b"<kaspi_catalog ",
+    b"<yml_catalog ",
+)  # Kaspi and Satu stamp the minute they were written
 
 
 def main() -> int:
@@ -53,7 +56,9 @@ def _compare(out: Path) -> int:
 
 
 def _unstamped(path: Path) -> list[bytes]:
-    return [line for line in path.read_bytes().splitlines() if not line.lstrip().startswith(STAMPED)]
+    return [
+        line for line in path.read_bytes().splitlines() if not line.lstrip().startswith(STAMPED)
+    ]
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from omnisync.http import Budget
 from omnisync.orders import exports, pull
 from omnisync.report import RunReport
 from omnisync.sandbox.server import Sandbox
-from omnisync.sources.sql import database_url
+from omnisync.sources.sql import engine_url
 from omnisync.store import open_store
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -47,7 +47,7 @@ def setup(root: Path, sandbox: Sandbox, url: str) -> tuple[Path, str]:
 
 
 def query(url: str, sql: str) -> list[Any]:
-    engine = create_engine(database_url(url, DEMO_CONFIG))
+    engine = create_engine(engine_url(url, DEMO_CONFIG))
     try:
         with engine.begin() as db:
             result = db.execute(text(sql))

@@ -23,7 +23,7 @@ from omnisync.config import Config, load_config
 from omnisync.errors import ConfigError, SourceUnavailable
 from omnisync.models import Problem
 from omnisync.sources import sidefiles
-from omnisync.sources.sql import SqlSource, cell, database_url
+from omnisync.sources.sql import SqlSource, cell, engine_url
 from omnisync.store.reservations import load_reserved
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -75,7 +75,7 @@ def test_rows_stream_from_a_server_side_cursor(erp: str) -> None:
     settings = SqlCatalog(source="sql", url=erp, products_query=query)
     products = SqlSource(settings, DEMO_SQL).read(lambda p: None)
     first = next(products)
-    engine = create_engine(database_url(erp, DEMO_SQL))
+    engine = create_engine(engine_url(erp, DEMO_SQL))
     with engine.connect() as other:
         running = other.execute(text(
             "SELECT query FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query <> ''"
@@ -148,7 +148,7 @@ def test_a_connection_lost_mid_read_publishes_nothing(erp: str, tmp_path: Path) 
 
 
 def _terminate_sleepers(url: str) -> None:
-    engine = create_engine(database_url(url, DEMO_SQL))
+    engine = create_engine(engine_url(url, DEMO_SQL))
     with engine.connect() as db:
         db.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                         "WHERE query LIKE 'FETCH%' AND pid <> pg_backend_pid()"))  # fmt: skip
@@ -224,7 +224,7 @@ def test_a_missing_sqlite_file_is_named_and_never_made(tmp_path: Path) -> None:
     [("mysql://erp@db/erp", "postgresql://"), ("postgresql://erp@db:po/erp", "postgresql://"),
      ("nonsense", "postgresql://"), ("postgresql://erp:hunter2@db/erp", "password: env:NAME")],
 )  # fmt: skip
-def test_a_database_url_omnisync_cannot_open_is_refused_on_load(url: str, message: str) -> None:
+def test_a_engine_url_omnisync_cannot_open_is_refused_on_load(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SqlCatalog(source="sql", url=url, products_query="SELECT 1")
     from omnisync.config import SqlExport

@@ -62,9 +62,6 @@ class Maker:
         self.currencies = {i: currency(c) for i, (_, c) in package.price_types.items()}
         self.warehouses = {i: settings.warehouses.get(i, i) for i in package.warehouses}
 
-    def sku(self, good: Good, offer: Offer) -> str:
-        return sku_of(good, offer)
-
     def product(
         self, good: Good, offer: Offer, sku: str, file: str, on_problem: ProblemSink
     ) -> Product:

@@ -106,12 +106,15 @@ def ids_1c(config: Config, orders: list[dict[str, Any]]) -> dict[str, str]:
 def _database(config: Config, store: Store, rows: list[Any], report: RunReport) -> list[int]:
     """The orders into the ERP's tables; a database that is down is reported, and what was not
     written stays unsent — like a file export, it must not stop the stock push after it."""
+    ids = {row[0] for row in rows}
     keys = [
-        (row_id, *store.db.execute(
-            "SELECT channel, account, external_id FROM outbox WHERE id = ?", (row_id,)
-        ).fetchone())
-        for row_id, _, _ in rows
-    ]  # fmt: skip
+        key
+        for key in store.db.execute(
+            "SELECT id, channel, account, external_id FROM outbox WHERE kind = 'sql' "
+            "AND sent_at IS NULL ORDER BY id"
+        )
+        if key[0] in ids
+    ]
     return sqlexport.send(config, store, keys, report)
 
 

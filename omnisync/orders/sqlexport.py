@@ -58,9 +58,12 @@ def send(config: Config, store: Store, rows: Sequence[Any], report: RunReport) -
         with engine.begin() as db:
             for statement in schema(export):
                 db.execute(text(statement))
-        for row_id, channel, account, external_id in rows:
-            if _sent(engine, export, store.db, (channel, account, external_id), report):
-                written.append(row_id)
+        versions: dict[tuple[str, str, str], list[int]] = {}
+        for row_id, *key in rows:  # an order's versions: written once, as it is now
+            versions.setdefault((key[0], key[1], key[2]), []).append(row_id)
+        for key, ids in versions.items():
+            if _sent(engine, export, store.db, key, report):
+                written.extend(ids)
     except exc.DBAPIError as err:
         report.add(_failed("", f"{reason(err)}; written again next run"))
     finally:

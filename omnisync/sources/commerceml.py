@@ -154,7 +154,7 @@ class CommerceMLSource(Source):
             return None
         if good.deleted:
             return None  # reported once, with the good
-        sku = maker.sku(good, offer)
+        sku = sku_of(good, offer)
         if offer.deleted:
             message = "marked deleted in 1C: left out of every channel"
             on_problem(

@@ -34,7 +34,7 @@ SQLITE_ERROR = 1  # sqlite3's generic code: bad SQL, no such table or column
 def engine_for(url: str, password: Any, base: Path) -> Engine:
     """An engine for ``url`` (a relative SQLite path is relative to the config file; plain
     ``postgresql://`` means psycopg 3), with ``password`` (a SecretStr) put in."""
-    parsed = database_url(url, base)
+    parsed = engine_url(url, base)
     if password is not None:
         parsed = parsed.set(password=password.get_secret_value())
     # No pool: each query holds its own connection while it streams, closed when it ends (a
@@ -42,11 +42,9 @@ def engine_for(url: str, password: Any, base: Path) -> Engine:
     return create_engine(parsed, poolclass=NullPool)
 
 
-def database_url(url: str, base: Path) -> URL:
-    try:
-        parsed = make_url(url)
-    except exc.ArgumentError as err:
-        raise ConfigError(str(base), [("catalog.url", f"not a database URL: {err}")]) from None
+def engine_url(url: str, base: Path) -> URL:
+    """A URL the settings checked (catalogs.database_url) as SQLAlchemy opens it."""
+    parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     database = parsed.database
@@ -131,7 +129,7 @@ def reason(err: exc.DBAPIError) -> str:
 
 class SqlSource(LiveRead, TableSource):
     def __init__(self, settings: SqlCatalog, config: Path, merge_sides: bool = False) -> None:
-        url = database_url(settings.url, config)
+        url = engine_url(settings.url, config)
         if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
             message = f"no database file {url.database} (a new, empty one is never made)"
             raise ConfigError(str(config), [("catalog.url", message)])
