@@ -115,6 +115,35 @@ def test_blank_lines_are_not_rows(tmp_path: Path) -> None:
     assert [(p.sku, p.line) for p in products] == [("A-1", 2), ("B-1", 5)]
 
 
+@pytest.mark.parametrize("lead", ["\n\n", "\r\n  \r\n", ",,,,\n , ,\n", '"",""\n\t\n'])
+def test_blank_lines_before_the_header_are_skipped(tmp_path: Path, lead: str) -> None:
+    # Excel and 1C leave empty (or delimiter-only) lines above the header.
+    text = lead + csv_text([good_row(sku="A-1"), good_row(sku="B-1", price="abc")])
+    products, problems = read_all(CsvSource(write(tmp_path / "products.csv", text)))
+    assert [(p.sku, p.line) for p in products] == [("A-1", 4)]
+    assert [(p.code, p.line) for p in problems] == [("not_a_number", 5)]
+
+
+def test_blank_lines_before_the_header_keep_header_problems_on_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "products.csv", "\n;;;\nsku;title;url;image_url\n")
+    with pytest.raises(SourceError, match=r"products\.csv:3: missing required column\(s\): price"):
+        list(CsvSource(path, delimiter=";").read(lambda p: None))
+
+
+def test_only_blank_lines_is_an_empty_file(tmp_path: Path) -> None:
+    source = CsvSource(write(tmp_path / "products.csv", "\n  \n;;;\n"), delimiter=";")
+    with pytest.raises(SourceError, match=r"products\.csv:1: the file is empty"):
+        list(source.read(lambda p: None))
+
+
+def test_blank_lines_before_a_side_files_header_are_skipped(tmp_path: Path) -> None:
+    stock = write(tmp_path / "stock.csv", "\n,,\n" + STOCK_HEADER + "A-1,WH-1,3\n")
+    source = CsvSource(products_file(tmp_path, [good_row(sku="A-1")]), stock=stock)
+    products, problems = read_all(source)
+    assert problems == []
+    assert products[0].stock == {"WH-1": 3}
+
+
 # --- row level: encoding, field count, line numbers ------------------------------------------
 
 

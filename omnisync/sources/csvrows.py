@@ -66,32 +66,44 @@ class CsvTable:
         return self._body(f, reader, on_problem, clean)
 
     def _read_header(self, reader: Any) -> list[str]:
-        try:
-            first = next(reader, None)
-        except csv.Error as exc:
-            raise SourceError(self.name, 1, f"cannot read the header: {exc}") from exc
-        header = [cell.strip().lower() for cell in first or ()]
+        line, first = self._first_record(reader)
+        header = [cell.strip().lower() for cell in first]
         while header and not header[-1]:
             header.pop()  # spreadsheets leave trailing empty columns
         if not header:
             raise SourceError(self.name, 1, "the file is empty; expected a header row")
         if _UNDECODABLE.search(",".join(header)):
-            raise SourceError(self.name, 1, "the header is not valid UTF-8; save the file as UTF-8")
-        self._check_columns(header)
+            raise SourceError(
+                self.name, line, "the header is not valid UTF-8; save the file as UTF-8"
+            )
+        self._check_columns(header, line)
         return header
 
-    def _check_columns(self, header: list[str]) -> None:
+    def _first_record(self, reader: Any) -> tuple[int, list[str]]:
+        """The first record with any text, and its line: Excel and 1C exports may start with
+        empty lines, or lines of delimiters only (";;;;"), above the header."""
+        line = 1
+        try:
+            for cells in reader:
+                if any(cell.strip() for cell in cells):
+                    return line, cells
+                line = reader.line_num + 1
+        except csv.Error as exc:
+            raise SourceError(self.name, line, f"cannot read the header: {exc}") from exc
+        return 1, []
+
+    def _check_columns(self, header: list[str], line: int) -> None:
         missing = [c for c in self.required if c not in header]
         if missing:
             hint = ""
             if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
                 hint = "; the file looks delimited differently: set catalog.delimiter"
             raise SourceError(
-                self.name, 1, f"missing required column(s): {', '.join(missing)}{hint}"
+                self.name, line, f"missing required column(s): {', '.join(missing)}{hint}"
             )
         duplicated = sorted({c for c in header if c and header.count(c) > 1})
         if duplicated:
-            raise SourceError(self.name, 1, f"column(s) appear twice: {', '.join(duplicated)}")
+            raise SourceError(self.name, line, f"column(s) appear twice: {', '.join(duplicated)}")
 
     def _body(
         self, f: TextIO, reader: Any, on_problem: ProblemSink, clean: int
