@@ -7,10 +7,13 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from browser import Browser
 from conftest import DEMO_CONFIG, ROOT
 from lxml import html
 
@@ -90,3 +93,44 @@ def test_console_errors_would_be_caught(tmp_path: Path) -> None:
     _, console = run_chromium(page, tmp_path / "profile", "--dump-dom")
     assert any("boom" in line for line in console)
     assert any("missing is not defined" in line for line in console)
+
+
+# --- as a shopper uses it: typing into the search box (tests/browser.py drives Chromium) -------
+
+VISIBLE_SKUS = (
+    "Array.from(document.querySelectorAll('#products article'))"
+    ".filter(a => a.checkVisibility()).map(a => a.dataset.sku)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    with Browser(tmp_path_factory.mktemp("profile")) as opened:
+        yield opened
+
+
+def _matching(products: list[dict[str, Any]], term: str) -> list[str]:
+    """The SKUs a search for ``term`` should leave: its words in the title, brand or SKU."""
+    return [
+        p["sku"]
+        for p in products
+        if term.lower() in f"{p['title']} {p['brand']} {p['sku']}".lower()
+    ]
+
+
+@pytest.mark.parametrize("term", ["sonora", "Наушники", "kettle", "нет такого товара"])
+def test_typing_in_the_search_box_shows_only_the_matching_products(
+    displays: Path, browser: Browser, term: str
+) -> None:
+    products = json.loads((displays / "ALM-1.json").read_text(encoding="utf-8"))["products"]
+    browser.open((displays / "ALM-1.html").as_uri())
+    everything = browser.eval(VISIBLE_SKUS)
+    assert everything == [p["sku"] for p in products]
+    browser.click("#q")
+    browser.type(term)
+    expected = _matching(products, term)
+    assert browser.eval(VISIBLE_SKUS) == expected
+    assert len(expected) < len(products)  # the term leaves something out
+    browser.clear()
+    assert browser.eval(VISIBLE_SKUS) == everything
+    assert browser.console() == []
