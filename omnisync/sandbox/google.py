@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs
 
 from omnisync.sandbox.common import Answer, bearer, error
 
@@ -11,6 +13,20 @@ if TYPE_CHECKING:
     from omnisync.sandbox.server import Request, State
 
 REQUIRED = ("offerId", "contentLanguage", "feedLabel")
+
+
+def product_name(segment: str) -> str | None:
+    """``contentLanguage~feedLabel~offerId`` from a resource name segment, as v1 reads it: plain
+    when it holds ``~``, else unpadded base64url (developers.google.com/merchant/api/reference/
+    rest/products_v1/accounts.productInputs/delete). None for a segment v1 would refuse: a plain
+    one with a percent-escape (the encoding MUST be used then), or one that decodes to no name."""
+    if "~" in segment:
+        return None if "%" in segment else segment
+    try:
+        name = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return name if name.count("~") >= 2 else None
 
 
 def insert_product(state: State, request: Request) -> Answer:
@@ -37,7 +53,9 @@ def delete_product(state: State, request: Request) -> Answer:
     denied = bearer(request.headers)
     if denied:
         return denied
-    name = unquote(request.path.rsplit("/", 1)[1])
+    name = product_name(request.path.rsplit("/", 1)[1])
+    if name is None:
+        return error(400, "[name] the product input name is invalid")
     if state.bucket("google_products").pop(name, None) is None:
         return error(404, f"product input {name} not found")
     return 200, {}, {}
@@ -50,7 +68,9 @@ def insert_local_inventory(state: State, request: Request) -> Answer:
     body = request.body if isinstance(request.body, dict) else {}
     if not body.get("storeCode") or "localInventoryAttributes" not in body:
         return error(400, "storeCode and localInventoryAttributes are required")
-    product = request.path.split("/products/")[1].split("/")[0]
+    product = product_name(request.path.split("/products/")[1].split("/")[0])
+    if product is None:
+        return error(400, "[parent] the product name is invalid")
     state.bucket("google_local")[f"{product}@{body['storeCode']}"] = body
     return 200, body, {}
 

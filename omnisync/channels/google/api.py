@@ -10,13 +10,14 @@ Credentials: an access token, or a service-account key file (google-auth signs a
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -28,6 +29,7 @@ from omnisync.secrets import Secret, register
 
 SCOPE = "https://www.googleapis.com/auth/content"  # [MAPI reference]
 MICROS = Decimal(1_000_000)
+PLAIN_PART = re.compile(r"[A-Za-z0-9_-]+")  # what a resource name may hold unencoded (below)
 
 
 class GoogleApiSettings(BaseModel):
@@ -38,7 +40,10 @@ class GoogleApiSettings(BaseModel):
     account_id: str = Field(pattern=r"^\d+$")
     data_source: str = Field(pattern=r"^\d+$")
     content_language: str = Field(default="ru", pattern=r"^[a-z]{2}$")
-    feed_label: str = Field(default="KZ", pattern=r"^[A-Za-z0-9_-]{1,20}$")
+    # Upper case only: "up to 20 characters, A-Z, 0-9, hyphen, underscore" (ProductInput.feedLabel,
+    # developers.google.com/merchant/api/reference/rest/products_v1/accounts.productInputs). Not
+    # upper-cased for the user: the label must equal the data source's, byte for byte.
+    feed_label: str = Field(default="KZ", pattern=r"^[A-Z0-9_-]{1,20}$")
     access_token: Secret | None = None
     service_account_file: InputFile | None = None
     requests_per_minute: float = Field(default=120, gt=0)
@@ -54,8 +59,18 @@ class GoogleApiSettings(BaseModel):
         return f"accounts/{self.account_id}/dataSources/{self.data_source}"
 
     def product_name(self, offer_id: str) -> str:
-        """``contentLanguage~feedLabel~offerId`` as v1 names product inputs (§1.4)."""
-        return quote(f"{self.content_language}~{self.feed_label}~{offer_id}", safe="~")
+        """The ``{product}`` / ``{productInput}`` segment of a v1 resource name:
+        ``contentLanguage~feedLabel~offerId``, plain when every part is URL-safe, else unpadded
+        base64url (RFC 4648 §5) of that string. The v1 reference says the encoding MUST be used
+        when a part holds ``/``, ``%`` or ``~`` (developers.google.com/merchant/api/reference/
+        rest/products_v1/accounts.productInputs/delete, same text on products.get and
+        localInventories.insert); the migration guide adds every URL-reserved character
+        (``% . + / : ~ , ( * ! ) & ? = @ # $``, developers.google.com/merchant/api/guides/
+        compatibility/products). So only letters, digits, ``_`` and ``-`` stay plain."""
+        name = f"{self.content_language}~{self.feed_label}~{offer_id}"
+        if PLAIN_PART.fullmatch(offer_id):  # language and label are plain by their patterns
+            return name
+        return base64.urlsafe_b64encode(name.encode("utf-8")).rstrip(b"=").decode("ascii")
 
 
 def bearer_token(settings: GoogleApiSettings) -> str:

