@@ -5,6 +5,9 @@ image types, Satu's out-of-stock marking and Kaspi stores in cities without a pr
 from __future__ import annotations
 
 import base64
+import io
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +18,12 @@ from conftest import csv_text, good_row
 from pydantic import ValidationError
 
 from omnisync import push
+from omnisync.channels.base import ChannelContext
+from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
 from omnisync.channels.google.api import GoogleApiSettings
 from omnisync.config import load_config
 from omnisync.errors import ConfigError
+from omnisync.models import Product
 from omnisync.sandbox.server import Sandbox
 
 # --- Merchant API resource names and feed labels ----------------------------------------------
@@ -110,3 +116,61 @@ def test_local_inventory_of_an_offer_id_with_a_slash_reaches_its_product(
     result = push.push(load_config(_push_setup(tmp_path, {"local": local}, {"A/1": 4})))
     assert not result.partial
     assert set(_held(sandbox)["google_local"]) == {"ru~KZ~A/1@almaty-1"}
+
+
+# --- availability_date: YYYY-MM-DDThh:mm±hhmm in the feed, the same moment in the API ---------
+
+ALMATY = timezone(timedelta(hours=5))
+
+
+def _google() -> GoogleMerchant:
+    config = GoogleMerchantConfig(type="google_merchant", currency="KZT", api=_settings())
+    context = ChannelContext(locations={}, now=datetime(2026, 5, 20, 10, 0, tzinfo=ALMATY))
+    return GoogleMerchant("google", config, context)
+
+
+def _product(**overrides: object) -> Product:
+    fields: dict[str, object] = {
+        "sku": "KETTLE-1", "title": "Acme Kettle", "description": "A kettle.",
+        "brand": "Acme", "gtin": "4006381333931", "price": Decimal("15990"),
+        "url": "https://shop.example.kz/p/1", "image_url": "https://cdn.example.kz/1.jpg",
+    }  # fmt: skip
+    return Product(**{**fields, **overrides})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [
+        ("2026-06-01", "2026-06-01T00:00+0500"),  # a date alone: that day's start, shop's zone
+        ("2026-06-01T13:30", "2026-06-01T13:30+0500"),
+        ("2026-06-01T13:30:59", "2026-06-01T13:30+0500"),  # Google's form has no seconds
+        ("2026-06-01T13:30:00+03:00", "2026-06-01T13:30+0300"),
+        ("2026-06-01T08:00Z", "2026-06-01T08:00+0000"),
+        (" 2026-06-01T13:30-0800 ", "2026-06-01T13:30-0800"),
+    ],
+)
+def test_availability_date_is_written_in_googles_form(given: str, written: str) -> None:
+    channel = _google()
+    record = channel.to_record(_product(availability="preorder", availability_date=given))
+    assert record.fields["availability_date"] == written
+    assert channel.validate(record) == []
+
+
+def test_the_feed_and_the_api_carry_the_same_availability_moment() -> None:
+    channel = _google()
+    product = _product(availability="backorder", availability_date="2026-06-01")
+    (item,) = channel.push_items(product)
+    attributes = item.payload["productAttributes"]
+    # Before: the feed said "2026-06-01" (Google: the target country's zone, end of day) and
+    # the API midnight UTC.
+    assert attributes["availabilityDate"] == "2026-06-01T00:00:00+05:00"
+    buffer = io.BytesIO()
+    with channel.open_stream("feed", buffer) as writer:
+        writer.write(channel.to_record(product))
+    assert b"<g:availability_date>2026-06-01T00:00+0500</g:availability_date>" in buffer.getvalue()
+
+
+def test_text_that_is_not_a_date_is_still_reported() -> None:
+    channel = _google()
+    record = channel.to_record(_product(availability="preorder", availability_date="next week"))
+    assert [p.code for p in channel.validate(record)] == ["availability_date_invalid"]

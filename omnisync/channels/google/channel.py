@@ -5,6 +5,7 @@ Attribute reference: channels.md §1.1 and https://support.google.com/merchants/
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -99,7 +100,7 @@ class GoogleMerchant(MerchantApiPushes, SingleFileFeed):
         gtin = normalize_gtin(product.gtin)
         return {
             "availability": self._availability(product),
-            "availability_date": xml_safe(product.availability_date),
+            "availability_date": self._availability_date(product),
             "price": product.price,
             "sale_price": product.sale_price,
             "currency": product.currency or self.config.currency or "",
@@ -114,6 +115,21 @@ class GoogleMerchant(MerchantApiPushes, SingleFileFeed):
         units = self.units(product)
         # Untracked stock (no quantity, no stock.csv) is sold as available; tracked zero is not.
         return "in_stock" if units is None or units > 0 else "out_of_stock"
+
+    def _availability_date(self, product: Product) -> str:
+        """``YYYY-MM-DDThh:mm±hhmm``, the form Google documents (1-25 characters,
+        support.google.com/merchants/answer/6324470), written the same in the feed and (as
+        RFC 3339) the API. A value without a zone is in the run's clock zone: left bare, the feed
+        would read it in the target country's zone and the API in UTC (answer/7055760). A date
+        alone is that day's start. Text that is not ISO 8601 is kept for the rules to report."""
+        text = xml_safe(product.availability_date).strip()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.context.now.tzinfo)
+        return moment.strftime("%Y-%m-%dT%H:%M%z")
 
     def _extra_images(self, product: Product, notes: _Notes) -> list[str]:
         kept = []
