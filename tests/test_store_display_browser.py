@@ -134,3 +134,10 @@ def test_typing_in_the_search_box_shows_only_the_matching_products(
     browser.clear()
     assert browser.eval(VISIBLE_SKUS) == everything
     assert browser.console() == []
+
+
+def test_the_page_counts_its_products_in_words(displays: Path, browser: Browser) -> None:
+    browser.open((displays / "ALM-1.html").as_uri())
+    cards = browser.eval("document.querySelectorAll('#products article').length")
+    footer = browser.eval("document.querySelector('footer').innerText")
+    assert cards == 63 and footer.startswith("63 товара ·")

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from omnisync.channels.base import ChannelConfig, FeedWriter, Record
 from omnisync.channels.store_display import PerStoreFiles, output_names
+from omnisync.channels.words import plural
 from omnisync.models import Location, Problem, Product
 from omnisync.store.order_views import pickup_board
 
@@ -70,6 +71,7 @@ class BoardWriter:
             autoescape=True,
             undefined=StrictUndefined,
         )
+        env.globals["plural"] = plural
         self.template = env.get_template("board.html.j2")
 
     def __enter__(self) -> BoardWriter:

@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import Field, field_validator, model_validator
 
 from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, FileFeed, Record
+from omnisync.channels.words import plural
 from omnisync.models import Location, Problem, Product
 from omnisync.text import CENT, xml_safe
 
@@ -189,6 +190,7 @@ class StoreWriter:
             undefined=StrictUndefined,
             keep_trailing_newline=True,
         )
+        env.globals["plural"] = plural
         self.head, self.item, self.foot = (
             env.get_template(f"{part}.html.j2") for part in ("head", "item", "foot")
         )
@@ -244,18 +246,8 @@ def _html_view(view: dict[str, Any]) -> dict[str, Any]:
     return {
         **view,
         "stars": stars,
-        "reviews_word": _reviews_word(view["review_count"] or 0),
         "price_text": price_text(Decimal(view["price"]), view["currency"]),
         "old_price_text": price_text(Decimal(view["old_price"]), view["currency"])
         if view["old_price"]
         else "",
     }
-
-
-def _reviews_word(count: int) -> str:
-    """Russian plural: 1 отзыв, 2 отзыва, 5 отзывов (11-14 take the "many" form)."""
-    if count % 10 == 1 and count % 100 != 11:
-        return "отзыв"
-    if count % 10 in (2, 3, 4) and count % 100 not in (12, 13, 14):
-        return "отзыва"
-    return "отзывов"

@@ -1,0 +1,111 @@
+"""What a shopper and a store clerk read on the store pages (displays and pickup boards),
+checked in the generated files; tests/test_store_display_browser.py checks them in Chromium."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import DEMO_CONFIG
+from lxml import html
+
+from omnisync import pipeline
+from omnisync.channels.words import plural
+from omnisync.config import load_config
+from omnisync.orders.model import Order, OrderLine
+from omnisync.store import open_store
+from omnisync.store.orders import IngestStats, ingest
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+GOODS = ("товар", "товара", "товаров")
+# The form each number takes, as a Russian speaker says it (CLDR "ru" integer rules).
+SAID = {
+    0: "товаров", 1: "товар", 2: "товара", 3: "товара", 4: "товара", 5: "товаров",
+    6: "товаров", 9: "товаров", 10: "товаров", 11: "товаров", 12: "товаров", 13: "товаров",
+    14: "товаров", 15: "товаров", 19: "товаров", 20: "товаров", 21: "товар", 22: "товара",
+    24: "товара", 25: "товаров", 30: "товаров", 31: "товар", 42: "товара", 63: "товара",
+    100: "товаров", 101: "товар", 102: "товара", 105: "товаров", 111: "товаров",
+    112: "товаров", 114: "товаров", 121: "товар", 122: "товара", 211: "товаров",
+    1000: "товаров", 1001: "товар", 1012: "товаров", 1022: "товара", 10_011: "товаров",
+    1_000_021: "товар",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("count", "word"), sorted(SAID.items()))
+def test_russian_plural_of_a_count(count: int, word: str) -> None:
+    assert plural(count, *GOODS) == word
+
+
+def test_russian_plural_depends_on_the_last_two_digits_only() -> None:
+    for count in range(1000):
+        assert plural(count, *GOODS) == plural(count % 100 + 100 * (count // 100 + 7), *GOODS)
+
+
+# --- the demo's pages, with pickup orders in the central store ---------------------------------
+
+
+def pickup(code: str, store: str, status: str, *lines: tuple[str, int], minutes: int = 0) -> Order:
+    placed = NOW - timedelta(hours=3) + timedelta(minutes=minutes)
+    return Order(
+        channel="kaspi", account="main", external_id=code, code=code, status=status,
+        channel_status=status.upper(), created_at=placed, updated_at=placed,
+        lines=tuple(OrderLine(sku, quantity, Decimal(1000)) for sku, quantity in lines),
+        location=store, pickup=True, customer={"name": f"Покупатель {code}"},
+    )  # fmt: skip
+
+
+ORDERS = [
+    pickup("K-1", "ALM-1", "accepted", ("HP-SONORA-X2", 1), ("NO-SUCH-SKU", 2), minutes=5),
+    pickup("K-2", "ALM-1", "shipped", ("HP-SONORA-BUDS", 3)),
+    pickup("K-3", "ALM-1", "new", ("SPK-SONORA-GO", 1), minutes=10),
+    pickup("K-4", "AST-1", "new", ("HP-NOMAD-WIRED", 1)),
+    pickup("K-5", "ALM-1", "delivered", ("HP-NOMAD-WIRED", 1)),  # collected: off the board
+    pickup("K-6", "ALM-1", "cancelled", ("HP-NOMAD-WIRED", 1)),
+]
+
+
+@dataclass
+class Pages:
+    out: Path
+
+    def page(self, channel: str, store: str) -> html.HtmlElement:
+        return html.fromstring((self.out / channel / f"{store}.html").read_bytes())
+
+    def text(self, channel: str, store: str, xpath: str) -> str:
+        return " ".join(self.page(channel, store).xpath(f"string({xpath})").split())
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> Pages:
+    folder = tmp_path_factory.mktemp("pages")
+    shutil.copytree(DEMO_CONFIG.parent / "demo", folder / "demo")
+    shutil.copy(DEMO_CONFIG, folder / "omnisync.yaml")
+    config = load_config(folder / "omnisync.yaml").model_copy(
+        update={"output_dir": folder / "out", "state": folder / "state.db"}
+    )
+    store = open_store(config.state)
+    known = {"HP-SONORA-X2", "HP-SONORA-BUDS", "SPK-SONORA-GO", "HP-NOMAD-WIRED"}
+    try:
+        ingest(store, ORDERS, lambda code: code if code in known else None, None, IngestStats())
+    finally:
+        store.close()
+    report = pipeline.build(config, ["displays", "boards"], now=NOW)
+    assert all(s.published for s in report.channels)
+    return Pages(folder / "out")
+
+
+def test_the_display_counts_its_products_in_words(pages: Pages) -> None:
+    footer = pages.text("displays", "ALM-1", "//footer")
+    assert len(pages.page("displays", "ALM-1").xpath("//article")) == 63
+    assert footer.startswith("63 товара ·")
+
+
+def test_the_board_counts_its_orders_in_words(pages: Pages) -> None:
+    assert pages.text("boards", "ALM-1", "//footer").startswith("3 заказа ·")
+    assert pages.text("boards", "AST-1", "//footer").startswith("1 заказ ·")
+    assert pages.text("boards", "SHM-1", "//footer").startswith("0 заказов ·")
