@@ -26,7 +26,7 @@ from omnisync.config import Config
 from omnisync.errors import ChannelError, ExitCode, UsageError
 from omnisync.http import Budget
 from omnisync.lanes import Lane
-from omnisync.models import Problem, Product
+from omnisync.models import Problem, Product, Severity
 from omnisync.pipeline import (
     Progress,
     Run,
@@ -35,10 +35,14 @@ from omnisync.pipeline import (
     workers,
     write_files,
 )
-from omnisync.report import RunReport
+from omnisync.report import ChannelStats, RunReport
 from omnisync.sending import send
 from omnisync.store import Store, open_store, runs
 from omnisync.store.ledger import Ledger
+
+# Warnings saying an item went without its price: Ozon sends the stock of an item whose price
+# the account cannot take and withholds the price (channels/ozon.py).
+PRICE_WITHHELD = frozenset({"currency_mismatch", "price_not_positive"})
 
 
 @dataclass
@@ -67,10 +71,29 @@ class PushReport:
 
     @property
     def refused(self) -> bool:
-        """A gate held something back (a shrunken feed, mass removals): a data problem."""
-        return any(s.refused for s in self.run.channels) or any(
-            p.code == "removal_gate" for p in self.run.problems
+        """Data held something back — a gate (a shrunken feed, mass removals), or a pushed
+        channel that got items but could send none of them whole (``_starved``): a data
+        problem."""
+        read = {s.channel: s for s in self.run.channels}
+        return (
+            any(s.refused for s in self.run.channels)
+            or any(p.code == "removal_gate" for p in self.run.problems)
+            or any(p.channel in read and self._starved(read[p.channel], p) for p in self.pushes)
         )
+
+    def _starved(self, read: ChannelStats, push: PushStats) -> bool:
+        """The channel read items, yet every one went without its price. Some of them left
+        out, or without a price, is what the report lists (exit 0, like a feed's excluded
+        items); none priced is an account that cannot take the catalogue's prices.
+        SKUs skipped as unchanged went whole before, so then it is not none."""
+        if not read.items_total or push.skipped:
+            return False
+        mine = [p for p in self.run.problems if p.channel == read.channel]
+        invalid = {p.sku for p in mine if p.severity is Severity.ERROR}
+        priceless = {
+            p.sku for p in mine if p.severity is Severity.WARNING and p.code in PRICE_WITHHELD
+        } - invalid
+        return read.items_valid > 0 and len(priceless) >= read.items_valid
 
     @property
     def exit_code(self) -> ExitCode:

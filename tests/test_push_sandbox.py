@@ -38,14 +38,20 @@ def catalogue(root: Path, stock: dict[str, int]) -> None:
     )
 
 
-def config(root: Path, sandbox: Sandbox) -> Path:
+def config(root: Path, sandbox: Sandbox, currency: str | None = "KZT") -> Path:
+    """The sandbox's emulated Ozon account prices in KZT; ``currency=None`` leaves it unset."""
+    ozon = {
+        "type": "ozon",
+        "base_url": sandbox.url,
+        "client_id": "777",
+        "api_key": "env:SANDBOX_OZON_KEY",
+        "warehouses": {"WH-1": WAREHOUSE},
+    }
     data = {
         "catalog": {"products": "products.csv", "stock": "stock.csv",
                     "locations": "locations.csv"},
         "state": "state.db",
-        "channels": {"ozon": {"type": "ozon", "base_url": sandbox.url, "client_id": "777",
-                              "api_key": "env:SANDBOX_OZON_KEY",
-                              "warehouses": {"WH-1": WAREHOUSE}, "currency": "KZT"}},
+        "channels": {"ozon": {**ozon, **({"currency": currency} if currency else {})}},
     }  # fmt: skip
     path = root / "omnisync.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
@@ -187,3 +193,55 @@ def test_the_sentinel_token_appears_in_no_file(tmp_path: Path, sandbox: Sandbox)
     for file in tmp_path.rglob("*"):
         if file.is_file():
             assert SENTINEL.encode() not in file.read_bytes(), file
+
+
+def test_a_price_the_account_cannot_take_is_withheld_and_the_stock_still_goes(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """A KZT catalogue to an Ozon account left at the default currency (RUB, as Ozon assumes
+    without currency_code): every stock is pushed, every price withheld and named per SKU, and
+    the run exits 1 (data problems) — nothing priced reached Ozon."""
+    catalogue(tmp_path, {"A": 1, "B": 2})
+    code, report = push(config(tmp_path, sandbox, currency=None))
+    assert code == 1
+    assert held(sandbox)["ozon_stocks"] == {f"A@{WAREHOUSE}": 1, f"B@{WAREHOUSE}": 2}
+    assert "ozon_prices" not in held(sandbox)
+    withheld = [p for p in report["problems"] if p["code"] == "currency_mismatch"]  # type: ignore[union-attr]
+    assert {(p["sku"], p["field"], p["severity"]) for p in withheld} == {
+        ("A", "price", "warning"),
+        ("B", "price", "warning"),
+    }
+    assert all("KZT" in p["message"] and "withheld" in p["message"] for p in withheld)
+
+
+def test_a_kzt_catalogue_to_a_kzt_account_sends_kzt_prices(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    catalogue(tmp_path, {"A": 1})
+    code, report = push(config(tmp_path, sandbox, currency="KZT"))
+    assert code == 0 and planned(report)["sent"] == 2
+    assert held(sandbox)["ozon_prices"]["A"]["currency_code"] == "KZT"
+
+
+def test_the_sandbox_refuses_a_price_in_another_currency_than_the_accounts(
+    sandbox: Sandbox,
+) -> None:
+    headers = {"Client-Id": "777", "Api-Key": "k"}
+    prices = [{"offer_id": "A", "price": "100.00", "currency_code": "RUB"},
+              {"offer_id": "B", "price": "100.00"},  # no currency_code: Ozon takes RUB
+              {"offer_id": "C", "price": "100.00", "currency_code": "KZT"}]  # fmt: skip
+    answer = httpx.post(f"{sandbox.url}/v1/product/import/prices", json={"prices": prices},
+                        headers=headers).json()["result"]  # fmt: skip
+    assert [(r["offer_id"], r["updated"]) for r in answer] == [
+        ("A", False),
+        ("B", False),
+        ("C", True),
+    ]
+
+
+def test_an_ozon_currency_outside_ozons_list_is_a_config_error(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    catalogue(tmp_path, {"A": 1})
+    done = cli("push", "--config", config(tmp_path, sandbox, currency="UAH"))
+    assert done.returncode == 2 and "currency" in done.stderr

@@ -3,6 +3,10 @@
 Stocks ``POST /v2/products/stocks`` take at most 100 (offer, warehouse) pairs a request and 80
 requests a minute; prices ``POST /v1/product/import/prices`` at most 1000 items. Both answer
 per item (``updated``, ``errors``): HTTP 200 is not "all accepted" (reliability.md).
+
+Stock never waits on a price: an item whose price this account cannot take (another currency, or
+not above 0) gets its stock pushed and its price withheld, reported per SKU. Holding the whole
+item would leave its old stock on sale — how overselling starts.
 """
 
 from __future__ import annotations
@@ -28,13 +32,17 @@ from omnisync.channels.base import (
 )  # fmt: skip
 from omnisync.errors import ChannelUnavailable
 from omnisync.http import Api, Budget, limiter_for
-from omnisync.models import Problem, Product
+from omnisync.models import Problem, Product, Severity
 from omnisync.secrets import Secret
 from omnisync.text import CENT
 
 STOCKS, PRICES = "/v2/products/stocks", "/v1/product/import/prices"
 BATCH = {"stock": 100, "price": 1000}  # [OZ] §4.2, §4.3
 STOCK_REQUESTS_PER_MINUTE = 80  # [OZ] §4.2
+# ``currency_code`` of /v1/product/import/prices: "must match the currency set in the seller
+# cabinet; RUB is sent by default" — RUB, BYN, KZT, EUR, USD, CNY (docs.ozon.ru/api/seller/
+# #operation/ProductAPI_ImportProductsPrices, v1ImportProductsPricesRequestPrice.currency_code).
+Currency = Literal["RUB", "BYN", "KZT", "EUR", "USD", "CNY"]
 
 
 class OzonConfig(ChannelConfig, PushSettings):
@@ -44,7 +52,9 @@ class OzonConfig(ChannelConfig, PushSettings):
     api_key: Secret
     # Our location code → Ozon warehouse id (FBS warehouses in the seller cabinet).
     warehouses: dict[str, int] = Field(min_length=1)
-    currency: str = Field(default="RUB", pattern=r"^[A-Z]{3}$")
+    # The account's currency (seller cabinet settings). Unset means what Ozon assumes when a
+    # price comes without currency_code: RUB. Prices in another currency are withheld, not sent.
+    currency: Currency = "RUB"
     requests_per_minute: float = Field(default=STOCK_REQUESTS_PER_MINUTE, gt=0)
 
     @field_validator("warehouses")
@@ -105,20 +115,11 @@ class Ozon(Channel, Pushes, PullsOrders):
 
     def validate(self, record: Record) -> list[Problem]:
         found = []
-        if record.fields["price"] <= 0:
-            found.append(
-                self.problem(record, "price", "price_not_positive", "price must be greater than 0")
-            )
-        if record.fields["currency"] not in ("", self.config.currency):
-            found.append(
-                self.problem(
-                    record,
-                    "price",
-                    "currency_mismatch",
-                    f"the row is in {record.fields['currency']}; this Ozon "
-                    f"account prices in {self.config.currency}",
-                )
-            )
+        withheld = self._price_problem(record.fields)
+        if withheld is not None:  # a warning: the item stays valid and its stock goes
+            code, reason = withheld
+            message = f"{reason}; the price is withheld, the stock is sent"
+            found.append(self.problem(record, "price", code, message, Severity.WARNING))
         if record.fields["stock"] is None:
             found.append(
                 self.problem(
@@ -129,6 +130,17 @@ class Ozon(Channel, Pushes, PullsOrders):
                 )
             )
         return found
+
+    def _price_problem(self, fields: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(code, reason) when Ozon would refuse this price, else None."""
+        if fields["price"] <= 0:
+            return "price_not_positive", "price must be greater than 0"
+        if fields["currency"] not in ("", self.config.currency):
+            return "currency_mismatch", (
+                f"the row is in {fields['currency']}; this Ozon account prices in "
+                f"{self.config.currency} (channels.{self.name}.currency)"
+            )
+        return None
 
     def push_items(self, product: Product, record: Record | None = None) -> list[PushItem]:
         fields = (record or self.to_record(product)).fields
@@ -141,6 +153,8 @@ class Ozon(Channel, Pushes, PullsOrders):
             )
             for wid, units in (fields["stock"] or {}).items()
         ]
+        if self._price_problem(fields) is not None:
+            return items  # withheld (validate reports why); the stock goes without it
         old = product.price if product.on_sale else Decimal(0)
         items.append(PushItem("price", product.sku, product.sku, {
             "offer_id": product.sku, "price": _amount(fields["price"]),

@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 WAREHOUSES = {22142605386000, 22142605386001, 22142605386002}
 STOCKS_PER_REQUEST, PRICES_PER_REQUEST, STOCK_CALLS_PER_MINUTE = 100, 1000, 80
 UNKNOWN_PREFIX = "UNKNOWN-"  # SKUs the emulated seller does not have
+# The emulated cabinet's currency: its postings are priced in KZT (orders_seed). A price must
+# come in it; without currency_code Ozon takes RUB (docs.ozon.ru/api/seller/
+# #operation/ProductAPI_ImportProductsPrices: "must match the currency set in the cabinet; RUB
+# is sent by default … otherwise an error is returned").
+ACCOUNT_CURRENCY, DEFAULT_CURRENCY = "KZT", "RUB"
 
 
 def _items(state: State, request: Request, field: str, limit: int) -> list[Any] | Answer:
@@ -67,11 +72,19 @@ def prices(state: State, request: Request) -> Answer:
     results = []
     for item in items:
         sku = str(item.get("offer_id"))
-        errors = _errors(state, sku)
+        errors = _errors(state, sku) + _currency_errors(item)
         if not errors:
             held[sku] = {k: item.get(k) for k in ("price", "old_price", "currency_code")}
         results.append({"offer_id": sku, "product_id": 0, "updated": not errors, "errors": errors})
     return 200, {"result": results}, {}
+
+
+def _currency_errors(item: dict[str, Any]) -> list[dict[str, str]]:
+    """A per-item error, as Ozon answers a price in another currency than the cabinet's (code and
+    text as in the answer quoted in github.com/gam6itko/ozon-seller/issues/68)."""
+    if item.get("currency_code", DEFAULT_CURRENCY) == ACCOUNT_CURRENCY:
+        return []
+    return [{"code": "bad_request_error", "message": "Неверно указана валюта"}]
 
 
 def _errors(state: State, sku: str) -> list[dict[str, str]]:
