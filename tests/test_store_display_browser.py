@@ -141,3 +141,19 @@ def test_the_page_counts_its_products_in_words(displays: Path, browser: Browser)
     cards = browser.eval("document.querySelectorAll('#products article').length")
     footer = browser.eval("document.querySelector('footer').innerText")
     assert cards == 63 and footer.startswith("63 товара ·")
+
+
+def test_the_shopper_sees_what_is_here_first(displays: Path, browser: Browser) -> None:
+    browser.open((displays / "ALM-1.html").as_uri())
+    # Cards as a person reads the grid: row by row, left to right.
+    seen = browser.eval(
+        "Array.from(document.querySelectorAll('#products article')).map(a => {"
+        " const r = a.getBoundingClientRect();"
+        " return [Math.round(r.top + scrollY), Math.round(r.left), a.innerText]; })"
+    )
+    texts = [text for _, _, text in sorted(seen)]
+    here = ["В этом магазине:" in t for t in texts]
+    absent = ["Нет в этом магазине" in t for t in texts]
+    assert any(here) and any(absent)
+    assert here == sorted(here, reverse=True)  # every in-stock card before every other
+    assert all(h != a for h, a in zip(here, absent, strict=True))  # each card says which

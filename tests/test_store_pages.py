@@ -3,6 +3,9 @@ checked in the generated files; tests/test_store_display_browser.py checks them 
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +17,7 @@ from conftest import DEMO_CONFIG
 from lxml import html
 
 from omnisync import pipeline
+from omnisync.channels.store_display import StorePage, stock_rank
 from omnisync.channels.words import plural
 from omnisync.config import load_config
 from omnisync.orders.model import Order, OrderLine
@@ -109,3 +113,44 @@ def test_the_board_counts_its_orders_in_words(pages: Pages) -> None:
     assert pages.text("boards", "ALM-1", "//footer").startswith("3 заказа ·")
     assert pages.text("boards", "AST-1", "//footer").startswith("1 заказ ·")
     assert pages.text("boards", "SHM-1", "//footer").startswith("0 заказов ·")
+
+
+def _catalogue_order() -> list[str]:
+    with (DEMO_CONFIG.parent / "demo" / "products.csv").open(encoding="utf-8", newline="") as f:
+        return list(dict.fromkeys(row["sku"] for row in csv.DictReader(f)))
+
+
+@pytest.mark.parametrize("store", ["ALM-1", "AST-1", "SHM-1"])
+def test_what_is_in_this_store_comes_first_in_catalogue_order(pages: Pages, store: str) -> None:
+    products = json.loads((pages.out / "displays" / f"{store}.json").read_text("utf-8"))["products"]
+    here = {p["sku"]: p["quantity_here"] for p in products}
+    catalogue = [sku for sku in _catalogue_order() if sku in here]
+    in_stock = [sku for sku in catalogue if here[sku]]
+    out = [sku for sku in catalogue if not here[sku]]
+    assert in_stock and out  # the demo has both in every store
+    cards = pages.page("displays", store).xpath("//main[@id='products']/article")
+    assert [c.get("data-sku") for c in cards] == in_stock + out
+    assert [p["sku"] for p in products] == in_stock + out  # the JSON lists them alike
+
+
+def test_an_item_out_of_stock_here_is_marked(pages: Pages) -> None:
+    for card in pages.page("displays", "ALM-1").xpath("//main[@id='products']/article"):
+        text = " ".join(card.text_content().split())
+        if "out" in card.classes:
+            assert "Нет в этом магазине" in text and "В этом магазине:" not in text
+        else:
+            assert "В этом магазине:" in text
+    assert pages.page("displays", "ALM-1").xpath("//article[contains(@class, 'out')]")
+
+
+def test_a_store_page_puts_later_ranks_after_the_shelf_in_arrival_order() -> None:
+    json_out, html_out = io.BytesIO(), io.BytesIO()
+    page = StorePage(json_out, html_out)
+    arriving = [("a", 2), ("b", 1), ("c", 0), ("d", 2), ("e", 0), ("f", 1)]
+    for name, rank in arriving:
+        page.add(rank, json.dumps({"sku": name}).encode(), f"<{name}>".encode())
+    page.finish()
+    page.close()
+    assert html_out.getvalue() == b"<c><e><b><f><a><d>"
+    assert [p["sku"] for p in json.loads(b"[" + json_out.getvalue() + b"]")] == list("cebfad")
+    assert [stock_rank(q) for q in (5, 1, None, 0, -2)] == [0, 0, 1, 2, 2]

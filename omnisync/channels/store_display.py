@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
+from tempfile import SpooledTemporaryFile
 from typing import Any, BinaryIO, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -182,7 +184,9 @@ class StoreWriter:
     ) -> None:
         self.stores, self.locations, self.page = stores, locations, page
         self.names = {s.code: output_names(channel, s.code) for s in stores}
-        self.outputs = {code: (streams[j], streams[h]) for code, (j, h) in self.names.items()}
+        self.pages = {
+            code: StorePage(streams[j], streams[h]) for code, (j, h) in self.names.items()
+        }
         self.written = 0
         env = Environment(
             loader=PackageLoader("omnisync", "templates/store_display"),
@@ -197,33 +201,93 @@ class StoreWriter:
 
     def __enter__(self) -> StoreWriter:
         for store in self.stores:
-            json_out, html_out = self.outputs[store.code]
+            page = self.pages[store.code]
             header = {"store": _store_json(store), "generated_at": self.page["generated_at"]}
-            json_out.write(
+            page.json_out.write(
                 json.dumps(header, ensure_ascii=False)[:-1].encode() + b', "products": ['
             )
-            html_out.write(self.head.render(store=store, **self.page).encode())
+            page.html_out.write(self.head.render(store=store, **self.page).encode())
         return self
 
     def write(self, record: Record) -> None:
         for store in self.stores:
-            json_out, html_out = self.outputs[store.code]
             view = store_view(record.fields, store, self.locations)
-            separator = b",\n  " if self.written else b"\n  "
-            json_out.write(separator + json.dumps(view, ensure_ascii=False).encode())
-            html_out.write(self.item.render(p=_html_view(view)).encode())
+            self.pages[store.code].add(
+                stock_rank(view["quantity_here"]),
+                json.dumps(view, ensure_ascii=False).encode(),
+                self.item.render(p=_html_view(view)).encode(),
+            )
         self.written += 1
 
     def __exit__(self, *exc: object) -> None:
-        if exc[0] is not None:
-            return  # the files are discarded
-        for store in self.stores:
-            json_out, html_out = self.outputs[store.code]
-            json_out.write(b"\n]}\n")
-            html_out.write(self.foot.render(count=self.written, **self.page).encode())
+        try:
+            if exc[0] is not None:
+                return  # the files are discarded
+            for store in self.stores:
+                page = self.pages[store.code]
+                page.finish()
+                page.json_out.write(b"\n]}\n")
+                page.html_out.write(self.foot.render(count=self.written, **self.page).encode())
+        finally:
+            for page in self.pages.values():
+                page.close()
 
     def counts(self) -> Mapping[str, int]:
         return {name: self.written for pair in self.names.values() for name in pair}
+
+
+def stock_rank(quantity_here: int | None) -> int:
+    """Where an item goes on a store's page: 0 on the shelf here, 1 stock not tracked, 2 none
+    here. A shopper at the kiosk looks for what they can take home now."""
+    if quantity_here is None:
+        return 1
+    return 0 if quantity_here > 0 else 2
+
+
+class StorePage:
+    """One store's JSON and HTML items, in stock first. Items on the shelf here are written as
+    they come; the others wait, per rank, in spooled files (in memory up to ``SPOOL`` bytes,
+    then on disk: a large catalogue is never held whole) and follow at the end — each group
+    keeps the catalogue's order."""
+
+    def __init__(self, json_out: BinaryIO, html_out: BinaryIO) -> None:
+        self.json_out, self.html_out = json_out, html_out
+        self.items = 0
+        self.later = [(_spool(), _spool()) for _ in LATER_RANKS]  # (JSON lines, HTML)
+
+    def add(self, rank: int, json_item: bytes, html_item: bytes) -> None:
+        if rank == 0:
+            self._json(json_item)
+            self.html_out.write(html_item)
+            return
+        json_spool, html_spool = self.later[LATER_RANKS.index(rank)]
+        json_spool.write(json_item + b"\n")  # json.dumps escapes newlines: one item a line
+        html_spool.write(html_item)
+
+    def finish(self) -> None:
+        for json_spool, html_spool in self.later:
+            json_spool.seek(0)
+            for line in json_spool:
+                self._json(line.rstrip(b"\n"))
+            html_spool.seek(0)
+            shutil.copyfileobj(html_spool, self.html_out)
+
+    def close(self) -> None:
+        for json_spool, html_spool in self.later:
+            json_spool.close()
+            html_spool.close()
+
+    def _json(self, item: bytes) -> None:
+        self.json_out.write((b",\n  " if self.items else b"\n  ") + item)
+        self.items += 1
+
+
+LATER_RANKS = (1, 2)
+SPOOL = 1 << 20  # bytes of one store's later items kept in memory
+
+
+def _spool() -> SpooledTemporaryFile[bytes]:
+    return SpooledTemporaryFile(max_size=SPOOL, mode="w+b")
 
 
 def _amount(value: Decimal | None) -> str | None:
