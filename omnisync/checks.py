@@ -98,6 +98,19 @@ def url_extension(url: str) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
+def brand_problem(gtin: str, brand: str) -> str | None:
+    """Why an item needs a brand: without a GTIN, Google and Meta know it by its brand (+ MPN),
+    and goods the merchant makes itself (handmade, custom) need one, the shop's name when they
+    have none (support.google.com/merchants/answer/6324351; Meta: "gtin, or mpn plus brand",
+    developers.facebook.com/docs/marketing-api/catalog/best-practices)."""
+    if gtin or brand.strip():
+        return None
+    return (
+        "no GTIN and no brand: goods without a GTIN (handmade, custom) need a brand; "
+        "give the shop's name for goods it makes itself"
+    )
+
+
 def decimal_places(value: Decimal) -> int:
     """Places the value needs, not how it was written: 15990.000 needs 0."""
     exponent = value.as_tuple().exponent

@@ -5,6 +5,7 @@ image types, Satu's out-of-stock marking and Kaspi stores in cities without a pr
 from __future__ import annotations
 
 import base64
+import csv
 import io
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -17,10 +18,11 @@ import yaml
 from conftest import csv_text, good_row
 from pydantic import ValidationError
 
-from omnisync import push
+from omnisync import pipeline, push
 from omnisync.channels.base import ChannelContext
 from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
 from omnisync.channels.google.api import GoogleApiSettings
+from omnisync.channels.meta import MetaCatalog, MetaConfig
 from omnisync.config import load_config
 from omnisync.errors import ConfigError
 from omnisync.models import Product
@@ -174,3 +176,51 @@ def test_text_that_is_not_a_date_is_still_reported() -> None:
     channel = _google()
     record = channel.to_record(_product(availability="preorder", availability_date="next week"))
     assert [p.code for p in channel.validate(record)] == ["availability_date_invalid"]
+
+
+# --- brand: goods without a GTIN (handmade, custom) need one, in Google and in Meta -----------
+
+
+def _meta() -> MetaCatalog:
+    return MetaCatalog("meta", MetaConfig(type="meta", currency="KZT"))
+
+
+def _codes(channel: GoogleMerchant | MetaCatalog, product: Product) -> list[tuple[str, str, str]]:
+    problems = channel.validate(channel.to_record(product))
+    return [(p.code, p.severity, p.field or "") for p in problems]
+
+
+HANDMADE = {"gtin": "", "brand": "", "mpn": "", "sku": "CHAPAN-HANDMADE"}
+
+
+@pytest.mark.parametrize("channel", [_google, _meta], ids=["google", "meta"])
+def test_an_item_without_gtin_and_brand_is_refused_naming_the_brand(channel: Any) -> None:
+    assert _codes(channel(), _product(**HANDMADE)) == [("brand_missing", "error", "brand")]
+    # Whitespace is no brand either.
+    assert _codes(channel(), _product(**{**HANDMADE, "brand": "  "})) == [
+        ("brand_missing", "error", "brand")
+    ]
+
+
+@pytest.mark.parametrize("channel", [_google, _meta], ids=["google", "meta"])
+@pytest.mark.parametrize(
+    "identifiers",
+    [{"gtin": "", "brand": "Example Store", "mpn": ""}, {"gtin": "4006381333931", "brand": ""}],
+    ids=["shop-brand-no-gtin", "gtin-no-brand"],
+)
+def test_a_brand_or_a_gtin_is_enough(channel: Any, identifiers: dict[str, str]) -> None:
+    assert _codes(channel(), _product(**identifiers)) == []
+
+
+def test_the_refused_item_leaves_the_feed_and_the_run_says_why(tmp_path: Path) -> None:
+    rows = [good_row(sku="A"), good_row(sku="B", gtin="", brand="", mpn="")]
+    (tmp_path / "products.csv").write_text(csv_text(rows), encoding="utf-8")
+    data = {"catalog": {"products": "products.csv"}, "output_dir": "out", "state": "s.db",
+            "channels": {"meta": {"type": "meta", "currency": "KZT"}}}  # fmt: skip
+    (tmp_path / "omnisync.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    report = pipeline.build(load_config(tmp_path / "omnisync.yaml"))
+    (problem,) = report.problems
+    assert (problem.sku, problem.field, problem.code) == ("B", "brand", "brand_missing")
+    assert "handmade" in problem.message
+    written = (tmp_path / "out" / "meta.csv").read_text(encoding="utf-8")
+    assert [r["id"] for r in csv.DictReader(io.StringIO(written))] == ["A"]

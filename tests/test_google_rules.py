@@ -158,6 +158,7 @@ CASES: list[tuple[str, str, Severity, str, dict[str, object]]] = [
     ("gtin_invalid", "length", ERROR, "gtin", {"gtin": "400638133393"}),
     ("gtin_invalid", "letters", ERROR, "gtin", {"gtin": "40063813339AB"}),
     ("condition_invalid", "", ERROR, "condition", {"condition": "broken"}),
+    ("brand_missing", "", ERROR, "brand", {"gtin": "", "brand": ""}),  # handmade, custom goods
     ("title_truncated", "", WARNING, "title", {"title": "слово " * 40}),
     ("description_truncated", "", WARNING, "description", {"description": "word " * 1200}),
     (

@@ -8,14 +8,14 @@ in ``limits`` (from third-party summaries of that reference).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 from pydantic import Field
 
 from omnisync.channels import limits
 from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, Record
 from omnisync.channels.writers import DelimitedWriter, SingleFileFeed, count_rows
-from omnisync.checks import ascii_url, html_to_text, url_problem
+from omnisync.checks import ascii_url, brand_problem, html_to_text, normalize_gtin, url_problem
 from omnisync.models import Problem, Product
 from omnisync.text import money, xml_safe
 
@@ -65,6 +65,7 @@ class MetaCatalog(Channel, SingleFileFeed):
             "quantity_to_sell_on_facebook": "" if units is None else str(units),
         }  # fmt: skip
         record.fields["_currency"], record.fields["_amount"] = currency, product.price
+        record.fields["_gtin"] = normalize_gtin(product.gtin)  # not a column: for the brand check
         return record
 
     def validate(self, record: Record) -> list[Problem]:
@@ -95,8 +96,16 @@ def _checks(record: Record) -> list[tuple[str, str, str]]:
         found.append(("condition", "condition_invalid", "condition is new, refurbished or used"))
     if len(f["brand"]) > limits.META_BRAND_MAX:
         found.append(("brand", "brand_too_long", f"brand is over {limits.META_BRAND_MAX}"))
+    return found + _links_and_brand(f)
+
+
+def _links_and_brand(f: dict[str, Any]) -> list[tuple[str, str, str]]:
+    found = []
     for field in ("link", "image_link"):
         reason = url_problem(f[field]) if f[field] else "is empty"
         if reason:
             found.append((field, f"{field}_invalid", f"{field} {reason}"))
+    brand = brand_problem(f["_gtin"], f["brand"])
+    if brand:
+        found.append(("brand", "brand_missing", brand))
     return found

@@ -11,7 +11,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from omnisync.channels.base import Record
-from omnisync.checks import decimal_places, gtin_problem, html_problems, url_extension, url_problem
+from omnisync.checks import (
+    brand_problem,
+    decimal_places,
+    gtin_problem,
+    html_problems,
+    url_extension,
+    url_problem,
+)
 from omnisync.models import Problem, Severity
 
 ID_MAX = 50  # [GMC 6324405]
@@ -151,6 +158,9 @@ def _identifiers(f: dict[str, object]) -> Iterator[Finding]:
         reason = gtin_problem(gtin)
         if reason:
             yield "gtin", "gtin_invalid", f"GTIN {gtin} {reason}"
+    reason = brand_problem(gtin, str(f["brand"]))  # [GMC 6324351]
+    if reason:
+        yield "brand", "brand_missing", reason
     condition = str(f["condition"])
     if condition and condition not in CONDITIONS:
         yield (
