@@ -8,6 +8,7 @@ import string
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -28,6 +29,23 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def text_encoding(value: str) -> str:
+    """An encoding Python can decode text files in, by any of its names (utf-8, windows-1251,
+    cp1251, …): a typo is a config error now, not an unreadable catalogue later."""
+    try:
+        # Not b"": decoding nothing never looks the name up. rot13, base64 and the like are
+        # codecs too, but not text encodings: decode() refuses them with a LookupError as well.
+        b"sku".decode(value, "replace")
+    except LookupError:
+        raise ValueError(
+            f"{value!r} is not a text encoding; use e.g. utf-8 or windows-1251"
+        ) from None
+    return value
+
+
+Encoding = Annotated[str, AfterValidator(text_encoding)]
+
+
 class CatalogConfig(StrictModel):
     # csv: read the files below. sqlite: read the central store's snapshot (the files below are
     # then what `omnisync catalog import` loads into it).
@@ -38,6 +56,7 @@ class CatalogConfig(StrictModel):
     city_prices: InputFile | None = None  # sku,city_id,price
     reviews: InputFile | None = None  # sku,rating,count
     delimiter: Literal[",", ";", "\t", "|"] = ","
+    encoding: Encoding = "utf-8"  # of every file; UTF-8 may start with a BOM
 
     @model_validator(mode="after")
     def _csv_needs_products(self) -> CatalogConfig:
@@ -69,6 +88,7 @@ class CommerceMLCatalog(StrictModel):
     locations: InputFile | None = None  # code,name,type,… as for CSV catalogues
     reviews: InputFile | None = None  # sku,rating,count: 1C keeps no reviews
     delimiter: Literal[",", ";", "\t", "|"] = ","  # of those two CSV files
+    encoding: Encoding = "utf-8"  # of those two CSV files (the XML files declare their own)
 
     @field_validator("url_template")
     @classmethod

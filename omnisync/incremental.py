@@ -162,6 +162,8 @@ def _files(run: Any, pairs: list[Pair]) -> Files | None:
     source = run.source
     if not (run.incremental and isinstance(source, CsvSource) and source.merge_sides):
         return None
+    if not source.bytes_scannable:
+        return None  # the scan takes SKUs as UTF-8: reading everything stays right
     if len(pairs) != len(run.lanes) or any(lane.files for lane in run.lanes):
         return None  # a file to write needs every product
     sides = {role: path for role, path in source.paths.items() if path is not None}

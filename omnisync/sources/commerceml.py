@@ -51,7 +51,9 @@ class CommerceMLSource(Source):
             return [
                 Location(codes[i], name or i, "warehouse") for i, name in package.warehouses.items()
             ]
-        table = CsvTable(self.settings.locations, self.settings.delimiter)
+        table = CsvTable(
+            self.settings.locations, self.settings.delimiter, encoding=self.settings.encoding
+        )
         found = read_locations(table, on_problem)
         known = {loc.code for loc in found}
         for warehouse, code in codes.items():
@@ -204,7 +206,9 @@ class CommerceMLSource(Source):
         path = self.settings.reviews
         if path is None:
             return None
-        return ReviewIndex(CsvTable(path, self.settings.delimiter)).load(on_problem)
+        return ReviewIndex(
+            CsvTable(path, self.settings.delimiter, encoding=self.settings.encoding)
+        ).load(on_problem)
 
     @staticmethod
     def _reviewed(product: Product, reviews: ReviewIndex | None) -> Product:

@@ -22,18 +22,29 @@ class CsvSource(TableSource):
         city_prices: Path | None = None,
         reviews: Path | None = None,
         delimiter: str = ",",
+        encoding: str = "utf-8",
         merge_sides: bool = False,
     ) -> None:
         self.paths = {"stock": stock, "city_prices": city_prices, "reviews": reviews}
-        self.locations_path, self.delimiter = locations, delimiter
-        tables = {k: CsvTable(p, delimiter) if p else None for k, p in self.paths.items()}
+        self.locations_path, self.delimiter, self.encoding = locations, delimiter, encoding
+
+        def table(path: Path) -> CsvTable:
+            return CsvTable(path, delimiter, encoding=encoding)
+
+        tables = {k: table(p) if p else None for k, p in self.paths.items()}
         super().__init__(
-            CsvTable(products, delimiter),
-            locations=CsvTable(locations, delimiter) if locations else None,
+            table(products),
+            locations=table(locations) if locations else None,
             merge_sides=merge_sides,
             **tables,
         )
         self.table: CsvTable = self.table
+
+    @property
+    def bytes_scannable(self) -> bool:
+        """Whether incremental planning may scan these files' bytes (``rawscan``): it reads
+        SKUs as UTF-8 bytes, so a file in another encoding is read whole every run."""
+        return self.table.codec.startswith("utf-8")
 
     def snapshot_time(self) -> datetime | None:
         """The stock file's (else the products file's) modification time."""

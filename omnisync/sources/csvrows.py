@@ -1,7 +1,9 @@
 """Reading CSV files row by row with a line number, for every CSV-based source.
 
-UTF-8 with or without BOM. A row with bytes that are not UTF-8, a wrong number of fields or a
-CSV syntax error becomes a Problem naming file and line; the rest of the file is still read.
+UTF-8 with or without BOM unless ``catalog.encoding`` names another encoding (1C and Excel in
+Kazakhstan write windows-1251). A row with bytes the encoding does not have, a wrong number of
+fields or a CSV syntax error becomes a Problem naming file and line; the rest of the file is
+still read.
 """
 
 from __future__ import annotations
@@ -38,11 +40,25 @@ def _surrogateescape_counted(exc: UnicodeError) -> tuple[str, int]:
 codecs.register_error("omnisync-counted", _surrogateescape_counted)
 
 
+def codec(encoding: str) -> str:
+    """The codec to open a file in ``encoding`` with: UTF-8 may start with a BOM (Excel's
+    "CSV UTF-8" writes one), which is no part of the first column's name."""
+    found = codecs.lookup(encoding).name
+    return "utf-8-sig" if found == "utf-8" else found
+
+
 class CsvTable:
     """One CSV file: ``header`` (lower-cased names) and ``rows()`` as (line, cells)."""
 
-    def __init__(self, path: Path, delimiter: str = ",", required: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        path: Path,
+        delimiter: str = ",",
+        required: tuple[str, ...] = (),
+        encoding: str = "utf-8",
+    ) -> None:
         self.path, self.delimiter, self.required = path, delimiter, required
+        self.encoding, self.codec = encoding, codec(encoding)
         self.name = path.name
         self.header: list[str] = []
 
@@ -54,7 +70,7 @@ class CsvTable:
         """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily."""
         clean = _BAD_BYTES[0]  # before the first read: it decodes ahead of the header
         try:
-            f = self.path.open(encoding="utf-8-sig", errors="omnisync-counted", newline="")
+            f = self.path.open(encoding=self.codec, errors="omnisync-counted", newline="")
         except OSError as exc:
             raise SourceError(self.name, None, f"cannot open: {exc.strerror}") from exc
         reader = csv.reader(f, delimiter=self.delimiter, strict=True)
@@ -73,9 +89,7 @@ class CsvTable:
         if not header:
             raise SourceError(self.name, 1, "the file is empty; expected a header row")
         if _UNDECODABLE.search(",".join(header)):
-            raise SourceError(
-                self.name, line, "the header is not valid UTF-8; save the file as UTF-8"
-            )
+            raise SourceError(self.name, line, f"the header {self._undecodable()[1]}")
         self._check_columns(header, line)
         return header
 
@@ -139,10 +153,23 @@ class CsvTable:
             on_problem(self._problem(line, "field_count", message, _printable(cells[0])))
             return None
         if _UNDECODABLE.search("\x00".join(cells)):
-            message = "the row has bytes that are not UTF-8; save the file as UTF-8"
-            on_problem(self._problem(line, "invalid_utf8", message, _printable(cells[0])))
+            code, message = self._undecodable()
+            on_problem(self._problem(line, code, f"the row {message}", _printable(cells[0])))
             return None
         return line, cells
+
+    def _undecodable(self) -> tuple[str, str]:
+        """The problem code and the end of the message for bytes the encoding does not have."""
+        if self.codec.startswith("utf-8"):
+            return "invalid_utf8", (
+                "has bytes that are not UTF-8; if the file is in another encoding (1C and Excel "
+                "often write windows-1251), set catalog.encoding: windows-1251, else save the "
+                "file as UTF-8"
+            )
+        return "invalid_encoding", (
+            f"has bytes that are not {self.encoding}; set catalog.encoding to the encoding the "
+            "file is in, or save it as UTF-8"
+        )
 
     def _problem(self, line: int, code: str, message: str, sku: str | None = None) -> Problem:
         return Problem(code=code, message=message, sku=sku, file=self.name, line=line)
