@@ -98,6 +98,20 @@ def url_extension(url: str) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
+# Image files Google takes [GMC 6324350]. Meta, which lists no types of its own that we could
+# confirm (limits.py), is held to the same list: a PDF or SVG image_link is refused by both.
+IMAGE_TYPES = frozenset({"jpg", "jpeg", "webp", "png", "gif", "bmp", "tif", "tiff"})
+
+
+def image_type_problem(url: str) -> str | None:
+    """Why ``url`` does not name an image of an accepted type; None when it does, or when its
+    path has no extension (a CDN route: the type is unknown, not wrong)."""
+    extension = url_extension(url)
+    if extension and extension not in IMAGE_TYPES:
+        return f"is a .{extension} file; use JPEG, WebP, PNG, GIF, BMP or TIFF"
+    return None
+
+
 def brand_problem(gtin: str, brand: str) -> str | None:
     """Why an item needs a brand: without a GTIN, Google and Meta know it by its brand (+ MPN),
     and goods the merchant makes itself (handmade, custom) need one, the shop's name when they

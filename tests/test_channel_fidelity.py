@@ -224,3 +224,26 @@ def test_the_refused_item_leaves_the_feed_and_the_run_says_why(tmp_path: Path) -
     assert "handmade" in problem.message
     written = (tmp_path / "out" / "meta.csv").read_text(encoding="utf-8")
     assert [r["id"] for r in csv.DictReader(io.StringIO(written))] == ["A"]
+
+
+# --- Meta image types: the rule Google applies ------------------------------------------------
+
+
+@pytest.mark.parametrize("extension", ["pdf", "svg", "PDF", "html"])
+def test_meta_refuses_an_image_link_that_is_no_image(extension: str) -> None:
+    product = _product(image_url=f"https://cdn.example.kz/img/manual.{extension}")
+    expected = [("image_link_type", "error", "image_link")]
+    assert _codes(_meta(), product) == expected == _codes(_google(), product)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://cdn.example.kz/img/1.jpg",
+        "https://cdn.example.kz/img/1.WEBP?w=800",
+        "https://cdn.example.kz/img/1.tiff#x",
+        "https://cdn.example.kz/img/1",  # no extension: a CDN route, type unknown, not wrong
+    ],
+)
+def test_meta_takes_the_image_types_google_takes(url: str) -> None:
+    assert _codes(_meta(), _product(image_url=url)) == []

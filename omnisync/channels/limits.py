@@ -31,3 +31,4 @@ META_TITLE_MAX = 200
 META_DESCRIPTION_MAX = 9999
 META_BRAND_MAX = 100
 META_ADDITIONAL_IMAGES_MAX = 20
+# Image types: none of Meta's own found; its catalog is held to Google's list (checks.IMAGE_TYPES)

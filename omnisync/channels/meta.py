@@ -15,7 +15,14 @@ from pydantic import Field
 from omnisync.channels import limits
 from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, Record
 from omnisync.channels.writers import DelimitedWriter, SingleFileFeed, count_rows
-from omnisync.checks import ascii_url, brand_problem, html_to_text, normalize_gtin, url_problem
+from omnisync.checks import (
+    ascii_url,
+    brand_problem,
+    html_to_text,
+    image_type_problem,
+    normalize_gtin,
+    url_problem,
+)
 from omnisync.models import Problem, Product
 from omnisync.text import money, xml_safe
 
@@ -105,6 +112,9 @@ def _links_and_brand(f: dict[str, Any]) -> list[tuple[str, str, str]]:
         reason = url_problem(f[field]) if f[field] else "is empty"
         if reason:
             found.append((field, f"{field}_invalid", f"{field} {reason}"))
+    kind = image_type_problem(f["image_link"])  # Google's list: checks.IMAGE_TYPES
+    if kind:
+        found.append(("image_link", "image_link_type", f"image_link {kind}"))
     brand = brand_problem(f["_gtin"], f["brand"])
     if brand:
         found.append(("brand", "brand_missing", brand))

@@ -16,7 +16,7 @@ from omnisync.checks import (
     decimal_places,
     gtin_problem,
     html_problems,
-    url_extension,
+    image_type_problem,
     url_problem,
 )
 from omnisync.models import Problem, Severity
@@ -27,9 +27,6 @@ LENGTH_LIMITS = {"brand": 70, "mpn": 70, "product_type": 750, "item_group_id": 5
 DESCRIPTION_TAGS = frozenset(  # [GMC 6324468]
     {"strong", "em", "ul", "ol", "li", "br", "sub", "sup", "div", "span", "dl", "dt", "dd"}
 )
-IMAGE_TYPES = frozenset(
-    {"jpg", "jpeg", "webp", "png", "gif", "bmp", "tif", "tiff"}
-)  # [GMC 6324350]
 AVAILABILITY = frozenset({"in_stock", "out_of_stock", "preorder", "backorder"})  # [GMC 6324448]
 CONDITIONS = frozenset({"new", "refurbished", "used"})
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -89,13 +86,9 @@ def _links(f: dict[str, object]) -> Iterator[Finding]:
         reason = "is empty" if not url else url_problem(url)
         if reason:
             yield field, f"{field}_invalid", f"{field} {reason}"
-    extension = url_extension(str(f["image_link"]))
-    if extension and extension not in IMAGE_TYPES:
-        yield (
-            "image_link",
-            "image_link_type",
-            f"image_link is a .{extension} file; use JPEG, WebP, PNG, GIF, BMP or TIFF",
-        )
+    reason = image_type_problem(str(f["image_link"]))  # [GMC 6324350]
+    if reason:
+        yield "image_link", "image_link_type", f"image_link {reason}"
 
 
 def _availability(f: dict[str, object]) -> Iterator[Finding]:
