@@ -82,18 +82,21 @@ class PushReport:
         )
 
     def _starved(self, read: ChannelStats, push: PushStats) -> bool:
-        """The channel read items, yet every one went without its price. Some of them left
-        out, or without a price, is what the report lists (exit 0, like a feed's excluded
-        items); none priced is an account that cannot take the catalogue's prices.
+        """Items were refused and none reached the channel whole: the catalogue or the
+        channel's checks refused every one (nothing sent — a silent failure if it exited 0),
+        or every one went without its price. Some of them left out, or without a price, is
+        what the report lists (exit 0, like a feed's excluded items: README, "Exit codes").
         SKUs skipped as unchanged went whole before, so then it is not none."""
-        if not read.items_total or push.skipped:
+        if push.skipped:
             return False
+        if read.items_valid == 0:
+            return read.errors > 0 or self.run.catalogue_errors > 0
         mine = [p for p in self.run.problems if p.channel == read.channel]
         invalid = {p.sku for p in mine if p.severity is Severity.ERROR}
         priceless = {
             p.sku for p in mine if p.severity is Severity.WARNING and p.code in PRICE_WITHHELD
         } - invalid
-        return read.items_valid > 0 and len(priceless) >= read.items_valid
+        return len(priceless) >= read.items_valid
 
     @property
     def exit_code(self) -> ExitCode:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import yaml
-from conftest import good_row
+from conftest import csv_text, good_row
 
 from omnisync.sandbox.server import Sandbox
 
@@ -245,3 +245,49 @@ def test_an_ozon_currency_outside_ozons_list_is_a_config_error(
     catalogue(tmp_path, {"A": 1})
     done = cli("push", "--config", config(tmp_path, sandbox, currency="UAH"))
     assert done.returncode == 2 and "currency" in done.stderr
+
+
+def without_stock_file(root: Path, sandbox: Sandbox, quantities: dict[str, str]) -> Path:
+    """No stock.csv: a row's own quantity is its stock at the one warehouse, and a row without
+    one cannot say how many units Ozon may sell (stock_per_warehouse_missing: refused)."""
+    catalogue(root, dict.fromkeys(quantities, 0))
+    rows = [good_row(sku=sku, quantity=n) for sku, n in quantities.items()]
+    (root / "products.csv").write_text(csv_text(rows), encoding="utf-8")
+    path = config(root, sandbox)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["catalog"]["stock"]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_a_push_that_sends_nothing_because_every_item_was_refused_exits_1(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    code, report = push(without_stock_file(tmp_path, sandbox, {"A": "", "B": ""}))
+    assert code == 1 and planned(report)["sent"] == 0
+    refused = {p["sku"] for p in report["problems"] if p["code"] == "stock_per_warehouse_missing"}  # type: ignore[union-attr]
+    assert refused == {"A", "B"} and held(sandbox) == {}
+
+
+def test_a_catalogue_whose_every_row_is_refused_pushes_nothing_and_exits_1(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    catalogue(tmp_path, {"A": 1, "B": 2})
+    path = config(tmp_path, sandbox)
+    text = (tmp_path / "products.csv").read_text(encoding="utf-8")
+    (tmp_path / "products.csv").write_text(text.replace(",15990,", ",договорная,"), "utf-8")
+    code, report = push(path)
+    assert code == 1 and planned(report)["sent"] == 0 and held(sandbox) == {}
+
+
+def test_a_push_that_refuses_some_items_and_sends_the_rest_exits_0_listing_them(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """README, "Exit codes": 0 is ok with the excluded items in the report; only a push that
+    could send nothing at all is a data problem (exit 1)."""
+    code, report = push(without_stock_file(tmp_path, sandbox, {"A": "3", "B": ""}))
+    assert code == 0 and planned(report)["sent"] == 2  # A's stock and its price
+    assert [(p["sku"], p["code"]) for p in report["problems"]] == [  # type: ignore[union-attr]
+        ("B", "stock_per_warehouse_missing")
+    ]
+    assert held(sandbox)["ozon_stocks"] == {f"A@{WAREHOUSE}": 3}
