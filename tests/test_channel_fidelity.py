@@ -16,9 +16,11 @@ import httpx
 import pytest
 import yaml
 from conftest import csv_text, good_row
+from lxml import etree
 from pydantic import ValidationError
 
 from omnisync import pipeline, push
+from omnisync.channels import limits
 from omnisync.channels.base import ChannelContext
 from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
 from omnisync.channels.google.api import GoogleApiSettings
@@ -247,3 +249,30 @@ def test_meta_refuses_an_image_link_that_is_no_image(extension: str) -> None:
 )
 def test_meta_takes_the_image_types_google_takes(url: str) -> None:
     assert _codes(_meta(), _product(image_url=url)) == []
+
+
+# --- Satu/Prom: out of stock is not "made to order" ------------------------------------------
+
+
+def _satu_offers(tmp_path: Path, quantities: dict[str, str]) -> dict[str, etree._Element]:
+    rows = [good_row(sku=sku, quantity=q) for sku, q in quantities.items()]
+    (tmp_path / "products.csv").write_text(csv_text(rows), encoding="utf-8")
+    shop = {"name": "Shop", "company": "Shop LLP", "url": "https://shop.example.kz"}
+    data = {"catalog": {"products": "products.csv"}, "output_dir": "out", "state": "s.db",
+            "channels": {"satu": {"type": "satu", "shop": shop}}}  # fmt: skip
+    (tmp_path / "omnisync.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    report = pipeline.build(load_config(tmp_path / "omnisync.yaml"))
+    assert report.channels[0].published, report.channels[0].refused  # the YML checklist passed
+    root = etree.parse(str(tmp_path / "out" / "satu.xml"))
+    return {offer.get("id", ""): offer for offer in root.iter("offer")}
+
+
+def test_an_offer_out_of_stock_is_not_advertised_as_made_to_order(tmp_path: Path) -> None:
+    offers = _satu_offers(tmp_path, {"HAS-3": "3", "HAS-0": "0", "UNTRACKED": ""})
+    # YML's available="false" is "made to order, delivery up to two months", not "none left".
+    assert offers["HAS-0"].get("available") == limits.SATU_OUT_OF_STOCK_AVAILABLE != "false"
+    assert offers["HAS-0"].findtext("quantity_in_stock") == "0"
+    assert offers["HAS-3"].get("available") == "true"
+    assert offers["HAS-3"].findtext("quantity_in_stock") == "3"
+    assert offers["UNTRACKED"].get("available") == "true"
+    assert offers["UNTRACKED"].find("quantity_in_stock") is None

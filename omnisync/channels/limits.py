@@ -24,6 +24,13 @@ YML_DATE_FORMAT = "%Y-%m-%d %H:%M"
 SATU_API_BATCH = 100  # one public script sends batches of 100
 SATU_API_REQUESTS_PER_MINUTE = 60  # Satu publishes no limit: be conservative, honour 429
 YML_PICTURES_MAX = 10  # Yandex accepts up to 10 pictures per offer
+# offer@available for goods out of stock. In YML "false" means made to order, delivery up to two
+# months (yandex.com/support/partnermarket/elements/id-type-available.html): it must not mark
+# what cannot be sold. No Satu/Prom page saying how their import reads out of stock was found;
+# Prom-format feeds in public code write available="" for it (an OpenCart module's Prom export
+# writes '' where its Yandex export writes 'false'; a Prom supplier feed in a test fixture marks
+# a product without stock so). quantity_in_stock 0 is written with it. Unconfirmed.
+SATU_OUT_OF_STOCK_AVAILABLE = ""
 
 # --- Meta catalog (third-party summaries of Meta's catalog field reference) -----------------
 META_ID_MAX = 100

@@ -85,7 +85,9 @@ class Satu(SatuPushes, PullsOrders, SingleFileFeed):
         record = self.new_record(product)
         units = self.units(product)
         record.fields = {
-            "available": "true" if units is None or units > 0 else "false",
+            # Not "false": YML reads that as made to order (limits.SATU_OUT_OF_STOCK_AVAILABLE).
+            "available": "true" if units is None or units > 0
+                         else limits.SATU_OUT_OF_STOCK_AVAILABLE,
             "url": ascii_url(product.url),
             "price": product.selling_price,
             "oldprice": product.price if product.on_sale else None,
