@@ -25,6 +25,8 @@ import pytest
 FLAGS = [  # a closed network: no background traffic, no first-run, a throwaway profile
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # Only loopback resolves: a page's remote pictures fail at once, and nothing leaves the host.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]  # fmt: skip
 TIMEOUT = 60.0  # seconds for one answer
 
@@ -182,6 +184,7 @@ class Browser:
                 found.append(" ".join(str(a.get("value")) for a in event["params"]["args"]))
             elif event["method"] == "Runtime.exceptionThrown":
                 found.append(event["params"]["exceptionDetails"]["text"])
-            elif event["method"] == "Log.entryAdded":
-                found.append(event["params"]["entry"]["text"])
+            elif event["method"] == "Log.entryAdded":  # e.g. "network: ... 404 (Not Found)"
+                entry = event["params"]["entry"]
+                found.append(f"{entry['source']}: {entry['text']}")
         return found

@@ -3,12 +3,19 @@ messages and shows the expected products. A screenshot is kept in test-artifacts
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
+import struct
 import subprocess
+import threading
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +31,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 FLAGS = [  # a closed network: no background traffic, no first-run, a throwaway profile
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # the demo's CDN: never asked
     "--enable-logging=stderr", "--v=0",
 ]  # fmt: skip
 CONSOLE = re.compile(r":CONSOLE(?::\d+|\(\d+\))\] (.*)")
@@ -66,10 +74,18 @@ def test_page_loads_without_console_messages_and_lists_the_products(
     assert "Магазин Астана (Астана)" in first and "в интернет-магазине" in first
 
 
-def test_page_references_no_external_resource(displays: Path) -> None:
+def test_page_references_nothing_external_but_the_product_pictures(displays: Path) -> None:
+    """No scripts, styles, fonts or frames from elsewhere: the page works offline on a kiosk.
+    The pictures are the catalogue's own (image_url), each in its product's card."""
     tree = html.fromstring((displays / "ALM-1.html").read_bytes())
-    external = tree.xpath("//@src | //link/@href | //img | //iframe")
-    assert external == []
+    assert tree.xpath("//script/@src | //link/@href | //iframe | //object | //embed") == []
+    products = json.loads((displays / "ALM-1.json").read_text(encoding="utf-8"))["products"]
+    pictures = {p["sku"]: p["image_url"] for p in products}
+    assert all(url.startswith("https://cdn.example.kz/") for url in pictures.values())
+    sources = tree.xpath("//@src")
+    assert len(sources) == len(tree.xpath("//main/article//img/@src")) == len(products)
+    for card in tree.xpath("//main/article"):
+        assert card.xpath(".//img/@src") == [pictures[card.get("data-sku")]]
 
 
 def test_screenshot_is_kept_as_an_artifact(displays: Path, tmp_path: Path) -> None:
@@ -109,6 +125,12 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
         yield opened
 
 
+def page_errors(browser: Browser) -> list[str]:
+    """What the page itself logged or threw. Pictures that cannot load (the demo's are on a
+    CDN no test may reach) are the network's messages, not the page's."""
+    return [m for m in browser.console() if not m.startswith("network: ")]
+
+
 def _matching(products: list[dict[str, Any]], term: str) -> list[str]:
     """The SKUs a search for ``term`` should leave: its words in the title, brand or SKU."""
     return [
@@ -133,7 +155,7 @@ def test_typing_in_the_search_box_shows_only_the_matching_products(
     assert len(expected) < len(products)  # the term leaves something out
     browser.clear()
     assert browser.eval(VISIBLE_SKUS) == everything
-    assert browser.console() == []
+    assert page_errors(browser) == []
 
 
 def test_the_page_counts_its_products_in_words(displays: Path, browser: Browser) -> None:
@@ -157,3 +179,120 @@ def test_the_shopper_sees_what_is_here_first(displays: Path, browser: Browser) -
     assert any(here) and any(absent)
     assert here == sorted(here, reverse=True)  # every in-stock card before every other
     assert all(h != a for h, a in zip(here, absent, strict=True))  # each card says which
+
+
+# --- product pictures, served on loopback from a temp folder ------------------------------------
+
+
+def png(width: int, height: int) -> bytes:
+    """A small solid PNG (no imaging library needed)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    rows = b"".join(b"\0" + b"\x2a\x6f\xdb" * width for _ in range(height))
+    return b"".join(
+        (b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", header), chunk(b"IDAT", zlib.compress(rows)),
+         chunk(b"IEND", b""))
+    )  # fmt: skip
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@dataclass
+class Pictured:
+    page: Path
+    products: list[dict[str, Any]]  # the JSON's products
+    titles: dict[str, str]  # SKU → title, from the catalogue
+    broken: str  # the SKU whose picture is missing on the server
+    unsafe: str  # the SKU whose picture is not an http(s) URL
+
+
+@pytest.fixture(scope="module")
+def pictured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pictured]:
+    """The demo with every picture on a loopback server: one missing there (404), one
+    not a web address at all."""
+    folder = tmp_path_factory.mktemp("pictured")
+    (folder / "img").mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(folder / "img")))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        shutil.copytree(DEMO_CONFIG.parent / "demo", folder / "demo")
+        products = folder / "demo" / "products.csv"
+        with products.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+        broken, unsafe = rows[0]["sku"], rows[1]["sku"]
+        for n, row in enumerate(rows):
+            name = f"{n}.png"
+            row["image_url"] = f"http://127.0.0.1:{server.server_port}/{name}"
+            if row["sku"] == unsafe:
+                row["image_url"] = "javascript:alert(1)"
+            elif row["sku"] != broken:
+                (folder / "img" / name).write_bytes(png(40 + n % 7, 30))
+        with products.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        shutil.copy(DEMO_CONFIG, folder / "omnisync.yaml")
+        config = load_config(folder / "omnisync.yaml").model_copy(
+            update={"output_dir": folder / "out", "state": folder / "s.db"}
+        )
+        assert pipeline.build(config, ["displays"]).channels[0].published
+        page = folder / "out" / "displays" / "ALM-1.html"
+        shown = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))["products"]
+        titles: dict[str, str] = {}
+        for row in rows:  # the demo repeats a SKU on purpose: the first row is the product
+            titles.setdefault(row["sku"], row["title"])
+        yield Pictured(page, shown, titles, broken, unsafe)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+PICTURES = """(async () => {
+  const found = {};
+  for (const card of document.querySelectorAll('#products article')) {
+    card.scrollIntoView();
+    const img = card.querySelector('img');
+    if (img && !img.complete) {
+      await new Promise(done => {  // listeners: the page's own onerror must still run
+        img.addEventListener('load', done); img.addEventListener('error', done);
+        setTimeout(done, 5000);
+      });
+    }
+    await new Promise(requestAnimationFrame);
+    const now = card.querySelector('img');  // a picture that failed may be gone
+    found[card.dataset.sku] = now && {
+      src: now.getAttribute('src'), alt: now.alt, loading: now.loading,
+      width: now.naturalWidth, shown: now.checkVisibility(),
+      box: [now.getBoundingClientRect().width, now.getBoundingClientRect().height],
+    };
+  }
+  return found;
+})()"""
+
+
+def test_each_product_shows_its_picture(pictured: Pictured, browser: Browser) -> None:
+    browser.open(pictured.page.as_uri())
+    found = browser.eval(PICTURES)
+    assert list(found) == [p["sku"] for p in pictured.products]
+    for sku, img in found.items():
+        if sku in (pictured.broken, pictured.unsafe):
+            continue
+        assert img["alt"] == pictured.titles[sku].strip(), sku
+        assert img["loading"] == "lazy" and img["shown"], sku
+        assert img["width"] > 0, f"{sku}: {img['src']} did not load"
+        assert 0 < img["box"][0] <= 400 and 0 < img["box"][1] <= 240, sku
+
+
+def test_a_missing_picture_shows_no_broken_image(pictured: Pictured, browser: Browser) -> None:
+    browser.open(pictured.page.as_uri())
+    found = browser.eval(PICTURES)
+    assert found[pictured.broken] is None or not found[pictured.broken]["shown"]
+    assert found[pictured.unsafe] is None  # never put in the page
+    assert page_errors(browser) == []

@@ -17,7 +17,7 @@ from conftest import DEMO_CONFIG
 from lxml import html
 
 from omnisync import pipeline
-from omnisync.channels.store_display import StorePage, stock_rank
+from omnisync.channels.store_display import StorePage, picture, stock_rank
 from omnisync.channels.words import plural
 from omnisync.config import load_config
 from omnisync.orders.model import Order, OrderLine
@@ -154,3 +154,25 @@ def test_a_store_page_puts_later_ranks_after_the_shelf_in_arrival_order() -> Non
     assert html_out.getvalue() == b"<c><e><b><f><a><d>"
     assert [p["sku"] for p in json.loads(b"[" + json_out.getvalue() + b"]")] == list("cebfad")
     assert [stock_rank(q) for q in (5, 1, None, 0, -2)] == [0, 0, 1, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://cdn.example.kz/a.jpg", "https://cdn.example.kz/a.jpg"),
+        (" http://127.0.0.1:8000/a.png ", "http://127.0.0.1:8000/a.png"),
+        ("javascript:alert(1)", ""),
+        ("data:image/png;base64,AAAA", ""),
+        ("/img/a.jpg", ""),
+        ("ftp://host/a.jpg", ""),
+        ("https:///no-host.jpg", ""),
+        ("", ""),
+    ],
+)
+def test_only_web_pictures_reach_the_page(url: str, shown: str) -> None:
+    assert picture(url) == shown
+
+
+def test_the_json_names_each_products_picture(pages: Pages) -> None:
+    products = json.loads((pages.out / "displays" / "ALM-1.json").read_text("utf-8"))["products"]
+    assert products[0]["image_url"] == "https://cdn.example.kz/img/hp-sonora-x2.jpg"

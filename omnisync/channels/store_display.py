@@ -2,8 +2,10 @@
 
 Each store's page lists the channel's products with the price shown online, the quantity in
 this store, the other stores (name and city) and the online shop where it is also available,
-whether it can be picked up here, and the rating when ``catalog.reviews`` is given. The page
-has no external assets (no remote images, fonts or scripts) so it works offline on a kiosk.
+whether it can be picked up here, and the rating when ``catalog.reviews`` is given. Items on
+this store's shelf come first. The page loads nothing from elsewhere but the products' pictures
+(``image_url``, lazily, each in a fixed box that stays empty when the picture cannot come), so
+it works offline on a kiosk.
 HTML is rendered by Jinja2 with autoescaping; JSON by the json module — escaping is never ours.
 """
 
@@ -18,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from typing import Any, BinaryIO, Literal
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import Field, field_validator, model_validator
@@ -70,6 +73,14 @@ def output_names(channel: str, code: str) -> tuple[str, str]:
     return f"{stem}.json", f"{stem}.html"
 
 
+def picture(url: str) -> str:
+    """The product's picture as a page may load it: a web address (http or https), else none.
+    Anything else (``javascript:``, ``data:``, a local path) never reaches an ``src``."""
+    url = url.strip()
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
 def price_text(amount: Decimal | None, currency: str) -> str:
     """``15990`` → ``15 990 ₸`` for people; other currencies keep their code."""
     if amount is None:
@@ -110,6 +121,7 @@ class StoreDisplay(PerStoreFiles):
             "sku": record.key,
             "title": xml_safe(product.title),
             "brand": xml_safe(product.brand),
+            "image_url": picture(product.image_url),
             "price": product.selling_price,
             "old_price": product.price if product.on_sale else None,
             "currency": product.currency or self.config.currency,
@@ -162,6 +174,7 @@ def store_view(
     online = None if any(u is None for u in warehouses) else sum(u or 0 for u in warehouses) > 0
     return {
         "sku": fields["sku"], "title": fields["title"], "brand": fields["brand"],
+        "image_url": fields["image_url"],
         "price": _amount(fields["price"]), "currency": fields["currency"],
         "old_price": _amount(fields["old_price"]),
         "quantity_here": here, "pickup": bool(store.pickup and here),
