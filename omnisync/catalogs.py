@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -46,6 +47,18 @@ def text_encoding(value: str) -> str:
 Encoding = Annotated[str, AfterValidator(text_encoding)]
 
 
+Delimiter = Literal[",", ";", "\t", "|"]
+# A file's own delimiter, by the key that names the file: ERPs export stock and prices with
+# other tools than the products, and each writes its own.
+CsvFileKey = Literal["products", "stock", "locations", "city_prices", "reviews"]
+
+
+def _delimited_files(settings: BaseModel, keys: Iterable[str]) -> None:
+    unset = [key for key in keys if getattr(settings, key) is None]
+    if unset:
+        raise ValueError(f"delimiters: no {unset[0]} file is configured to read with it")
+
+
 class CatalogConfig(StrictModel):
     # csv: read the files below. sqlite: read the central store's snapshot (the files below are
     # then what `omnisync catalog import` loads into it).
@@ -55,13 +68,15 @@ class CatalogConfig(StrictModel):
     locations: InputFile | None = None
     city_prices: InputFile | None = None  # sku,city_id,price
     reviews: InputFile | None = None  # sku,rating,count
-    delimiter: Literal[",", ";", "\t", "|"] = ","
+    delimiter: Delimiter = ","  # every file's, unless delimiters gives the file its own
+    delimiters: dict[CsvFileKey, Delimiter] = {}  # e.g. {stock: ";"}
     encoding: Encoding = "utf-8"  # of every file; UTF-8 may start with a BOM
 
     @model_validator(mode="after")
     def _csv_needs_products(self) -> CatalogConfig:
         if self.source == "csv" and self.products is None:
             raise ValueError("products: a CSV catalogue needs its products file")
+        _delimited_files(self, self.delimiters)
         return self
 
 
@@ -87,8 +102,14 @@ class CommerceMLCatalog(StrictModel):
     warehouses: dict[str, str] = {}  # Склад Ид → location code (else the Ид is the code)
     locations: InputFile | None = None  # code,name,type,… as for CSV catalogues
     reviews: InputFile | None = None  # sku,rating,count: 1C keeps no reviews
-    delimiter: Literal[",", ";", "\t", "|"] = ","  # of those two CSV files
+    delimiter: Delimiter = ","  # of those two CSV files, unless delimiters gives one its own
+    delimiters: dict[Literal["locations", "reviews"], Delimiter] = {}
     encoding: Encoding = "utf-8"  # of those two CSV files (the XML files declare their own)
+
+    @model_validator(mode="after")
+    def _delimited(self) -> CommerceMLCatalog:
+        _delimited_files(self, self.delimiters)
+        return self
 
     @field_validator("url_template")
     @classmethod

@@ -6,21 +6,25 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import Workspace, csv_text, good_row
+from test_commerceml import catalog as exchange_set
 from test_incremental import Row, catalogue, held, pushed
 from test_incremental import write as write_push
 from test_push_ledger import T0, WAREHOUSE
 from typer.testing import CliRunner
 
+from omnisync.catalogs import CatalogConfig
 from omnisync.cli import app
 from omnisync.config import load_config
 from omnisync.errors import ConfigError, SourceError
 from omnisync.models import Problem, Product
 from omnisync.sandbox.server import Sandbox
+from omnisync.sources.commerceml import CommerceMLSource
 from omnisync.sources.csvfile import CsvSource
 
 runner = CliRunner()
@@ -146,3 +150,121 @@ def test_an_incremental_push_reads_what_changed_in_the_catalogue_encoding(
     assert second.run.problems == []
     assert second.run.products == 12
     assert held(sandbox)["ozon_stocks"][f"S03@{WAREHOUSE}"] == 9
+
+
+# --- a delimiter per file ---------------------------------------------------------------------
+
+
+def semicolons(text: str) -> str:
+    return text.replace(",", ";")
+
+
+def test_each_file_may_have_its_own_delimiter(tmp_path: Path) -> None:
+    products = tmp_path / "products.csv"
+    products.write_text(csv_text([good_row(), good_row(sku="KETTLE-2")]), encoding="utf-8")
+    stock = tmp_path / "stock.csv"
+    stock.write_text("sku;location;quantity\nKETTLE-1;WH-1;2\nKETTLE-2;WH-1;5\n", encoding="utf-8")
+    locations = tmp_path / "locations.csv"
+    locations.write_text("code\tname\ttype\nWH-1\tСклад, главный\twarehouse\n", encoding="utf-8")
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("sku|rating|count\nKETTLE-1|4,5|12\n", encoding="utf-8")
+    source = CsvSource(
+        products, stock=stock, locations=locations, reviews=reviews,
+        delimiters={"stock": ";", "locations": "\t", "reviews": "|"},
+    )  # fmt: skip
+    problems: list[Problem] = []
+    assert [loc.name for loc in source.locations(problems.append)] == ["Склад, главный"]
+    found = list(source.read(problems.append))
+    assert problems == []
+    assert [(p.stock, p.rating, p.review_count) for p in found] == [
+        ({"WH-1": 2}, Decimal("4.5"), 12),
+        ({"WH-1": 5}, None, None),
+    ]
+
+
+def test_the_catalogue_delimiter_is_every_files_default(tmp_path: Path) -> None:
+    products = tmp_path / "products.csv"
+    products.write_text(semicolons(csv_text([good_row(category="")])), encoding="utf-8")
+    stock = tmp_path / "stock.csv"
+    stock.write_text("sku,location,quantity\nKETTLE-1,WH-1,2\n", encoding="utf-8")
+    source = CsvSource(products, stock=stock, delimiter=";", delimiters={"stock": ","})
+    found, problems = read_all(source)
+    assert problems == []
+    assert found[0].stock == {"WH-1": 2}
+
+
+def test_a_side_file_delimited_otherwise_hints_at_its_setting(tmp_path: Path) -> None:
+    products = tmp_path / "products.csv"
+    products.write_text(csv_text([good_row()]), encoding="utf-8")
+    stock = tmp_path / "stock.csv"
+    stock.write_text("sku;location;quantity\nKETTLE-1;WH-1;2\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"stock\.csv:1: .*catalog\.delimiters\.stock"):
+        read_all(CsvSource(products, stock=stock))
+
+
+def test_delimiters_setting_reaches_the_source(workspace: Workspace) -> None:
+    workspace.write_products([good_row()])
+    (workspace.root / "stock.csv").write_text(
+        "sku;location;quantity\nKETTLE-1;WH-1;0\n", encoding="utf-8"
+    )
+    config = workspace.write_config(stock="stock.csv", delimiters={"stock": ";"})  # type: ignore[arg-type]
+    loaded = load_config(config)
+    assert isinstance(loaded.catalog, CatalogConfig)
+    assert loaded.catalog.delimiters == {"stock": ";"}
+    result = runner.invoke(app, ["build", "--config", str(config), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    feed = (workspace.root / "out" / "google.xml").read_text(encoding="utf-8")
+    assert "out_of_stock" in feed  # the stock file's 0 was read
+
+
+@pytest.mark.parametrize(
+    ("delimiters", "path", "fragment"),
+    [
+        ({"stok": ";"}, "catalog.delimiters.stok.[key]", "'stock'"),
+        ({"stock": ":"}, "catalog.delimiters.stock", "';'"),
+        ({"reviews": ";"}, "catalog", "delimiters: no reviews file"),
+    ],
+)
+def test_bad_delimiters_are_config_errors(
+    workspace: Workspace, delimiters: dict[str, str], path: str, fragment: str
+) -> None:
+    (workspace.root / "stock.csv").write_text("sku,location,quantity\n", encoding="utf-8")
+    issues = config_issues(workspace, stock="stock.csv", delimiters=delimiters)
+    assert [p for p, _ in issues] == [path], issues
+    assert fragment in issues[0][1]
+
+
+def test_an_incremental_push_reads_files_with_their_own_delimiters(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    rows = catalogue()
+    config = write_push(tmp_path, sandbox, rows)
+    locations = tmp_path / "locations.csv"
+    locations.write_text(semicolons(locations.read_text(encoding="utf-8")), encoding="utf-8")
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["catalog"]["delimiters"] = {"locations": ";"}
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert pushed(config).run.problems == []
+    stock = tmp_path / "stock.csv"
+    stock.write_text(stock.read_text(encoding="utf-8").replace("S03,WH-1,3", "S03,WH-1,9"))
+    second = pushed(config, now=T0 + timedelta(hours=1))
+    assert second.run.problems == []
+    assert held(sandbox)["ozon_stocks"][f"S03@{WAREHOUSE}"] == 9
+
+
+def test_a_1c_exchange_sets_csv_files_take_their_delimiters_and_encoding(tmp_path: Path) -> None:
+    locations = tmp_path / "locations.csv"
+    text = "code\ttype\tname\nWH-1\twarehouse\tСклад; главный\nALM-1\tstore\tМагазин\n"
+    locations.write_bytes(text.encode("cp1251"))
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_bytes("sku;rating;count\nKETTLE-1700;4,5;7\n".encode("cp1251"))
+    settings = exchange_set(
+        locations=str(locations), reviews=str(reviews), delimiter=";",
+        delimiters={"locations": "\t"}, encoding="windows-1251",
+    )  # fmt: skip
+    source = CommerceMLSource(settings, Path("omnisync.yaml"))
+    problems: list[Problem] = []
+    assert [loc.name for loc in source.locations(problems.append)] == ["Склад; главный", "Магазин"]
+    kettle = next(p for p in source.read(problems.append) if p.sku == "KETTLE-1700")
+    assert (kettle.rating, kettle.review_count) == (Decimal("4.5"), 7)
+    assert [p for p in problems if p.file in ("locations.csv", "reviews.csv")] == []

@@ -18,7 +18,7 @@ from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lxml import etree
 
@@ -51,9 +51,7 @@ class CommerceMLSource(Source):
             return [
                 Location(codes[i], name or i, "warehouse") for i, name in package.warehouses.items()
             ]
-        table = CsvTable(
-            self.settings.locations, self.settings.delimiter, encoding=self.settings.encoding
-        )
+        table = self._csv(self.settings.locations, "locations")
         found = read_locations(table, on_problem)
         known = {loc.code for loc in found}
         for warehouse, code in codes.items():
@@ -206,9 +204,14 @@ class CommerceMLSource(Source):
         path = self.settings.reviews
         if path is None:
             return None
-        return ReviewIndex(
-            CsvTable(path, self.settings.delimiter, encoding=self.settings.encoding)
-        ).load(on_problem)
+        return ReviewIndex(self._csv(path, "reviews")).load(on_problem)
+
+    def _csv(self, path: Path, key: Literal["locations", "reviews"]) -> CsvTable:
+        """One of the CSV files beside the exchange set, with its delimiter and encoding."""
+        settings = self.settings
+        delimiter = settings.delimiters.get(key, settings.delimiter)
+        setting = f"catalog.delimiters.{key}"
+        return CsvTable(path, delimiter, encoding=settings.encoding, setting=setting)
 
     @staticmethod
     def _reviewed(product: Product, reviews: ReviewIndex | None) -> Product:

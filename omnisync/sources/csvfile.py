@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_args
 
+from omnisync.catalogs import CsvFileKey
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.tabular import TableSource
+
+FILE_KEYS: tuple[CsvFileKey, ...] = get_args(CsvFileKey)
 
 
 class CsvSource(TableSource):
@@ -22,19 +27,26 @@ class CsvSource(TableSource):
         city_prices: Path | None = None,
         reviews: Path | None = None,
         delimiter: str = ",",
+        delimiters: Mapping[CsvFileKey, str] | None = None,
         encoding: str = "utf-8",
         merge_sides: bool = False,
     ) -> None:
         self.paths = {"stock": stock, "city_prices": city_prices, "reviews": reviews}
-        self.locations_path, self.delimiter, self.encoding = locations, delimiter, encoding
+        self.locations_path, self.encoding = locations, encoding
+        # Each file's delimiter by its key (catalog.delimiters), else the catalogue's.
+        self.delimiters: dict[str, str] = dict.fromkeys(FILE_KEYS, delimiter)
+        for key, own in (delimiters or {}).items():
+            self.delimiters[key] = own
+        self.delimiter = self.delimiters["products"]
 
-        def table(path: Path) -> CsvTable:
-            return CsvTable(path, delimiter, encoding=encoding)
+        def table(path: Path, key: str) -> CsvTable:
+            setting = "catalog.delimiter" if key == "products" else f"catalog.delimiters.{key}"
+            return CsvTable(path, self.delimiters[key], encoding=encoding, setting=setting)
 
-        tables = {k: table(p) if p else None for k, p in self.paths.items()}
+        tables = {k: table(p, k) if p else None for k, p in self.paths.items()}
         super().__init__(
-            table(products),
-            locations=table(locations) if locations else None,
+            table(products, "products"),
+            locations=table(locations, "locations") if locations else None,
             merge_sides=merge_sides,
             **tables,
         )
@@ -43,8 +55,10 @@ class CsvSource(TableSource):
     @property
     def bytes_scannable(self) -> bool:
         """Whether incremental planning may scan these files' bytes (``rawscan``): it reads
-        SKUs as UTF-8 bytes, so a file in another encoding is read whole every run."""
-        return self.table.codec.startswith("utf-8")
+        SKUs as UTF-8 bytes split at one delimiter, so a catalogue in another encoding or with
+        a file delimited otherwise is read whole every run."""
+        one_delimiter = len(set(self.delimiters.values())) == 1
+        return one_delimiter and self.table.codec.startswith("utf-8")
 
     def snapshot_time(self) -> datetime | None:
         """The stock file's (else the products file's) modification time."""

@@ -23,6 +23,7 @@ from omnisync.sources.base import ProblemSink
 FIELD_LIMIT = 16 * 1024 * 1024
 csv.field_size_limit(FIELD_LIMIT)
 
+DELIMITERS = ",;\t|"  # those the settings offer
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape turns bad bytes into
 Row = tuple[int, list[str]]
 _SURROGATEESCAPE = codecs.lookup_error("surrogateescape")
@@ -56,8 +57,10 @@ class CsvTable:
         delimiter: str = ",",
         required: tuple[str, ...] = (),
         encoding: str = "utf-8",
+        setting: str = "catalog.delimiter",
     ) -> None:
         self.path, self.delimiter, self.required = path, delimiter, required
+        self.setting = setting  # what sets this file's delimiter, for the hint
         self.encoding, self.codec = encoding, codec(encoding)
         self.name = path.name
         self.header: list[str] = []
@@ -110,8 +113,8 @@ class CsvTable:
         missing = [c for c in self.required if c not in header]
         if missing:
             hint = ""
-            if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
-                hint = "; the file looks delimited differently: set catalog.delimiter"
+            if len(header) == 1 and any(d in header[0] for d in DELIMITERS):
+                hint = f"; the file looks delimited differently: set {self.setting}"
             raise SourceError(
                 self.name, line, f"missing required column(s): {', '.join(missing)}{hint}"
             )

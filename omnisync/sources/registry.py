@@ -30,6 +30,7 @@ def _csv(config: Config) -> Source:
         city_prices=catalog.city_prices,
         reviews=catalog.reviews,
         delimiter=catalog.delimiter,
+        delimiters=catalog.delimiters,
         encoding=catalog.encoding,
     )
 
