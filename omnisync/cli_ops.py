@@ -29,6 +29,7 @@ from omnisync.cli_common import (
     utc,
 )  # fmt: skip
 from omnisync.config import load_config
+from omnisync.orders import pull as pull_api
 
 
 def sync(
@@ -64,7 +65,12 @@ def sync(
             console.render_push(result.push, stdout())
         pulled = result.pull.run.problems if result.pull is not None else []
         problems = [*pulled, *result.push.run.problems]
-        finish(result.exit_code, problems)
+        try:
+            finish(result.exit_code, problems)
+        except typer.Exit:  # the report is out: its alerts are told (a dry run tells nothing)
+            if result.pull is not None and not dry_run:
+                pull_api.mark_reported(cfg.state, result.pull)
+            raise
 
 
 def status(

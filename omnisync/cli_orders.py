@@ -55,7 +55,11 @@ def orders_pull(
             sys.stdout.write(report.pull_json(result) + "\n")
         else:
             console.render_pull(result, stdout())
-        finish(result.exit_code, result.run.problems)
+        try:
+            finish(result.exit_code, result.run.problems)
+        except typer.Exit:  # the report is out: its alerts are told
+            orders_pull_api.mark_reported(cfg.state, result)
+            raise
 
 
 @orders_app.command("list")

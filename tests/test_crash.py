@@ -111,9 +111,9 @@ def test_a_kill_at_any_fault_point_then_a_rerun_converges(
         if not Path(name).name.startswith("."):  # a temp file the kill left; swept next run
             assert body in (old.get(name), reference["feeds"].get(name)), name
     rerun = run_cli("sync", "-c", config, *SINCE)
-    # 1 when the re-run is the first to report the unknown-SKU orders; never 4: the lock died
-    # with the killed run.
-    assert rerun.returncode in (0, 1), rerun.stderr
+    # 1: the killed run reported nothing, so the re-run reports the unknown-SKU orders (their
+    # alerts waited in the store); never 4: the lock died with the killed run.
+    assert rerun.returncode == 1, rerun.stderr
     assert feeds(config) == reference["feeds"]  # no temp file left either
     assert outcome(config, sandbox) == reference["outcome"]
     planned = json.loads(run_cli("diff", "-c", config, "-f", "json").stdout)["channels"]
@@ -124,3 +124,27 @@ def test_an_unknown_fault_point_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv(faults.ENV, "ack.after_post")
     with pytest.raises(ValueError, match="unknown fault point"):
         faults.point("ack.after-post")
+
+
+def test_an_alert_a_killed_pull_never_reported_is_reported_until_a_run_finishes(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Kaspi's order 620400103 has a line of a SKU the catalogue lacks. A pull killed after
+    storing it never said so, and the re-run finds the order unchanged: the alert waited in
+    the store, so the re-run reports it; once reported, the next run has nothing to say."""
+    config = demo_against(tmp_path, sandbox)
+    kaspi = ("orders", "pull", "-c", config, "--channel", "kaspi", *SINCE, "-f", "json")
+    killed = run_cli(*kaspi, env={faults.ENV: "ingest.after_page@3"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    db = sqlite3.connect(config.parent / "state.db")
+    stored = db.execute("SELECT flags FROM orders WHERE code = '620400103'").fetchone()
+    assert stored is not None and "needs_attention" in stored[0]  # stored before the kill
+    rerun = run_cli(*kaspi)
+    assert rerun.returncode == 1, rerun.stderr
+    problems = json.loads(rerun.stdout)["problems"]
+    unknown = [p for p in problems if p["code"] == "unknown_sku"]
+    assert [(p["channel"], p["sku"]) for p in unknown] == [("kaspi", "UNKNOWN-SKU-1")]
+    assert "order 620400103" in unknown[0]["message"]
+    after = run_cli(*kaspi)
+    assert after.returncode == 0, after.stdout
+    assert json.loads(after.stdout)["problems"] == []

@@ -9,9 +9,12 @@ because ingest is idempotent (``store.orders``).
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from omnisync import faults, stopping
@@ -25,13 +28,14 @@ from omnisync.orders import acknowledge, exports
 from omnisync.orders.model import OPEN_SQL, Order, Unreadable
 from omnisync.pipeline import Run
 from omnisync.report import RunReport
-from omnisync.store import Store, runs
+from omnisync.store import Store, alerts, runs, stored
 from omnisync.store.orders import IngestStats, ingest, read_cursor
 
 OVERLAP = timedelta(hours=2)
 FIRST_PULL = timedelta(days=30)
 MAX_REACH = timedelta(days=90)  # how far back open orders are re-read for status changes
 STREAM = "orders"
+log = logging.getLogger("omnisync")
 
 
 @dataclass
@@ -51,6 +55,7 @@ class ChannelPull:
 class PullReport:
     run: RunReport
     pulls: list[ChannelPull]
+    alerts: list[alerts.Alert] = field(default_factory=list)  # reported by this run
 
     @property
     def failed(self) -> bool:
@@ -77,7 +82,8 @@ def pull(
 ) -> PullReport:
     """``quiet`` (sync): channels that list no orders are skipped, not refused. ``dry_run``
     (sync --dry-run, on a scratch copy of the state): orders are read and stored, but nothing
-    is acknowledged or exported."""
+    is acknowledged or exported. The alerts it reports (``report.alerts``) are reported again
+    by every pull until the caller, its report out, calls ``mark_reported``."""
     run = Run(config, only, None, now)
     run.keep(pulls_orders, "lists no orders (add its API settings)" if only and not quiet else None)
     if not run.lanes:
@@ -94,6 +100,7 @@ def pull(
                 report.pulls.append(result)
                 if result.error is None and not dry_run:
                     _acknowledge(recorder.store, lane.channel, budget, result, run)
+            _report(recorder.store, report)
             if not dry_run:
                 exports.relay(config, recorder.store, budget, run.report)
             stopping.check("during the order pull; what was done is stored, the rest is next")
@@ -178,7 +185,6 @@ def _pull(
         )
         result.error = message
         run.report.add(Problem(code="pull_failed", channel=channel.name, message=message))
-    _report(run.report, channel.name, result.stats)
     return result
 
 
@@ -273,26 +279,49 @@ def _resolver(store: Store, channel: str, configured: dict[str, str], known: Con
     return resolve
 
 
-def _report(report: RunReport, channel: str, stats: IngestStats) -> None:
-    for order, code in stats.needs_attention:
-        report.add(
-            Problem(
-                code="unknown_sku",
-                channel=channel,
-                sku=code,
-                field="sku",
-                message=f"order {order}: the channel's SKU {code} matches no product; "
-                "the order needs attention (map it in sku_map or fix the "
-                "catalogue)",
+def _report(store: Store, report: PullReport) -> None:
+    """Every alert of the pulled channels that no finished run has reported — this pull's, and
+    those of a run killed before it could report them (``store.alerts``)."""
+    for p in report.pulls:
+        found = alerts.unreported(store, p.channel, p.account)
+        report.alerts += found
+        unknown = [a for a in found if a.code == alerts.UNKNOWN_SKU]
+        for a in unknown:
+            report.run.add(
+                Problem(
+                    code=alerts.UNKNOWN_SKU,
+                    channel=p.channel,
+                    sku=a.sku,
+                    field="sku",
+                    message=f"order {a.order}: the channel's SKU {a.sku} matches no product; "
+                    "the order needs attention (map it in sku_map or fix the catalogue)",
+                )
             )
-        )
-    for sku in sorted(stats.oversold):
-        report.add(
-            Problem(
-                code="oversell",
-                channel=channel,
-                sku=sku,
-                field="stock",
-                message="open orders reserve more than is on hand",
+        oversold: dict[str, list[str]] = {}
+        for a in found:
+            if a.code == alerts.OVERSELL:
+                oversold.setdefault(a.sku, []).append(a.order)
+        for sku, orders in oversold.items():
+            report.run.add(
+                Problem(
+                    code=alerts.OVERSELL,
+                    channel=p.channel,
+                    sku=sku,
+                    field="stock",
+                    message="open orders reserve more than is on hand; flagged oversell: "
+                    f"order {', '.join(orders)}",
+                )
             )
-        )
+
+
+def mark_reported(state: Path, report: PullReport) -> None:
+    """The CLI's last step, once the report is out: its alerts are not reported again. Not
+    marked (a locked or unwritable state) only means the next pull reports them once more."""
+    if not report.alerts:
+        return
+    try:
+        with stored(state) as store:
+            alerts.mark_reported(store, report.alerts)
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("the alerts reported are not marked so (%s); the next pull reports them "
+                    "again", exc)  # fmt: skip

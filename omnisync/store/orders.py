@@ -18,6 +18,7 @@ from typing import Any
 
 from omnisync import faults
 from omnisync.orders.model import OPEN, RANK, Order
+from omnisync.store import alerts
 from omnisync.store.catalog import snapshot_taken
 from omnisync.store.db import Store
 from omnisync.store.order_views import LINE_COLUMNS, stored_order
@@ -78,12 +79,13 @@ def _upsert(db: Any, order: Order, resolve: Resolve, stats: IngestStats) -> str:
     if row is not None and not _changed(order, row, digest):
         return "unchanged"
     flags = ["needs_attention"] if None in skus else []
-    stats.needs_attention += [
-        (order.code, line.channel_sku)
-        for line, sku in zip(order.lines, skus, strict=True)
-        if sku is None
-    ]
+    lines = zip(order.lines, skus, strict=True)
+    unknown = [line.channel_sku for line, sku in lines if sku is None]
+    stats.needs_attention += [(order.code, code) for code in unknown]
     _write_order(db, order, flags, digest)
+    alerts.clear(db, key)
+    for code in dict.fromkeys(unknown):
+        alerts.raise_alert(db, key, alerts.UNKNOWN_SKU, code)
     _write_lines(db, order, skus)
     _reserve(db, order, skus, stats)
     return "new" if row is None else "updated"
@@ -243,6 +245,7 @@ def _reserve(db: Any, order: Order, skus: list[str | None], stats: IngestStats) 
         if available is not None and available < 0:
             stats.oversold.add(sku)
             _flag(db, key, "oversell")
+            alerts.raise_alert(db, key, alerts.OVERSELL, sku)
 
 
 def _available(db: Any, sku: str, location: str) -> int | None:

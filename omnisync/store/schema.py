@@ -177,4 +177,20 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (channel, account)
     ) WITHOUT ROWID;
     """,
+    # 9: what a person must hear of an order (a line whose SKU matches no product, an oversell),
+    # kept until a run that finished has reported it: a pull killed after storing a flagged order
+    # would otherwise never report it, as the re-run finds the order unchanged.
+    """
+    CREATE TABLE order_alerts (
+        channel TEXT NOT NULL,
+        account TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        code TEXT NOT NULL,            -- the problem's code: unknown_sku, oversell
+        sku TEXT NOT NULL,             -- the channel's SKU (unknown_sku), ours (oversell)
+        raised_at TEXT NOT NULL,
+        reported_at TEXT,              -- NULL until a finished run reported it
+        PRIMARY KEY (channel, account, external_id, code, sku)
+    ) WITHOUT ROWID;
+    CREATE INDEX order_alerts_unreported ON order_alerts (channel, account, reported_at);
+    """,
 )
