@@ -296,3 +296,10 @@ def test_a_missing_picture_shows_no_broken_image(pictured: Pictured, browser: Br
     assert found[pictured.broken] is None or not found[pictured.broken]["shown"]
     assert found[pictured.unsafe] is None  # never put in the page
     assert page_errors(browser) == []
+
+
+def test_the_page_tells_the_time_on_the_stores_clock(displays: Path, browser: Browser) -> None:
+    browser.open((displays / "ALM-1.html").as_uri())
+    footer = browser.eval("document.querySelector('footer').innerText")
+    # built at 10:00 UTC; the demo's stores are in Kazakhstan (Asia/Almaty, UTC+5)
+    assert footer.endswith("обновлено 22.11.2026 15:00 (UTC+5)")

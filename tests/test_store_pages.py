@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import DEMO_CONFIG
+from conftest import DEMO_CONFIG, Workspace, good_row
 from lxml import html
 
 from omnisync import pipeline
 from omnisync.channels.store_display import StorePage, picture, stock_rank
-from omnisync.channels.words import plural
+from omnisync.channels.words import local_time, plural
 from omnisync.config import load_config
+from omnisync.errors import ConfigError
 from omnisync.orders.model import Order, OrderLine
 from omnisync.store import open_store
 from omnisync.store.orders import IngestStats, ingest
@@ -176,3 +178,64 @@ def test_only_web_pictures_reach_the_page(url: str, shown: str) -> None:
 def test_the_json_names_each_products_picture(pages: Pages) -> None:
     products = json.loads((pages.out / "displays" / "ALM-1.json").read_text("utf-8"))["products"]
     assert products[0]["image_url"] == "https://cdn.example.kz/img/hp-sonora-x2.jpg"
+
+
+# --- times on the store's clock -----------------------------------------------------------------
+
+
+def test_the_display_says_when_it_was_updated_on_the_stores_clock(pages: Pages) -> None:
+    # NOW is 10:00 UTC; the channels' default zone is Asia/Almaty (UTC+5 since March 2024).
+    footer = pages.text("displays", "ALM-1", "//footer")
+    assert footer.endswith("обновлено 22.11.2026 15:00 (UTC+5)")
+    body = json.loads((pages.out / "displays" / "ALM-1.json").read_text("utf-8"))
+    assert body["generated_at"] == "2026-11-22T15:00+05:00"
+    assert body["store"]["timezone"] == "Asia/Almaty"
+
+
+def test_the_board_shows_each_order_on_the_stores_clock(pages: Pages) -> None:
+    rows = pages.page("boards", "ALM-1").xpath("//tr[@data-order]")
+    placed = {r.get("data-order"): " ".join(r.xpath("string(td[last()])").split()) for r in rows}
+    # K-1 was placed at 07:05 UTC (NOW - 3 h + 5 min): 12:05 in Almaty.
+    assert placed == {"K-2": "22.11.2026 12:00", "K-1": "22.11.2026 12:05",
+                      "K-3": "22.11.2026 12:10"}  # fmt: skip
+    assert pages.text("boards", "ALM-1", "//footer").endswith("обновлено 22.11.2026 15:00 (UTC+5)")
+    body = json.loads((pages.out / "boards" / "ALM-1.json").read_text("utf-8"))
+    assert (body["generated_at"], body["timezone"]) == ("2026-11-22T15:00+05:00", "Asia/Almaty")
+
+
+@pytest.mark.parametrize("kind", ["store_display", "pickup_board"])
+def test_a_configured_time_zone_is_used(workspace: Workspace, kind: str) -> None:
+    workspace.write_products([good_row()])
+    (workspace.root / "locations.csv").write_text(
+        "code,name,type,city,address,pickup\nMSK-1,Магазин Москва,store,Москва,,yes\n", "utf-8"
+    )
+    workspace.write_config(
+        {"displays": {"type": kind, "timezone": "Europe/Moscow"}}, locations="locations.csv"
+    )
+    config = load_config(workspace.config_path)
+    report = pipeline.build(config, now=NOW)
+    assert report.channels[0].published, report.channels[0].refused
+    page = html.fromstring((workspace.root / "out" / "displays" / "MSK-1.html").read_bytes())
+    assert " ".join(page.xpath("string(//footer)").split()).endswith("22.11.2026 13:00 (UTC+3)")
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "asia/almaty", "Asia", "localtime", "", "../x"])
+@pytest.mark.parametrize("kind", ["store_display", "pickup_board"])
+def test_a_time_zone_that_is_not_one_is_a_config_error(
+    workspace: Workspace, kind: str, zone: str
+) -> None:
+    workspace.write_products([good_row()])
+    workspace.write_config({"displays": {"type": kind, "stores": ["A"], "timezone": zone}})
+    with pytest.raises(ConfigError, match=r"channels\.displays\.timezone: .*Asia/Almaty"):
+        load_config(workspace.config_path)
+
+
+@pytest.mark.parametrize(
+    ("zone", "text"),
+    [("Asia/Almaty", "22.11.2026 15:00 (UTC+5)"), ("UTC", "22.11.2026 10:00 (UTC)"),
+     ("Asia/Kolkata", "22.11.2026 15:30 (UTC+5:30)"),
+     ("America/Sao_Paulo", "22.11.2026 07:00 (UTC-3)"),
+     ("Asia/Kathmandu", "22.11.2026 15:45 (UTC+5:45)")],
+)  # fmt: skip
+def test_a_moment_as_the_store_reads_it(zone: str, text: str) -> None:
+    assert local_time(NOW, ZoneInfo(zone)) == text

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import Field
 
 from omnisync.channels.base import ChannelConfig, FeedWriter, Record
-from omnisync.channels.store_display import PerStoreFiles, output_names
-from omnisync.channels.words import plural
+from omnisync.channels.store_display import (
+    DEFAULT_TIMEZONE,
+    PerStoreFiles,
+    TimeZone,
+    output_names,
+)
+from omnisync.channels.words import local_time, plural
 from omnisync.models import Location, Problem, Product
 from omnisync.store.order_views import pickup_board
 
@@ -22,6 +29,7 @@ class PickupBoardConfig(ChannelConfig):
     type: Literal["pickup_board"]
     stores: list[str] | None = Field(default=None, min_length=1)  # default: every store
     allow_empty: bool = True  # no pickup orders is a normal board
+    timezone: TimeZone = DEFAULT_TIMEZONE  # the clock order times are written on
 
 
 class PickupBoard(PerStoreFiles):
@@ -42,7 +50,8 @@ class PickupBoard(PerStoreFiles):
             stores,
             streams,
             self.context.state,
-            self.context.now.isoformat(timespec="minutes"),
+            self.context.now,
+            ZoneInfo(self.config.timezone),
         )
 
     def count_items(self, output: str, path: Path) -> int:
@@ -61,10 +70,13 @@ class BoardWriter:
         stores: list[Location],
         streams: Mapping[str, BinaryIO],
         state: Path | None,
-        generated_at: str,
+        now: datetime,
+        zone: ZoneInfo,
     ) -> None:
         self.channel, self.stores, self.streams = channel, stores, streams
-        self.state, self.generated_at = state, generated_at
+        self.state, self.zone = state, zone
+        self.generated_at = now.astimezone(zone).isoformat(timespec="minutes")
+        self.updated = local_time(now, zone)
         self.written: dict[str, int] = {}
         env = Environment(
             loader=PackageLoader("omnisync", "templates/pickup_board"),
@@ -86,14 +98,21 @@ class BoardWriter:
         for store in self.stores:
             orders = [_view(o) for o in pickup_board(self.state, store.code)] if self.state else []
             json_name, html_name = output_names(self.channel, store.code)
-            body = {"store": store.code, "generated_at": self.generated_at, "orders": orders}
+            body = {"store": store.code, "timezone": self.zone.key,
+                    "generated_at": self.generated_at, "orders": orders}  # fmt: skip
             self.streams[json_name].write(json.dumps(body, ensure_ascii=False, indent=1).encode())
-            html = self.template.render(store=store, orders=orders, generated_at=self.generated_at)
+            shown = [self._html_view(o) for o in orders]
+            html = self.template.render(store=store, orders=shown, updated=self.updated)
             self.streams[html_name].write(html.encode())
             self.written[json_name] = self.written[html_name] = len(orders)
 
     def counts(self) -> Mapping[str, int]:
         return self.written
+
+    def _html_view(self, order: dict[str, Any]) -> dict[str, Any]:
+        """An order as the clerk reads it: the time it was placed on the store's clock."""
+        placed = datetime.fromisoformat(order["created_at"])
+        return {**order, "placed": local_time(placed, self.zone, offset=False)}
 
 
 def _view(order: dict[str, Any]) -> dict[str, Any]:

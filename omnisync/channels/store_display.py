@@ -19,18 +19,39 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
-from typing import Any, BinaryIO, Literal
+from typing import Annotated, Any, BinaryIO, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, FileFeed, Record
-from omnisync.channels.words import plural
+from omnisync.channels.words import local_time, plural
 from omnisync.models import Location, Problem, Product
 from omnisync.text import CENT, xml_safe
 
 UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+# The stores' clock when a channel names none: Kazakhstan's, like the KZT and Russian defaults
+# (one zone, UTC+5, for the whole country since 1 March 2024; tzdata 2024a).
+DEFAULT_TIMEZONE = "Asia/Almaty"
+NOT_ZONES = frozenset({"localtime", "posixrules"})  # files in the zone folder, not IANA names
+
+
+def known_zone(name: str) -> str:
+    """An IANA time zone name (Asia/Almaty, Europe/Moscow), checked against the zone data."""
+    try:
+        if name in NOT_ZONES:
+            raise ZoneInfoNotFoundError(name)
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"{name!r} is not an IANA time zone name; e.g. Asia/Almaty, Europe/Moscow"
+        ) from None
+    return name
+
+
+TimeZone = Annotated[str, AfterValidator(known_zone)]
 
 
 class StoreDisplayConfig(ChannelConfig):
@@ -39,6 +60,7 @@ class StoreDisplayConfig(ChannelConfig):
     stores: list[str] | None = Field(default=None, min_length=1)
     title: str = "Каталог"
     currency: str = Field(default="KZT", pattern=r"^[A-Z]{3}$")
+    timezone: TimeZone = DEFAULT_TIMEZONE  # the clock the page's times are written on
 
     @field_validator("stores")
     @classmethod
@@ -146,9 +168,12 @@ class StoreDisplay(PerStoreFiles):
         return StoreWriter(self.name, stores, self.context.locations, streams, self._page_data())
 
     def _page_data(self) -> dict[str, str]:
+        zone = ZoneInfo(self.config.timezone)
         return {
             "title": self.config.title,
-            "generated_at": self.context.now.isoformat(timespec="minutes"),
+            "timezone": self.config.timezone,
+            "generated_at": self.context.now.astimezone(zone).isoformat(timespec="minutes"),
+            "updated": local_time(self.context.now, zone),
         }
 
     def count_items(self, output: str, path: Path) -> int:
@@ -215,7 +240,10 @@ class StoreWriter:
     def __enter__(self) -> StoreWriter:
         for store in self.stores:
             page = self.pages[store.code]
-            header = {"store": _store_json(store), "generated_at": self.page["generated_at"]}
+            header = {
+                "store": _store_json(store, self.page["timezone"]),
+                "generated_at": self.page["generated_at"],
+            }
             page.json_out.write(
                 json.dumps(header, ensure_ascii=False)[:-1].encode() + b', "products": ['
             )
@@ -307,13 +335,14 @@ def _amount(value: Decimal | None) -> str | None:
     return None if value is None else str(value.quantize(CENT))
 
 
-def _store_json(store: Location) -> dict[str, Any]:
+def _store_json(store: Location, timezone: str) -> dict[str, Any]:
     return {
         "code": store.code,
         "name": store.name,
         "city": store.city,
         "address": store.address,
         "pickup": store.pickup,
+        "timezone": timezone,
     }
 
 
