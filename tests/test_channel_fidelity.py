@@ -24,10 +24,11 @@ from omnisync.channels import limits
 from omnisync.channels.base import ChannelContext
 from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
 from omnisync.channels.google.api import GoogleApiSettings
+from omnisync.channels.kaspi import Kaspi, KaspiConfig
 from omnisync.channels.meta import MetaCatalog, MetaConfig
 from omnisync.config import load_config
 from omnisync.errors import ConfigError
-from omnisync.models import Product
+from omnisync.models import Location, Product
 from omnisync.sandbox.server import Sandbox
 
 # --- Merchant API resource names and feed labels ----------------------------------------------
@@ -276,3 +277,77 @@ def test_an_offer_out_of_stock_is_not_advertised_as_made_to_order(tmp_path: Path
     assert offers["HAS-3"].findtext("quantity_in_stock") == "3"
     assert offers["UNTRACKED"].get("available") == "true"
     assert offers["UNTRACKED"].find("quantity_in_stock") is None
+
+
+# --- Kaspi: a store with stock in a city the item has no price for ---------------------------
+
+LOCATIONS = {
+    "ALM-1": Location(code="ALM-1", name="Абая", type="store", city="Алматы"),
+    "SHM-1": Location(code="SHM-1", name="Тауке хана", type="store", city="Шымкент"),
+    "KST-1": Location(code="KST-1", name="Костанай", type="store", city="Костанай"),
+    "URL-1": Location(code="URL-1", name="Уральск", type="store", city="271010000"),
+    "NOC-1": Location(code="NOC-1", name="Без города", type="store"),
+}
+
+
+def _kaspi(*locations: str) -> Kaspi:
+    stores = {code: f"PP{n}" for n, code in enumerate(locations, 1)}
+    config = KaspiConfig(type="kaspi", company="Shop", merchant_id="1", stores=stores)
+    return Kaspi("kaspi", config, ChannelContext(locations=LOCATIONS, now=datetime(2026, 5, 20)))
+
+
+def _kaspi_problems(channel: Kaspi, **overrides: object) -> list[tuple[str, str, str]]:
+    problems = channel.validate(channel.to_record(_product(**overrides)))
+    return [(p.code, p.field or "", p.message) for p in problems]
+
+
+ALMATY_ONLY = {"750000000": Decimal("15990")}
+SHYMKENT = {"511010000": Decimal("15490")}
+
+
+def test_stock_in_a_city_without_a_city_price_is_reported_naming_store_and_city() -> None:
+    channel = _kaspi("ALM-1", "SHM-1")
+    product = _product(city_prices=ALMATY_ONLY, stock={"ALM-1": 2, "SHM-1": 16})
+    record = channel.to_record(product)
+    problems = channel.validate(record)
+    assert [(p.code, p.severity, p.field, p.sku) for p in problems] == [
+        ("city_price_missing", "warning", "cityprices", "KETTLE-1")
+    ]
+    message = problems[0].message
+    assert all(part in message for part in ("PP2", "SHM-1", "Шымкент", "511010000", "16"))
+    # The offer still goes out as it is, both stores and the one city price.
+    assert [a["storeId"] for a in record.fields["availabilities"]] == ["PP1", "PP2"]
+    assert record.fields["cityprices"] == [("750000000", 15990)]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"city_prices": ALMATY_ONLY, "stock": {"ALM-1": 2, "SHM-1": 0}},  # nothing to sell there
+        {"city_prices": {**ALMATY_ONLY, **SHYMKENT}, "stock": {"ALM-1": 2, "SHM-1": 16}},
+        {"stock": {"ALM-1": 2, "SHM-1": 16}},  # one <price> for every city
+    ],
+    ids=["no-stock-there", "priced-there", "one-price"],
+)
+def test_nothing_is_said_when_every_stocked_city_has_a_price(overrides: dict[str, Any]) -> None:
+    assert _kaspi_problems(_kaspi("ALM-1", "SHM-1"), **overrides) == []
+
+
+def test_a_city_given_as_its_id_is_matched_too() -> None:
+    channel = _kaspi("URL-1")
+    priced = {"271010000": Decimal("16990")}
+    # 271010000 is outside the known list (city_unknown), but it is the store's city: priced.
+    codes = [code for code, *_ in _kaspi_problems(channel, city_prices=priced, stock={"URL-1": 3})]
+    assert codes == ["city_unknown"]
+    (found,) = _kaspi_problems(channel, city_prices=ALMATY_ONLY, stock={"URL-1": 3})
+    assert found[:2] == ("city_price_missing", "cityprices") and "271010000" in found[2]
+
+
+@pytest.mark.parametrize(
+    ("location", "said"), [("KST-1", "Костанай"), ("NOC-1", "no city in locations.csv")]
+)
+def test_a_store_in_a_city_kaspi_has_no_id_for_is_reported_too(location: str, said: str) -> None:
+    stock = {location: 1}
+    (found,) = _kaspi_problems(_kaspi(location), city_prices=ALMATY_ONLY, stock=stock)
+    assert found[:2] == ("city_price_missing", "cityprices")
+    assert said in found[2] and "not a known Kaspi city" in found[2]

@@ -39,6 +39,8 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XS = "http://www.w3.org/2001/XMLSchema"
 SCHEMA_LOCATION = "kaspiShopping http://kaspi.kz/kaspishopping.xsd"
 SAFE_SKU = re.compile(r"^[A-Za-z0-9_.-]+$")
+# A location's city as locations.csv names it → the Kaspi city id (or the id itself).
+CITY_IDS = {name.casefold(): city for city, name in limits.KASPI_CITIES.items()}
 
 
 class KaspiUpload(BaseModel):
@@ -106,6 +108,7 @@ class Kaspi(Channel, PullsOrders, SingleFileFeed):
             ],
             **self._prices(product, record),
         }
+        self._note_unpriced_stores(record)
         return record
 
     def _availability(self, product: Product, location: str, store: str) -> dict[str, str]:
@@ -133,6 +136,40 @@ class Kaspi(Channel, PullsOrders, SingleFileFeed):
             return {"cityprices": [(city, whole_tenge(amount)) for city, amount in cities]}
         self._note_rounding(record, "price", price)
         return {"price": whole_tenge(price)}
+
+    def _note_unpriced_stores(self, record: Record) -> None:
+        """With per-city prices, a store that sells the item in a city without one is said: the
+        offer goes out as it is, but Kaspi has no price for it there (channels.md §2.1)."""
+        priced = {city for city, _ in record.fields.get("cityprices", ())}
+        if not priced:
+            return  # one <price> for every city
+        stores = zip(self.config.stores, record.fields["availabilities"], strict=True)
+        for location, attrib in stores:
+            if location not in self.context.locations:
+                continue  # a channel used on its own: where its stores are is not known
+            city = self._city(location)
+            if attrib["available"] == "yes" and city not in priced:
+                message = self._unpriced(location, attrib, city)
+                record.notes.append(self.problem(
+                    record, "cityprices", "city_price_missing", message, Severity.WARNING
+                ))  # fmt: skip
+
+    def _city(self, location: str) -> str | None:
+        """The Kaspi city id of a location: its city as an id, or a known city's name."""
+        city = self.context.locations[location].city.strip()
+        return city if city.isdigit() else CITY_IDS.get(city.casefold())
+
+    def _unpriced(self, location: str, attrib: dict[str, str], city: str | None) -> str:
+        named = self.context.locations[location].city or "no city in locations.csv"
+        stock = f"{attrib['stockCount']} in stock" if "stockCount" in attrib else "stock"
+        reason = (
+            f"no cityprice for its city {city}" if city
+            else "its city is not a known Kaspi city id, so no cityprice can match it"
+        )  # fmt: skip
+        return (
+            f"store {attrib['storeId']} ({location}, {named}) has {stock} but {reason}; add the "
+            "city's price (city_prices.csv), or Kaspi has no price to sell it at there"
+        )
 
     def _note_rounding(self, record: Record, field: str, amount: Decimal) -> None:
         if amount != amount.to_integral_value():
