@@ -26,7 +26,7 @@ from omnisync.sources.sidefiles import (
     StockIndex,
     negative_warning,
 )
-from omnisync.sources.values import RowError, parse_money, parse_on_hand
+from omnisync.sources.values import RowError, check_id, parse_money, parse_on_hand, shown
 
 Row = tuple[int, list[str]]
 
@@ -166,7 +166,7 @@ class TableSource(Source):
                 Problem(
                     code=err.code,
                     message=f"{err.field}: {err}",
-                    sku=row[columns.sku] or None,
+                    sku=shown(row[columns.sku]) or None,
                     field=err.field,
                     file=self.table.name,
                     line=line,
@@ -190,6 +190,9 @@ class TableSource(Source):
         for column in ("sku", "title", "price"):
             if not row[at.named[column]]:
                 raise RowError(column, "missing_value", "is empty; every row needs one")
+        check_id(row[at.sku], "sku")
+        if at.group is not None:
+            check_id(row[at.group], "item_group_id")
         sale = at.cell(row, "sale_price")
         texts: dict[str, Any] = {name: row[i] for name, i in at.texts}
         attributes = {name: row[i] for name, i in at.extra if row[i]}
@@ -243,6 +246,7 @@ class _Columns:
     def __init__(self, header: list[str]) -> None:
         self.named = {name: i for i, name in enumerate(header)}
         self.sku = self.named["sku"]
+        self.group = self.named.get("item_group_id")
         self.texts = [(name, self.named[name]) for name in TEXT_COLUMNS if name in self.named]
         self.extra = [(name, i) for i, name in enumerate(header) if name and name not in KNOWN]
 

@@ -13,10 +13,46 @@ from typing import Any
 _NUMBER = re.compile(r"-?\d{1,15}(?:[.,]\d{1,6})?")
 
 
+# What a feed cannot keep in an id: delimited writers turn tabs and line breaks into spaces
+# (text.one_line), XML drops other C0 controls and lone surrogates (text.xml_safe); C1 controls
+# go with them, as no shop means one. "A<TAB>B" would be published as the twin of "A B".
+_CLEANED_AWAY = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 class RowError(ValueError):
     def __init__(self, field: str, code: str, message: str) -> None:
         super().__init__(message)
         self.field, self.code = field, code
+
+
+def check_id(value: str, field: str) -> None:
+    """Refuse an id (a SKU, an item group) holding a character feeds clean away."""
+    if value.isprintable():
+        return  # the common case: every refused character is unprintable
+    found = _CLEANED_AWAY.search(value)
+    if found is not None:
+        raise RowError(
+            field,
+            "control_character",
+            f"has {_named(found.group())} in it; feeds write it as a space or leave it out, "
+            "which would make this id another's twin: remove it",
+        )
+
+
+def _named(char: str) -> str:
+    if char == "\t":
+        return "a tab"
+    if char in "\r\n":
+        return "a line break"
+    return f"the control character U+{ord(char):04X}"
+
+
+def shown(value: str) -> str:
+    """``value`` with the characters ``check_id`` refuses escaped (``A\\tB``): a problem shows
+    it on one line, and a terminal never acts on it."""
+    if value.isprintable():
+        return value
+    return _CLEANED_AWAY.sub(lambda m: repr(m.group())[1:-1], value)
 
 
 def _decimal(raw: str, field: str, expected: str) -> Decimal:
