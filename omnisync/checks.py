@@ -172,31 +172,3 @@ def html_problems(text: str, allowed: frozenset[str]) -> list[str]:
     if checker.open:
         problems.append(f"<{checker.open[-1]}> is never closed")
     return problems
-
-
-class _TextOnly(HTMLParser):
-    # Character references stay as written: "&lt;script&gt;" is text about a tag, and
-    # decoding it would turn it into one.
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-    def handle_entityref(self, name: str) -> None:
-        self.parts.append(f"&{name};")
-
-    def handle_charref(self, name: str) -> None:
-        self.parts.append(f"&#{name};")
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.parts.append(" ")  # <br>, <li>, <p> separate words
-
-
-def html_to_text(text: str) -> str:
-    """The text of an HTML fragment, tags dropped, whitespace collapsed."""
-    parser = _TextOnly()
-    parser.feed(text)
-    parser.close()
-    return " ".join("".join(parser.parts).split())

@@ -77,15 +77,20 @@ CASES: list[tuple[str, str, Severity, str, dict[str, object]]] = [
     ("title_missing", "", ERROR, "title", {"title": ""}),
     ("title_missing", "only-forbidden-chars", ERROR, "title", {"title": "\x00\x0b"}),
     ("description_missing", "", ERROR, "description", {"description": ""}),
-    ("description_html", "tag", ERROR, "description", {"description": "<p>A kettle.</p>"}),
     (
-        "description_html",
-        "attribute",
-        ERROR,
+        "description_unsafe_removed",
+        "script",
+        WARNING,
+        "description",
+        {"description": "<p>A kettle.</p><script>alert(1)</script>"},
+    ),
+    (
+        "description_unsafe_removed",
+        "onclick",
+        WARNING,
         "description",
         {"description": '<strong onclick="x()">A kettle.</strong>'},
     ),
-    ("description_html", "unclosed", ERROR, "description", {"description": "<em>A kettle."}),
     ("brand_too_long", "", ERROR, "brand", {"brand": "B" * 71}),
     ("mpn_too_long", "", ERROR, "mpn", {"mpn": "M" * 71}),
     ("product_type_too_long", "", ERROR, "product_type", {"category": ("C" * 400, "D" * 400)}),
@@ -400,6 +405,10 @@ CLEAN: dict[str, dict[str, object]] = {
     "no-condition": {"condition": ""},
     "condition-capitalised": {"condition": "Refurbished"},
     "allowed-html": {"description": "<strong>Fast</strong><br><ul><li>1.7 L</li></ul><br/>"},
+    "cms-paragraph": {"description": "<p>A kettle.</p>"},
+    "unclosed-em": {"description": "<em>A kettle."},
+    "style-attribute": {"description": '<p style="color:red"><span class="x">A kettle.</span></p>'},
+    "link": {"description": '<a href="https://shop.example.kz">A kettle.</a>'},
     "less-than-as-text": {"description": "Boils 1 L in < 3 minutes"},
     "image-without-extension": {"image_url": "https://cdn.example.kz/img/kettle-1"},
     "image-upper-case-extension": {"image_url": "https://cdn.example.kz/img/kettle-1.JPEG"},
@@ -437,6 +446,42 @@ def _long_list_description() -> str:
     text = block * (6000 // len(block) + 1)
     assert len(text) >= 6000
     return text
+
+
+@pytest.mark.parametrize(
+    ("raw", "written"),
+    [
+        (
+            "<p>A <b>kettle</b></p><p>1.7 L</p>",
+            "<div>A <strong>kettle</strong></div><div>1.7 L</div>",
+        ),
+        ("<UL><LI>Steel<LI>Glass</UL>", "<ul><li>Steel</li><li>Glass</li></ul>"),
+        ('<h2 class="t">Specs</h2><i>quiet</i>', "<div>Specs</div><em>quiet</em>"),
+        ("Tea&nbsp;&amp;&nbsp;coffee &laquo;Dala&raquo;", "Tea\xa0&amp;\xa0coffee «Dala»"),
+        ("<p>x</p><script>alert(1)</script><style>p{}</style>", "<div>x</div>"),
+        ("2200 W kettle, 1.7 L, auto shut-off.", "2200 W kettle, 1.7 L, auto shut-off."),
+    ],
+)
+def test_description_markup_is_written_in_googles_tags(raw: str, written: str) -> None:
+    channel = make_channel()
+    assert channel.to_record(product(description=raw)).fields["description"] == written
+
+
+def test_description_of_only_unsafe_markup_is_missing() -> None:
+    problems = problems_of(product(description="<script>alert(1)</script>"))
+    assert triples(problems) == [
+        ("description_unsafe_removed", WARNING, "description"),
+        ("description_missing", ERROR, "description"),
+    ]
+
+
+def test_long_description_of_escaped_text_is_cut_outside_an_entity() -> None:
+    channel = make_channel()
+    record = channel.to_record(product(description="Tom &amp; Jerry " * 400))
+    description = record.fields["description"]
+    assert len(description) <= 5000
+    assert description.endswith(("Tom", "&amp;", "Jerry"))
+    assert triples(channel.validate(record)) == [("description_truncated", WARNING, "description")]
 
 
 def test_long_html_description_is_kept_as_text_with_only_warnings() -> None:

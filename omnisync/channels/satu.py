@@ -15,6 +15,7 @@ from typing import Any, BinaryIO, Literal
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from omnisync import markup
 from omnisync.channels import limits, satu_orders
 from omnisync.channels.base import (
     Channel,
@@ -32,7 +33,7 @@ from omnisync.channels.writers import (
     escape_attr,
     escape_text,
 )
-from omnisync.channels.yml import CategoryTree, YmlWriter, checklist
+from omnisync.channels.yml import DESCRIPTION_MARKUP, CategoryTree, YmlWriter, checklist
 from omnisync.checks import ascii_url, url_problem
 from omnisync.models import Problem, Product, Severity
 from omnisync.secrets import Secret
@@ -99,12 +100,31 @@ class Satu(SatuPushes, PullsOrders, SingleFileFeed):
             "name": self.cut(record, "name", xml_safe(product.title), limits.SATU_NAME_MAX),
             "vendor": xml_safe(product.brand),
             "vendorCode": xml_safe(product.mpn),
-            "description": self.cut(record, "description", xml_safe(product.description),
-                                     limits.SATU_DESCRIPTION_MAX),
+            "description": self._description(record, xml_safe(product.description)),
             "params": _params(product),
             "quantity_in_stock": units,
         }  # fmt: skip
         return record
+
+    def _description(self, record: Record, raw: str) -> str:
+        """Safe HTML for the CDATA section; as plain text when it must be shortened."""
+        cleaned = markup.clean(raw, DESCRIPTION_MARKUP)
+        if cleaned.unsafe:
+            self._note(record, "description_unsafe_removed",
+                       "description had scripts, styles, frames or event handlers; they were "
+                       "removed")  # fmt: skip
+        limit = limits.SATU_DESCRIPTION_MAX
+        if len(cleaned.text) <= limit:
+            return cleaned.text
+        if "<" in cleaned.text:  # cutting through markup would leave it broken
+            self._note(record, "description_html_removed",
+                       f"description is over {limit} characters with HTML; the tags were "
+                       "removed so it could be shortened cleanly")  # fmt: skip
+        plain = markup.clean(raw, markup.TEXT).text
+        return markup.fit(plain, limit, lambda text, n: self.cut(record, "description", text, n))
+
+    def _note(self, record: Record, code: str, message: str) -> None:
+        record.notes.append(self.problem(record, "description", code, message, Severity.WARNING))
 
     def writes_files(self) -> bool:
         return self.config.shop is not None
@@ -225,7 +245,8 @@ def _offer(record: Record, categories: CategoryTree) -> str:
     for tag in ("name", "vendor", "vendorCode"):
         leaf(tag, f[tag])
     if f["description"]:
-        # CDATA keeps description HTML readable (escaped instead when it holds "]]>").
+        # CDATA keeps description HTML readable (escaped instead when it holds "]]>": only plain
+        # text can, as cleaned HTML writes ">" as &gt;).
         lines.append(f"        <description>{cdata(f['description'])}</description>")
     for name, value in f["params"]:
         lines.append(f'        <param name="{escape_attr(name)}">{escape_text(value)}</param>')

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
+from omnisync import markup
 from omnisync.channels.base import Record
 from omnisync.channels.writers import CountingWriter
 from omnisync.checks import url_problem
@@ -26,6 +27,15 @@ from omnisync.keyset import KeySet
 from omnisync.xmlinput import HARDENED
 
 MARKER = "omnisync-offers"
+# An offer's <description> may hold the XHTML tags <h3>, <ul><li>, <p> and <br/> inside CDATA
+# (Yandex's description element, yandex.ru/support/partnermarket/elements/description.html, as
+# quoted by integrators: third-party). <strong>, <em> and <ol> are what Prom/Satu's own editor
+# writes (unconfirmed). Links are not allowed in a description, so <a> is unwrapped; other
+# headings become <h3>; blocks YML has no tag for (div, tr) leave a <br>.
+DESCRIPTION_MARKUP = markup.Profile(
+    keep=frozenset({"h3", "ul", "ol", "li", "p", "br", "strong", "em"}),
+    rename={"b": "strong", "i": "em"} | {f"h{level}": "h3" for level in (1, 2, 4, 5, 6)},
+)
 CATEGORY_ID_SPACE = 900_000_000  # ids are 9-digit numbers: 100000000-999999999
 
 
