@@ -13,7 +13,7 @@ from omnisync.catalogs import SqlCatalog
 from omnisync.models import Problem, Product
 from omnisync.sources.csvfile import CsvSource
 from omnisync.sources.sql import SqlSource
-from omnisync.sources.values import RowError, check_id
+from omnisync.sources.values import RowError, check_id, parse_money, parse_on_hand
 
 
 def read_csv(tmp_path: Path, rows: list[dict[str, str]]) -> tuple[list[Product], list[Problem]]:
@@ -88,3 +88,53 @@ def test_other_unusual_characters_stay_in_ids(tmp_path: Path, sku: str) -> None:
     products, problems = read_csv(tmp_path, [good_row(sku=sku, item_group_id=sku)])
     assert problems == []
     assert [(p.sku, p.item_group_id) for p in products] == [(sku, sku)]
+
+
+# --- digits that only look like numbers -------------------------------------------------------
+
+LOOKALIKES = ["１２３", "١٢٣", "۱۲۳", "१२३", "12３", "1２,50", "๕"]  # full-width, Arabic-Indic, …
+
+
+@pytest.mark.parametrize("raw", LOOKALIKES)
+@pytest.mark.parametrize("field", ["price", "sale_price", "quantity"])
+def test_non_ascii_digits_in_a_number_are_refused(tmp_path: Path, raw: str, field: str) -> None:
+    # Python's Decimal and int read them as numbers; a shop's 0-9 is what was meant, or not.
+    rows = [{**good_row(sku="A", price="99999"), field: raw}, good_row(sku="B")]
+    products, problems = read_csv(tmp_path, rows)
+    assert [p.sku for p in products] == ["B"]
+    assert refused(problems) == [("non_ascii_digits", field, "products.csv", 2)]
+    assert "non-ASCII digits" in problems[0].message
+
+
+def test_non_ascii_digits_from_a_database_are_refused(tmp_path: Path) -> None:
+    products, problems = read_sql(tmp_path, [good_row(sku="A", price="١٥٩٩٠"), good_row(sku="B")])
+    assert [p.sku for p in products] == ["B"]
+    assert refused(problems) == [("non_ascii_digits", "price", "products_query", 1)]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "field"),
+    [
+        ("stock", "sku,location,quantity\nA,WH-1,٣\n", "quantity"),
+        ("city_prices", "sku,city_id,price\nA,750000000,１５９９０\n", "price"),
+        ("reviews", "sku,rating,count\nA,４,2\n", "rating"),
+        ("reviews", "sku,rating,count\nA,4,１２\n", "count"),
+    ],
+)
+def test_side_files_refuse_non_ascii_digits(
+    tmp_path: Path, name: str, text: str, field: str
+) -> None:
+    products_csv = tmp_path / "products.csv"
+    products_csv.write_text(csv_text([good_row(sku="A")]), encoding="utf-8")
+    side = tmp_path / f"{name}.csv"
+    side.write_text(text, encoding="utf-8")
+    problems: list[Problem] = []
+    list(CsvSource(products_csv, **{name: side}).read(problems.append))  # type: ignore[arg-type]
+    assert [(p.field, p.file, p.line) for p in problems] == [(field, f"{name}.csv", 2)]
+    assert "non-ASCII digits" in problems[0].message
+
+
+@pytest.mark.parametrize("raw", ["15990", "15 990,50", "15\u00a0990.5", "-3"])
+def test_ascii_numbers_still_read(raw: str) -> None:
+    assert parse_money(raw.lstrip("-"), "price") > 0
+    assert parse_on_hand(raw.split(",")[0].split(".")[0], "quantity")[0] >= 0

@@ -9,8 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 # Plain decimal notation only: "15990", "15990.00", "15 990,50". No exponents: "1e30" is a typo
-# or an overflow, and int(Decimal("1e999999999")) would never finish.
-_NUMBER = re.compile(r"-?\d{1,15}(?:[.,]\d{1,6})?")
+# or an overflow, and int(Decimal("1e999999999")) would never finish. Digits 0-9 only: \d and
+# Decimal take any script's digits ("１２３", "١٢٣"), which a feed would publish as they are.
+_NUMBER = re.compile(r"-?[0-9]{1,15}(?:[.,][0-9]{1,6})?")
 
 
 # What a feed cannot keep in an id: delimited writers turn tabs and line breaks into spaces
@@ -58,6 +59,9 @@ def shown(value: str) -> str:
 def _decimal(raw: str, field: str, expected: str) -> Decimal:
     text = raw.replace(" ", "").replace("\u00a0", "")
     if not _NUMBER.fullmatch(text):
+        if any(char.isdigit() and not char.isascii() for char in text):
+            message = f"{raw!r} has non-ASCII digits; write it with the digits 0-9"
+            raise RowError(field, "non_ascii_digits", message)
         raise RowError(field, "not_a_number", f"{raw!r} is not {expected}")
     return Decimal(text.replace(",", "."))
 
