@@ -46,7 +46,7 @@ BLOCKS = frozenset({
 _CELLS = frozenset({"td", "th"})  # a table row's cells run on, one space apart
 _LINE_BREAKS = frozenset({"br", "hr"})
 _TRANSPARENT = frozenset({"html", "head", "body"})  # the parser's own document around the text
-_URL_SCHEMES = ("javascript:", "vbscript:", "data:")
+_SCRIPTS = ("javascript:", "vbscript:", "expression(")  # in a link, or a style's url(...)
 _SPACES = re.compile(r"[ \t\n\r\f]+")  # HTML's whitespace; U+00A0 (&nbsp;) is text
 _TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?])")  # what a reader of text could take for a tag
 # huge_tree lifts libxml2's nesting limit from 256 (past which it silently returns an empty
@@ -102,7 +102,7 @@ def fit(text: str, limit: int, cut: Callable[[str, int], str]) -> str:
     """Plain ``text`` as HTML of at most ``limit`` characters, shortened by ``cut`` (the
     channel's, which warns) before escaping, so no cut falls inside an ``&amp;``."""
     head = text[:limit]
-    growth = len(escape(head)) - len(head)  # at least what escaping the kept part adds
+    growth = len(escape(head)) - len(head)  # no less than escaping the kept part adds
     return escape(cut(text, limit - growth))
 
 
@@ -154,7 +154,7 @@ def _unsafe_attributes(el: etree._Element) -> bool:
             return True  # an event handler
         # Browsers skip whitespace and ignore case in a scheme: "Java\tScript:" still runs.
         compact = "".join(str(value).split()).lower()
-        if compact.startswith(_URL_SCHEMES) or "expression(" in compact:
+        if compact.startswith("data:") or any(script in compact for script in _SCRIPTS):
             return True
     return False
 

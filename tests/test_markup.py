@@ -60,6 +60,7 @@ def test_yml_keeps_the_tags_yml_lists(raw: str, written: str) -> None:
         '<a href=" JaVa\tScRiPt:f()">x</a>',
         '<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>',
         '<p style="width: expression(alert(1))">x</p>',
+        "<p style=\"background: url('javascript:f()')\">x</p>",
     ],
 )
 def test_unsafe_markup_is_removed_and_reported(raw: str) -> None:
