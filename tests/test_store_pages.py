@@ -3,6 +3,7 @@ checked in the generated files; tests/test_store_display_browser.py checks them 
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -14,19 +15,22 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import DEMO_CONFIG, Workspace, good_row
+from browser import Browser
+from conftest import DEMO_CONFIG, ROOT, Workspace, good_row
 from lxml import html
 
 from omnisync import pipeline
+from omnisync.channels.pickup_board import STATUS_WORDS
 from omnisync.channels.store_display import StorePage, picture, stock_rank
 from omnisync.channels.words import local_time, plural
 from omnisync.config import load_config
 from omnisync.errors import ConfigError
-from omnisync.orders.model import Order, OrderLine
+from omnisync.orders.model import STATUSES, Order, OrderLine
 from omnisync.store import open_store
 from omnisync.store.orders import IngestStats, ingest
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+ARTIFACTS = ROOT / "test-artifacts"
 
 GOODS = ("товар", "товара", "товаров")
 # The form each number takes, as a Russian speaker says it (CLDR "ru" integer rules).
@@ -239,3 +243,67 @@ def test_a_time_zone_that_is_not_one_is_a_config_error(
 )  # fmt: skip
 def test_a_moment_as_the_store_reads_it(zone: str, text: str) -> None:
     assert local_time(NOW, ZoneInfo(zone)) == text
+
+
+# --- the pickup board, in a clerk's words -------------------------------------------------------
+
+
+def board_rows(pages: Pages, store: str) -> dict[str, list[str]]:
+    """Order code → its cells' text."""
+    rows = pages.page("boards", store).xpath("//tr[@data-order]")
+    return {
+        r.get("data-order"): [" ".join(td.text_content().split()) for td in r.xpath("td")]
+        for r in rows
+    }
+
+
+def test_the_board_names_the_products_to_collect(pages: Pages) -> None:
+    rows = board_rows(pages, "ALM-1")
+    goods = {code: cells[3] for code, cells in rows.items()}
+    assert "Наушники беспроводные Sonora X2, чёрные × 1" in goods["K-1"]
+    assert "Наушники TWS Sonora Buds Lite × 3" in goods["K-2"]
+    assert "Портативная колонка Sonora Go 10 Вт × 1" in goods["K-3"]
+    # A line the catalogue does not know keeps the channel's code, and says so.
+    assert "NO-SUCH-SKU × 2" in goods["K-1"] and "нет в каталоге" in goods["K-1"]
+    body = json.loads((pages.out / "boards" / "ALM-1.json").read_text("utf-8"))
+    titles = {line["channel_sku"]: line["title"] for o in body["orders"] for line in o["lines"]}
+    assert titles["HP-SONORA-X2"] == "Наушники беспроводные Sonora X2, чёрные"
+    assert titles["NO-SUCH-SKU"] is None
+
+
+def test_the_board_says_each_status_in_russian(pages: Pages) -> None:
+    status = {code: cells[4] for code, cells in board_rows(pages, "ALM-1").items()}
+    assert status == {"K-1": "Собирается", "K-2": "Готов к выдаче", "K-3": "Новый"}
+    assert board_rows(pages, "AST-1")["K-4"][4] == "Новый"
+    text = pages.page("boards", "ALM-1").text_content()
+    assert not set(STATUSES) & set(text.split())  # no raw status code on the page
+
+
+def test_every_order_status_has_a_clerks_word() -> None:
+    assert set(STATUS_WORDS) == set(STATUSES)
+    assert STATUS_WORDS["delivered"] == "Выдан" and STATUS_WORDS["cancelled"] == "Отменён"
+    assert len(set(STATUS_WORDS.values())) == len(STATUSES)
+
+
+def test_a_clerk_reads_the_board_in_the_browser(pages: Pages, tmp_path: Path) -> None:
+    with Browser(tmp_path / "profile", 1280, 700) as browser:
+        browser.open((pages.out / "boards" / "ALM-1.html").as_uri())
+        rows = browser.eval(
+            "Array.from(document.querySelectorAll('#orders tbody tr'))"
+            ".filter(r => r.checkVisibility())"
+            ".map(r => Array.from(r.cells).map(c => c.innerText.replace(/\\s+/g, ' ').trim()))"
+        )
+        footer = browser.eval("document.querySelector('footer').innerText")
+        shot = browser.call("Page.captureScreenshot", format="png")["data"]
+        assert browser.console() == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "pickup_board_ALM-1.png").write_bytes(base64.b64decode(shot))
+    assert [r[0] for r in rows] == ["K-2", "K-1", "K-3"]  # oldest first: prepare it first
+    assert rows[1][3:] == [
+        "Наушники беспроводные Sonora X2, чёрные × 1 арт. HP-SONORA-X2 "
+        "NO-SUCH-SKU × 2 нет в каталоге",
+        "Собирается",
+        "22.11.2026 12:05",
+    ]
+    assert rows[0][4] == "Готов к выдаче" and rows[2][4] == "Новый"
+    assert footer == "3 заказа · обновлено 22.11.2026 15:00 (UTC+5)"

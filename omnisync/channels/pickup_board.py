@@ -23,6 +23,18 @@ from omnisync.channels.store_display import (
 from omnisync.channels.words import local_time, plural
 from omnisync.models import Location, Problem, Product
 from omnisync.store.order_views import pickup_board
+from omnisync.text import xml_safe
+
+# Each order status (orders/model.py STATUSES) as a clerk at the pickup desk reads it: ``new``
+# is placed but not yet accepted, ``accepted`` is being put together, ``shipped`` (for a pickup
+# order: handed to the store) waits for the buyer, ``delivered`` was collected.
+STATUS_WORDS = {
+    "new": "Новый",
+    "accepted": "Собирается",
+    "shipped": "Готов к выдаче",
+    "delivered": "Выдан",
+    "cancelled": "Отменён",
+}
 
 
 class PickupBoardConfig(ChannelConfig):
@@ -35,10 +47,14 @@ class PickupBoardConfig(ChannelConfig):
 class PickupBoard(PerStoreFiles):
     config_model = PickupBoardConfig
     config: PickupBoardConfig
-    consumes_products = False  # its rows are orders, not catalogue items
+    # Its rows are orders; it reads the catalogue only to name the products a clerk collects
+    # (order lines hold SKUs, and the channels' own names are not stored).
+    cost = 0.05
 
     def to_record(self, product: Product) -> Record:
-        return self.new_record(product)
+        record = self.new_record(product)
+        record.fields = {"sku": product.sku, "title": xml_safe(product.title)}
+        return record
 
     def validate(self, record: Record) -> list[Problem]:
         return []
@@ -62,7 +78,8 @@ class PickupBoard(PerStoreFiles):
 
 
 class BoardWriter:
-    """Writes every store's board when the run ends (orders come from the store)."""
+    """Writes every store's board when the run ends. The orders are read from the store first,
+    so that only their products' names are kept from the catalogue streaming past."""
 
     def __init__(
         self,
@@ -78,6 +95,8 @@ class BoardWriter:
         self.generated_at = now.astimezone(zone).isoformat(timespec="minutes")
         self.updated = local_time(now, zone)
         self.written: dict[str, int] = {}
+        self.boards: dict[str, list[dict[str, Any]]] = {}
+        self.titles: dict[str, str | None] = {}  # SKU on an order line → catalogue title
         env = Environment(
             loader=PackageLoader("omnisync", "templates/pickup_board"),
             autoescape=True,
@@ -87,16 +106,28 @@ class BoardWriter:
         self.template = env.get_template("board.html.j2")
 
     def __enter__(self) -> BoardWriter:
+        for store in self.stores:
+            found = pickup_board(self.state, store.code) if self.state else []
+            self.boards[store.code] = [_view(o) for o in found]
+        self.titles = {  # a line the catalogue did not know at pull time has no SKU
+            line["sku"]: None
+            for orders in self.boards.values()
+            for order in orders
+            for line in order["lines"]
+            if line["sku"]
+        }
         return self
 
     def write(self, record: Record) -> None:
-        return  # the board lists orders, not products
+        sku = record.fields["sku"]
+        if sku in self.titles and self.titles[sku] is None:
+            self.titles[sku] = record.fields["title"]
 
     def __exit__(self, *exc: object) -> None:
         if exc[0] is not None:
             return
         for store in self.stores:
-            orders = [_view(o) for o in pickup_board(self.state, store.code)] if self.state else []
+            orders = [self._named(o) for o in self.boards[store.code]]
             json_name, html_name = output_names(self.channel, store.code)
             body = {"store": store.code, "timezone": self.zone.key,
                     "generated_at": self.generated_at, "orders": orders}  # fmt: skip
@@ -108,6 +139,13 @@ class BoardWriter:
 
     def counts(self) -> Mapping[str, int]:
         return self.written
+
+    def _named(self, order: dict[str, Any]) -> dict[str, Any]:
+        """The order with its status in words and each line's product name (None: the SKU is
+        not in the catalogue)."""
+        lines = [{**line, "title": self.titles.get(line["sku"])} for line in order["lines"]]
+        status = STATUS_WORDS.get(order["status"], order["status"])
+        return {**order, "status_text": status, "lines": lines}
 
     def _html_view(self, order: dict[str, Any]) -> dict[str, Any]:
         """An order as the clerk reads it: the time it was placed on the store's clock."""
