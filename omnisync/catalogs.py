@@ -22,6 +22,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from omnisync.checks import CREDENTIALS, url_credentials
 from omnisync.paths import InputFile
 from omnisync.secrets import Secret
 
@@ -110,6 +111,13 @@ class CommerceMLCatalog(StrictModel):
     def _delimited(self) -> CommerceMLCatalog:
         _delimited_files(self, self.delimiters)
         return self
+
+    @field_validator("url_template", "image_base_url")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        if url_credentials(value):
+            raise ValueError(CREDENTIALS)
+        return value
 
     @field_validator("url_template")
     @classmethod

@@ -38,8 +38,24 @@ _ABSOLUTE_HTTP = re.compile(r"^https?://[^/?#\s]+", re.IGNORECASE)
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
+# A user name or password before the host (RFC 3986 §3.2.1 userinfo): "https://user:pw@host",
+# "https://token@host". The authority ends at the first / ? # (or \, which browsers read as /).
+_USERINFO = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//[^/?#\\]*@", re.IGNORECASE)
+CREDENTIALS = (
+    "has a user name or password before the host (https://user:…@host); a feed would publish "
+    "it: remove it"
+)  # never the URL itself: the password would be in the report
+
+
+def url_credentials(url: str) -> bool:
+    """Whether ``url`` carries a user name or password (which a feed would publish)."""
+    return "@" in url and _USERINFO.match(url) is not None
+
+
 def url_problem(url: str, max_length: int = 2000) -> str | None:
     """Why ``url`` is not an absolute http(s) URL Google accepts, or None."""
+    if url_credentials(url):
+        return CREDENTIALS
     if len(url) > max_length:
         return f"is {len(url)} characters; at most {max_length} allowed"
     if _SPACE_OR_CONTROL.search(url):

@@ -17,6 +17,7 @@ from omnisync.checks import (
     gtin_problem,
     html_problems,
     normalize_gtin,
+    url_credentials,
     url_extension,
     url_problem,
 )
@@ -337,3 +338,36 @@ def test_url_extension_cuts_the_path_as_urlsplit_does(scheme: str, host: str, re
     url = scheme + host + rest
     name = urlsplit(url).path.rsplit("/", 1)[-1]
     assert url_extension(url) == (name.rsplit(".", 1)[-1].lower() if "." in name else "")
+
+
+# --- credentials in URLs ----------------------------------------------------------------------
+
+WITH_CREDENTIALS = [
+    "https://user:s3cr3t@shop.example.kz/p/1",
+    "https://tok3n@cdn.example.kz/i.jpg",
+    "http://:s3cr3t@shop.example.kz/",
+    "HTTPS://User:S3cr3t@Shop.Example.KZ",
+    "https://user:s3cr3t@shop.example.kz:8443?q=1",
+]
+
+
+@pytest.mark.parametrize("url", WITH_CREDENTIALS)
+def test_url_with_credentials_is_refused_without_showing_them(url: str) -> None:
+    assert url_credentials(url)
+    problem = url_problem(url)
+    assert problem is not None and "user name or password" in problem
+    assert "s3cr3t" not in problem.lower() and "tok3n" not in problem
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://shop.example.kz/p/@kettle",  # an @ in the path is no user name
+        "https://shop.example.kz/p?mail=a@b.kz",
+        "https://shop.example.kz/p#a@b",
+        "https://shop.example.kz/p/kettle-1",
+    ],
+)
+def test_an_at_sign_after_the_host_is_not_a_credential(url: str) -> None:
+    assert not url_credentials(url)
+    assert url_problem(url) is None

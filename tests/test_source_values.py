@@ -3,13 +3,19 @@ items share the cells, ``sources/tabular.py``): ids feeds would clean into twins
 
 from __future__ import annotations
 
+import json
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import csv_text, good_row
+import yaml
+from conftest import DEMO_CONFIG, csv_text, good_row
+from pydantic import ValidationError
+from typer.testing import CliRunner
 
 from omnisync.catalogs import SqlCatalog
+from omnisync.cli import app
 from omnisync.models import Problem, Product
 from omnisync.sources.csvfile import CsvSource
 from omnisync.sources.sql import SqlSource
@@ -138,3 +144,90 @@ def test_side_files_refuse_non_ascii_digits(
 def test_ascii_numbers_still_read(raw: str) -> None:
     assert parse_money(raw.lstrip("-"), "price") > 0
     assert parse_on_hand(raw.split(",")[0].split(".")[0], "quantity")[0] >= 0
+
+
+# --- credentials in product URLs --------------------------------------------------------------
+
+SECRET = "s3cr3t-SENTINEL"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("url", f"https://admin:{SECRET}@shop.example.kz/p/1"),
+        ("image_url", f"https://{SECRET}@cdn.example.kz/1.jpg"),
+        ("additional_image_urls", f"https://cdn.example.kz/2.jpg|https://u:{SECRET}@cdn.kz/3.jpg"),
+    ],
+)
+def test_a_url_with_credentials_refuses_the_row_without_showing_them(
+    tmp_path: Path, field: str, value: str
+) -> None:
+    rows = [{**good_row(sku="A"), field: value}, good_row(sku="B")]
+    for products, problems, where in (
+        (*read_csv(tmp_path, rows), ("products.csv", 2)),
+        (*read_sql(tmp_path, rows), ("products_query", 1)),
+    ):
+        assert [p.sku for p in products] == ["B"]
+        assert refused(problems) == [("url_credentials", field, *where)]
+        assert "user name or password" in problems[0].message
+        assert SECRET not in repr(problems)
+
+
+def test_a_1c_url_or_picture_with_credentials_refuses_the_offer(tmp_path: Path) -> None:
+    from test_commerceml import catalog, read
+
+    settings = catalog(properties={"Материал корпуса": "url"})
+    xml = tmp_path / "import.xml"
+    original = settings.import_file.read_text(encoding="cp1251")
+    assert "нержавеющая сталь" in original
+    xml.write_bytes(
+        original.replace("нержавеющая сталь", f"https://1c:{SECRET}@shop.kz/p", 1).encode("cp1251")
+    )
+    products, problems = read(settings.model_copy(update={"import_file": xml}))
+    found = [p for p in problems if p.code == "url_credentials"]
+    assert [(p.field, p.sku) for p in found] == [("url", "KETTLE-1700")]
+    assert "KETTLE-1700" not in {p.sku for p in products}
+    assert SECRET not in repr(problems)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("url_template", f"https://1c:{SECRET}@shop.example.kz/p/{{sku}}"),
+        ("image_base_url", f"https://{SECRET}@cdn.example.kz/"),
+    ],
+)
+def test_1c_url_settings_with_credentials_are_config_errors(key: str, value: str) -> None:
+    from test_commerceml import catalog
+
+    with pytest.raises(ValidationError, match="user name or password") as caught:
+        catalog(**{key: value})
+    assert SECRET not in str(caught.value).replace(value, "")  # pydantic shows the input itself
+
+
+def test_no_channel_publishes_a_url_with_credentials(tmp_path: Path) -> None:
+    """The demo's file channels (Google XML and TSV, Kaspi, Satu, local inventory, Meta, store
+    displays) built from a catalogue with a password in one product's URLs."""
+    shutil.copytree(DEMO_CONFIG.parent / "demo", tmp_path / "demo")
+    data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
+    data.update(output_dir="out", state="state.db")
+    config = tmp_path / "omnisync.yaml"
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    products = tmp_path / "demo" / "products.csv"
+    text = products.read_text(encoding="utf-8")
+    image = "https://cdn.example.kz/img/hp-sonora-buds.jpg"
+    assert text.count(image) == 1
+    products.write_text(
+        text.replace(image, image.replace("https://", f"https://cdn:{SECRET}@")), encoding="utf-8"
+    )
+    checked = CliRunner().invoke(app, ["validate", "--config", str(config)])
+    assert checked.exit_code == 1, checked.output  # a data problem
+    result = CliRunner().invoke(app, ["build", "--config", str(config), "--format", "json"])
+    assert result.exit_code == 0, result.output  # published without that product
+    report = json.loads(result.stdout)
+    found = [(p["sku"], p["field"]) for p in report["problems"] if p["code"] == "url_credentials"]
+    assert found == [("HP-SONORA-BUDS", "image_url")]
+    written = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert len(written) >= 7
+    assert not [p for p in written if SECRET.encode() in p.read_bytes()]
+    assert SECRET not in result.output

@@ -32,7 +32,7 @@ from omnisync.sources.base import ProblemSink, Source
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.locations import read_locations
 from omnisync.sources.sidefiles import ReviewIndex
-from omnisync.sources.values import RowError
+from omnisync.sources.values import RowError, check_urls
 from omnisync.xmlinput import UnsafeXml, events
 
 ROOT = "КоммерческаяИнформация"
@@ -162,7 +162,10 @@ class CommerceMLSource(Source):
             )
             return None
         try:
-            return maker.product(good, offer, sku, file, on_problem)
+            product = maker.product(good, offer, sku, file, on_problem)
+            # A picture path or a property mapped to url may carry a user name or password.
+            check_urls(product.url, product.image_url, product.additional_image_urls)
+            return product
         except RowError as err:
             on_problem(
                 problem(file, offer.line, err.code, err.field, f"{err.field}: {err}", sku=sku)

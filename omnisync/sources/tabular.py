@@ -26,7 +26,14 @@ from omnisync.sources.sidefiles import (
     StockIndex,
     negative_warning,
 )
-from omnisync.sources.values import RowError, check_id, parse_money, parse_on_hand, shown
+from omnisync.sources.values import (
+    RowError,
+    check_id,
+    check_urls,
+    parse_money,
+    parse_on_hand,
+    shown,
+)
 
 Row = tuple[int, list[str]]
 
@@ -194,14 +201,17 @@ class TableSource(Source):
         if at.group is not None:
             check_id(row[at.group], "item_group_id")
         sale = at.cell(row, "sale_price")
+        url, image_url = row[at.named["url"]], row[at.named["image_url"]]
+        additional = _split(at.cell(row, "additional_image_urls"), "|")
+        check_urls(url, image_url, additional)
         texts: dict[str, Any] = {name: row[i] for name, i in at.texts}
         attributes = {name: row[i] for name, i in at.extra if row[i]}
         return Product(
             sku=row[at.sku], title=row[at.named["title"]],
             price=parse_money(row[at.named["price"]], "price"),
-            url=row[at.named["url"]], image_url=row[at.named["image_url"]],
+            url=url, image_url=image_url,
             sale_price=parse_money(sale, "sale_price") if sale else None,
-            additional_image_urls=_split(at.cell(row, "additional_image_urls"), "|"),
+            additional_image_urls=additional,
             category=_split(at.cell(row, "category"), ">"),
             quantity=self._quantity(at.cell(row, "quantity"), row[at.sku], on_problem, line),
             attributes=attributes or EMPTY,

@@ -8,6 +8,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from omnisync.checks import CREDENTIALS, url_credentials
+
 # Plain decimal notation only: "15990", "15990.00", "15 990,50". No exponents: "1e30" is a typo
 # or an overflow, and int(Decimal("1e999999999")) would never finish. Digits 0-9 only: \d and
 # Decimal take any script's digits ("１２３", "١٢٣"), which a feed would publish as they are.
@@ -38,6 +40,16 @@ def check_id(value: str, field: str) -> None:
             f"has {_named(found.group())} in it; feeds write it as a space or leave it out, "
             "which would make this id another's twin: remove it",
         )
+
+
+def check_urls(url: str, image_url: str, additional: tuple[str, ...]) -> None:
+    """Refuse a product URL with a user name or password in it: every feed would publish it.
+    The message never shows the URL."""
+    for field, value in (("url", url), ("image_url", image_url)):
+        if url_credentials(value):
+            raise RowError(field, "url_credentials", CREDENTIALS)
+    if any(url_credentials(value) for value in additional):
+        raise RowError("additional_image_urls", "url_credentials", f"one {CREDENTIALS}")
 
 
 def _named(char: str) -> str:
