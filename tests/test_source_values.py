@@ -231,3 +231,19 @@ def test_no_channel_publishes_a_url_with_credentials(tmp_path: Path) -> None:
     assert len(written) >= 7
     assert not [p for p in written if SECRET.encode() in p.read_bytes()]
     assert SECRET not in result.output
+
+
+def test_a_1c_article_with_a_tab_refuses_the_offer(tmp_path: Path) -> None:
+    from test_commerceml import catalog, read
+
+    settings = catalog()
+    changed = {}
+    for name in ("import_file", "offers"):
+        path: Path = getattr(settings, name)
+        text = path.read_bytes().decode("cp1251").replace(">KETTLE-1700<", ">KETTLE\t1700<")
+        changed[name] = tmp_path / path.name
+        changed[name].write_bytes(text.encode("cp1251"))
+    products, problems = read(settings.model_copy(update=changed))
+    found = [(p.code, p.field, p.sku) for p in problems if p.code == "control_character"]
+    assert found == [("control_character", "sku", "KETTLE\\t1700")]
+    assert not [p for p in products if "1700" in p.sku]

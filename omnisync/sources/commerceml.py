@@ -32,7 +32,7 @@ from omnisync.sources.base import ProblemSink, Source
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.locations import read_locations
 from omnisync.sources.sidefiles import ReviewIndex
-from omnisync.sources.values import RowError, check_urls
+from omnisync.sources.values import RowError, check_id, check_urls, shown
 from omnisync.xmlinput import UnsafeXml, events
 
 ROOT = "КоммерческаяИнформация"
@@ -163,13 +163,15 @@ class CommerceMLSource(Source):
             return None
         try:
             product = maker.product(good, offer, sku, file, on_problem)
-            # A picture path or a property mapped to url may carry a user name or password.
+            # As for a table's row: ids feeds would clean into twins, and a picture path or a
+            # property mapped to url that carries a user name or password.
+            check_id(product.sku, "sku")
+            check_id(product.item_group_id, "item_group_id")
             check_urls(product.url, product.image_url, product.additional_image_urls)
             return product
         except RowError as err:
-            on_problem(
-                problem(file, offer.line, err.code, err.field, f"{err.field}: {err}", sku=sku)
-            )
+            message = f"{err.field}: {err}"
+            on_problem(problem(file, offer.line, err.code, err.field, message, sku=shown(sku)))
             return None
 
     def _maker(self, package: Package, classifier: Classifier) -> Maker:
