@@ -1,5 +1,7 @@
 """Click and collect: per store, the open orders buyers will collect there, as JSON and a
-self-contained HTML page for staff (written by ``build`` from the central store's orders)."""
+self-contained HTML page for staff (written by ``build`` from the central store's orders): each
+line by its product's name from the catalogue, each status in the clerk's words, times on the
+store's clock (``timezone``)."""
 
 from __future__ import annotations
 
