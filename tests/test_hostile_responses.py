@@ -182,6 +182,18 @@ PARSERS = [
         lambda result: result is None,
         idempotent=False,
     ),
+    Parser(
+        "omnisync.orders.fulfil:_ozon_tracking_number",
+        lambda api: fulfil._ozon_tracking_number(api, {"external_id": "P1"}),
+        {"result": {"posting_number": "P1", "status": "awaiting_deliver", "tracking_number": "T"}},
+        lambda result: result == "T",
+    ),
+    Parser(
+        "omnisync.orders.fulfil:_ozon_set_tracking",
+        lambda api: fulfil._ozon_set_tracking(api, {"external_id": "P1"}, "T"),
+        {"result": [{"posting_number": "P1", "result": True, "error": []}]},
+        lambda result: result is None,
+    ),
     Parser(  # reads no body, but its answers are capped and timed like every other
         "omnisync.channels.google.api:call",
         lambda api: google_api.call(api, "POST", "/products/v1/accounts/1/productInputs:insert"),

@@ -1,5 +1,12 @@
 """Ozon FBS postings as orders (channels.md §4.4): ``POST /v4/posting/fbs/list`` with a cursor,
-at most 100 a page. A posting is our order: ``posting_number`` its id."""
+at most 100 a page. A posting is our order: ``posting_number`` its id.
+
+The list holds FBS and rFBS postings alike; ``tpl_integration_type`` tells them apart — ``ozon``
+is "delivered by Ozon" (FBS); ``3pl_tracking``, ``non_integrated``, ``aggregator`` and ``hybryd``
+are other delivery services (rFBS, the seller's delivery) — docs.ozon.ru/api/seller/
+#operation/PostingAPI_GetFbsPostingListV4, ``postings[].tpl_integration_type``. The order's
+``delivery_mode`` keeps it: ``fbs`` or ``rfbs`` (``orders ship`` sets a tracking number on rFBS
+only)."""
 
 from __future__ import annotations
 
@@ -72,10 +79,17 @@ def _order(channel: Any, posting: Mapping[str, Any]) -> Order:
         external_id=ident(posting.get("posting_number")), code=str(posting.get("order_number")),
         status=STATUS.get(str(posting.get("status")), "new"),
         channel_status=str(posting.get("status")), created_at=created, updated_at=created,
-        lines=lines, delivery_mode="fbs",
+        lines=lines, delivery_mode=_delivery_mode(posting),
         location=warehouses.get(warehouse, next(iter(channel.config.warehouses))),
         total=sum((line.unit_price * line.quantity for line in lines), Decimal(0)),
     )  # fmt: skip
+
+
+def _delivery_mode(posting: Mapping[str, Any]) -> str:
+    """``fbs`` when Ozon delivers; a posting that does not say is taken as FBS, the scheme the
+    list is named after."""
+    integration = posting.get("tpl_integration_type") or "ozon"
+    return "fbs" if integration == "ozon" else "rfbs"
 
 
 def _iso(moment: datetime) -> str:

@@ -7,7 +7,8 @@ counts as done. The stored order follows: shipped keeps its reservation, cancell
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import reprlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from omnisync.channels.base import ChannelContext
 from omnisync.channels.registry import lookup
 from omnisync.channels.satu_orders import set_status_verdicts
 from omnisync.config import Config
-from omnisync.errors import ChannelRejected, UsageError
+from omnisync.errors import ChannelError, ChannelRejected, UsageError
 from omnisync.http import Budget
 from omnisync.store import open_store, runs
 from omnisync.store.order_views import list_orders
@@ -27,6 +28,17 @@ KASPI_REASONS = {"buyer": "BUYER_CANCELLATION_BY_MERCHANT", "unreachable": "BUYE
 SATU_REASONS = {"buyer": "buyers_request", "unreachable": "invalid_phone_number",
                 "out_of_stock": "not_available"}  # fmt: skip
 REASONS = tuple(KASPI_REASONS)
+# rFBS only: the method is in the seller API's "Delivery rFBS" section (docs.ozon.ru/api/seller/
+# #operation/PostingAPI_FbsPostingTrackingNumberSet); on an FBS posting Ozon delivers and
+# tracks it itself (channels.md §4.5 and its notes).
+OZON_TRACKING = "/v2/fbs/posting/tracking-number/set"
+OZON_POSTING = "/v3/posting/fbs/get"  # one posting, with its tracking_number (channels.md §4.4)
+
+
+class TrackingNotSet(ChannelError):
+    """The ship went through and is recorded; the tracking number that follows it did not."""
+
+    hint = "run the same orders ship command again to set it (the order is not shipped twice)"
 
 
 @dataclass
@@ -53,8 +65,12 @@ def ship(
 
 def _ship(config: Config, ref: str, tracking: str, only: str | None, code: str | None) -> Outcome:
     order, channel = _find(config, ref, only)
+    tracks = _tracks(channel, order, tracking)
     if order["status"] in ("shipped", "delivered"):
-        return Outcome(channel.name, order["code"], order["status"], False)
+        # Shipped already: only a tracking number Ozon does not have yet (one that failed
+        # after the ship, or a new one) is sent.
+        sent = order["status"] == "shipped" and tracks and _set_tracking(channel, order, tracking)
+        return Outcome(channel.name, order["code"], order["status"], sent)
     _require_open(order)
     api = channel.orders_api(Budget())
     try:
@@ -62,8 +78,38 @@ def _ship(config: Config, ref: str, tracking: str, only: str | None, code: str |
     finally:
         api.close()
     status = "delivered" if channel.config.type == "kaspi" else "shipped"  # Kaspi: completed
+    # Recorded as soon as the channel took it: whatever follows, a retry must not ship again.
     _store_status(config, order, status, release=False)
+    if tracks:
+        _set_tracking(channel, order, tracking, known="")
     return Outcome(channel.name, order["code"], status, True)
+
+
+def _tracks(channel: Any, order: dict[str, Any], tracking: str) -> bool:
+    """A tracking number goes to Ozon's rFBS postings only (``ozon_orders``: delivery_mode)."""
+    rfbs = channel.config.type == "ozon" and order["delivery_mode"] == "rfbs"
+    return rfbs and bool(tracking)
+
+
+def _set_tracking(
+    channel: Any, order: dict[str, Any], tracking: str, known: str | None = None
+) -> bool:
+    """Set the posting's tracking number unless it has it (``known``: the number it has; None:
+    ask Ozon). True when it was sent."""
+    api = channel.orders_api(Budget())
+    try:
+        if (_ozon_tracking_number(api, order) if known is None else known) == tracking:
+            return False
+        _ozon_set_tracking(api, order, tracking)
+        return True
+    except ChannelError as exc:
+        raise TrackingNotSet(
+            channel.name,
+            f"order {order['code']} is shipped (recorded), but tracking number {tracking!r} "
+            f"was not set: {exc}",
+        ) from exc
+    finally:
+        api.close()
 
 
 def cancel(config: Config, ref: str, reason: str, only: str | None = None) -> Outcome:
@@ -160,12 +206,31 @@ def _ozon_ship(api: Any, order: dict[str, Any], tracking: str, code: str | None)
         idempotent=False,
         json={"posting_number": number, "packages": [{"products": products}]},
     )
-    if tracking:
-        api.request(
-            "POST",
-            "/v2/fbs/posting/tracking-number/set",
-            json={"tracking_numbers": [{"posting_number": number, "tracking_number": tracking}]},
-        )
+
+
+def _ozon_tracking_number(api: Any, order: dict[str, Any]) -> str:
+    """The tracking number Ozon has for the posting ("" for none)."""
+    answer = api.json("POST", OZON_POSTING, json={"posting_number": order["external_id"]})
+    found = answer.get("result") if isinstance(answer, Mapping) else None
+    return str(found.get("tracking_number") or "") if isinstance(found, Mapping) else ""
+
+
+def _ozon_set_tracking(api: Any, order: dict[str, Any], tracking: str) -> None:
+    """Setting the same number again changes nothing, so it may be retried. The answer is 200
+    with a verdict per posting (``result``, ``error[]``): a refusal is one of those."""
+    number = order["external_id"]
+    entry = {"posting_number": number, "tracking_number": tracking}
+    answer = api.json("POST", OZON_TRACKING, json={"tracking_numbers": [entry]})
+    found = answer.get("result") if isinstance(answer, Mapping) else None
+    verdicts = found if isinstance(found, list) else []
+    verdict = next(
+        (v for v in verdicts if isinstance(v, Mapping) and v.get("posting_number") == number),
+        None,
+    )
+    errors = verdict.get("error") if verdict else None
+    if verdict is None or verdict.get("result") is not True or errors:
+        said = "; ".join(map(str, errors)) if isinstance(errors, list) else reprlib.repr(errors)
+        raise ChannelRejected("ozon", f"posting {number}: {said if errors else 'not set'}")
 
 
 def _kaspi_ship(api: Any, order: dict[str, Any], tracking: str, code: str | None) -> None:

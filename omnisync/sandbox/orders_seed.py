@@ -81,6 +81,9 @@ OZON: list[tuple[str, float, str, Lines, float | None]] = [
     # created 25 days ago, cancelled two days ago
     ("48201357-0008", 600, "cancelled", (("SNEAKER-RUN-42", 2),), 40),
 ]
+# rFBS: the seller delivers (tpl_integration_type non_integrated), so it sets the tracking
+# number; the others are FBS, delivered by Ozon (tpl_integration_type ozon).
+OZON_RFBS = {"48201357-0001"}
 
 # id, hours before BASE, status, lines, pickup in store ALM-1, hours of last change
 SATU: list[tuple[int, float, str, Lines, bool, float | None]] = [
@@ -163,14 +166,18 @@ def _kaspi_entry(order_id: str, number: int, sku: str, quantity: int, point: str
 def ozon_postings() -> dict[str, dict[str, Any]]:
     held: dict[str, dict[str, Any]] = {}
     for number, created, status, lines, last in OZON:
-        posting = _ozon_posting(number, at(created), status, lines)
+        posting = _ozon_posting(number, at(created), status, lines, rfbs=number in OZON_RFBS)
         held[posting["posting_number"]] = {"posting": posting, "updated": changed(created, last)}
     return held
 
 
-def _ozon_posting(number: str, created: datetime, status: str, lines: Lines) -> dict[str, Any]:
+def _ozon_posting(
+    number: str, created: datetime, status: str, lines: Lines, rfbs: bool = False
+) -> dict[str, Any]:
     method = {"id": 1, "name": "Доставка Ozon, склад Алматы", "warehouse_id": OZON_WAREHOUSE,
               "warehouse": "Склад Алматы", "tpl_provider": "Доставка Ozon"}  # fmt: skip
+    if rfbs:
+        method.update(id=2, name="Курьер продавца, Алматы", tpl_provider="Курьер продавца")
     posting = {
         "posting_number": f"{number}-1",
         "order_id": int(number.replace("-", "")),
@@ -181,6 +188,7 @@ def _ozon_posting(number: str, created: datetime, status: str, lines: Lines) -> 
         "tracking_number": "",
         "products": [_ozon_product(sku, qty) for sku, qty in lines],
         "delivery_method": method,
+        "tpl_integration_type": "non_integrated" if rfbs else "ozon",
     }
     if status == "cancelled":
         posting["cancellation"] = {"cancel_reason_id": 402, "cancellation_initiator": "Клиент",
