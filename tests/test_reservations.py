@@ -4,16 +4,23 @@ order stops holding stock once a snapshot newer than its delivery is in the stor
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import httpx
+import yaml
+from conftest import demo_against, run_cli
+from prometheus_client.parser import text_string_to_metric_families
 from test_store import demo
 
 from omnisync import pipeline
 from omnisync.config import load_config
 from omnisync.models import Severity
 from omnisync.orders.model import Order, OrderLine
+from omnisync.sandbox.server import Sandbox
 from omnisync.store import open_store
 from omnisync.store.order_views import list_orders
 from omnisync.store.orders import IngestStats, ingest
@@ -100,3 +107,45 @@ def test_the_build_reports_an_oversell_from_a_csv_catalogue(tmp_path: Path) -> N
     take(state, dataclasses.replace(sonora, status="cancelled", updated_at=T0 + timedelta(1)))
     report = pipeline.validate(load_config(config))
     assert not [p for p in report.problems if p.code == "oversell"]
+
+
+def pulled_oversells(folder: Path, sandbox: Sandbox, imported: bool) -> dict[str, Any]:
+    """``orders pull`` of the sandbox's Kaspi orders into the demo, its catalogue imported into
+    the store or only read from its CSV files; what the pull, ``status`` and the metrics say."""
+    config = demo_against(folder, sandbox)
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    # The one line of a product the catalogue lacks is mapped: only an oversell can make exit 1.
+    data["channels"]["kaspi"]["sku_map"] = {"UNKNOWN-SKU-1": "KETTLE-1700-SS"}
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    if not imported:  # the import's state goes: the store has no stock, the CSV files have
+        for name in ("state.db", "state.db-wal", "state.db-shm"):
+            (folder / name).unlink(missing_ok=True)
+    metrics = folder / "omnisync.prom"
+    pulled = run_cli("orders", "pull", "-c", config, "--channel", "kaspi", "--since",
+                     "2026-10-15", "-f", "json", "--metrics-file", metrics)  # fmt: skip
+    status = json.loads(run_cli("status", "-c", config, "-f", "json").stdout)
+    families = {f.name: f for f in text_string_to_metric_families(metrics.read_text())}
+    return {
+        "exit": pulled.returncode,
+        "problems": sorted((p["sku"], p["severity"]) for p in
+                           json.loads(pulled.stdout)["problems"] if p["code"] == "oversell"),
+        "status": [o["code"] for o in status["oversells"]],
+        "metric": {s.labels["channel"]: s.value for s in families["omnisync_open_orders"].samples
+                   if s.labels["state"] == "oversold"},
+    }  # fmt: skip
+
+
+def test_an_oversell_is_as_visible_with_a_csv_catalogue_as_with_an_imported_one(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Kaspi's orders for the Almaty store hold T-shirts and sneakers it has none of. Against an
+    imported catalogue ingest compares them with the store's stock; with the CSV files the pull
+    compares them with theirs: the same error (exit 1), the same open orders in ``status``, the
+    same count in the metrics."""
+    imported = pulled_oversells(tmp_path / "imported", sandbox, imported=True)
+    httpx.post(f"{sandbox.url}/_sandbox/reset")  # the orders afresh, not acknowledged
+    csv = pulled_oversells(tmp_path / "csv", sandbox, imported=False)
+    assert imported["problems"] == [("SNEAKER-RUN-42", "error"), ("TSHIRT-BASIC-BLK-M", "error")]
+    assert imported["exit"] == 1 and imported["metric"] == {"kaspi": 3}
+    assert imported["status"] == ["620400107", "620400103", "620400102"]
+    assert csv == imported

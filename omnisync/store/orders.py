@@ -228,12 +228,14 @@ def _write_lines(db: Any, order: Order, skus: list[str | None]) -> None:
 
 def _reserve(db: Any, order: Order, skus: list[str | None], stats: IngestStats) -> None:
     """An open order reserves its lines at its location, and so does a delivered one until the
-    central stock reflects the sale (see store.reservations); a cancelled order releases."""
+    central stock reflects the sale (see store.reservations); a cancelled order releases. A
+    line of a SKU the store has no stock for (a CSV catalogue) leaves the order marked for the
+    pull to compare with the catalogue's stock (``unchecked``), in this same transaction."""
     key = (order.channel, order.account, order.external_id)
     db.execute("DELETE FROM reservations WHERE channel = ? AND account = ? AND order_id = ?", key)
-    if order.status not in HOLDING or order.location is None:
-        return
-    for line, sku in zip(order.lines, skus, strict=True):
+    unchecked = False
+    holding = order.status in HOLDING and order.location is not None
+    for line, sku in zip(order.lines, skus, strict=True) if holding else ():
         if sku is None or line.quantity <= 0:  # a line cancelled down to nothing holds nothing
             continue
         db.execute(
@@ -241,17 +243,22 @@ def _reserve(db: Any, order: Order, skus: list[str | None], stats: IngestStats) 
             "SET quantity = quantity + excluded.quantity",
             (*key, sku, order.location, line.quantity),
         )
-        available = _available(db, sku, order.location)
+        available = _available(db, sku, str(order.location))
+        unchecked = unchecked or available is None
         if available is not None and available < 0:
             stats.oversold.add(sku)
-            _flag(db, key, "oversell")
-            alerts.raise_alert(db, key, alerts.OVERSELL, sku)
+            _oversold(db, key, sku)
+    db.execute(
+        "UPDATE orders SET stock_unchecked = ? WHERE channel = ? AND account = ? AND "
+        "external_id = ?",
+        (int(unchecked), *key),
+    )
 
 
 def _available(db: Any, sku: str, location: str) -> int | None:
     """On hand less what is still reserved, against the store's snapshot — counted exactly as
     the feed build counts it (store.reservations); None when the store has no stock for the SKU
-    (a CSV catalogue never imported: the build reports the oversell instead)."""
+    (a CSV catalogue never imported: ``settle_unchecked`` compares it with the catalogue's)."""
     if db.execute("SELECT NOT EXISTS (SELECT 1 FROM stock WHERE sku = ?)", (sku,)).fetchone()[0]:
         return None
     on_hand = db.execute(
@@ -259,6 +266,51 @@ def _available(db: Any, sku: str, location: str) -> int | None:
         (sku, location),
     ).fetchone()[0]
     return int(on_hand) - reserved_units(db, sku, location, snapshot_taken(db))
+
+
+def _oversold(db: Any, key: tuple[str, str, str], sku: str) -> None:
+    _flag(db, key, "oversell")
+    alerts.raise_alert(db, key, alerts.OVERSELL, sku)
+
+
+Waiting = dict[str, dict[str, list[tuple[str, str, str]]]]  # SKU → location → orders
+
+
+def unchecked(store: Store) -> Waiting:
+    """The units reserved with no stock in the store to compare them with, by SKU and
+    location, with the orders holding them (``_reserve`` marked those orders)."""
+    rows = store.db.execute(
+        "SELECT r.sku, r.location, r.channel, r.account, r.order_id FROM reservations r "
+        "JOIN orders o ON o.channel = r.channel AND o.account = r.account AND "
+        "o.external_id = r.order_id WHERE o.stock_unchecked = 1 ORDER BY o.created_at"
+    )
+    waiting: Waiting = {}
+    for sku, location, channel, account, order_id in rows:
+        waiting.setdefault(sku, {}).setdefault(location, []).append((channel, account, order_id))
+    return waiting
+
+
+def settle_unchecked(
+    store: Store, waiting: Waiting, oversold: Mapping[str, list[str]]
+) -> list[tuple[tuple[str, str, str], str]]:
+    """``waiting`` compared with the catalogue's stock: the orders holding a SKU where it is
+    ``oversold`` (its locations; ``*``: the catalogue has one quantity for all of them) are
+    flagged and alerted, as ingest does against the store's stock; all of them are checked.
+    Returns the orders flagged, each with its SKU."""
+    flagged = []
+    with store.transaction() as db:
+        for sku, locations in oversold.items():
+            held = waiting.get(sku, {})
+            for location in held if "*" in locations else locations:
+                for key in held.get(location, []):
+                    _oversold(db, key, sku)
+                    flagged.append((key, sku))
+        db.executemany(
+            "UPDATE orders SET stock_unchecked = 0 WHERE channel = ? AND account = ? AND "
+            "external_id = ?",
+            {key for held in waiting.values() for keys in held.values() for key in keys},
+        )
+    return flagged
 
 
 def _flag(db: Any, key: tuple[str, str, str], flag: str) -> None:

@@ -6,8 +6,9 @@ stock reflects the sale: until a catalogue snapshot newer than the moment omnisy
 delivered (``status_changed_at``; channels report no delivery time) — a ``catalog import``, or
 a stock CSV written after it. A cancelled order reserves nothing.
 
-Both readers — the feed build (``load_reserved``) and the oversell check at ingest
-(``reserved_units``) — count through ``_HOLDING``, so they always agree.
+All readers — the feed build (``load_reserved``), the oversell check at ingest against an
+imported catalogue's stock (``reserved_units``) and the order pull's against a CSV catalogue's
+(``held``, ``oversold``) — count through ``_HOLDING``, so they always agree.
 """
 
 from __future__ import annotations
@@ -41,16 +42,21 @@ def load_reserved(state: Path, snapshot: datetime | None = None) -> dict[str, di
         return {}
     store = open_store(state, readonly=True)
     try:
-        rows = store.db.execute(
-            f"SELECT r.sku, r.location, sum(r.quantity) {_HOLDING} GROUP BY r.sku, r.location",
-            (_since(snapshot),),
-        )
-        reserved: dict[str, dict[str, int]] = {}
-        for sku, location, quantity in rows:
-            reserved.setdefault(sku, {})[location] = quantity
-        return reserved
+        return held(store.db, snapshot)
     finally:
         store.close()
+
+
+def held(db: Any, snapshot: datetime | None) -> dict[str, dict[str, int]]:
+    """``load_reserved`` on an open store (the order pull's check against the catalogue)."""
+    rows = db.execute(
+        f"SELECT r.sku, r.location, sum(r.quantity) {_HOLDING} GROUP BY r.sku, r.location",
+        (_since(snapshot),),
+    )
+    reserved: dict[str, dict[str, int]] = {}
+    for sku, location, quantity in rows:
+        reserved.setdefault(sku, {})[location] = quantity
+    return reserved
 
 
 def reserved_units(db: Any, sku: str, location: str, snapshot: datetime | None) -> int:

@@ -193,4 +193,10 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX order_alerts_unreported ON order_alerts (channel, account, reported_at);
     """,
+    # 10: an order holding units of a SKU the store has no stock for (a CSV catalogue: only an
+    # imported one is in the store) waits here until the pull has compared it with the
+    # catalogue's stock — set in the transaction that stores it, so a killed pull leaves it.
+    """
+    ALTER TABLE orders ADD COLUMN stock_unchecked INTEGER NOT NULL DEFAULT 0;
+    """,
 )
