@@ -93,8 +93,9 @@ def test_a_delivered_order_newer_than_the_snapshot_still_holds(tmp_path: Path) -
 
 
 def test_the_build_reports_an_oversell_from_a_csv_catalogue(tmp_path: Path) -> None:
-    """A CSV catalogue has no stock in the store, so ingest cannot compare; the build can, and
-    says so on every run while it lasts — a warning: the feeds (showing 0) are still right."""
+    """A CSV catalogue has no stock in the store, so ingest cannot compare (the pull then
+    does, once); the build says so on every run while it lasts — a warning: the feeds (showing
+    0) are still right."""
     config = demo(tmp_path)
     state = tmp_path / "state.db"
     sonora = dataclasses.replace(order("1", "accepted", 16), lines=(
