@@ -2,7 +2,9 @@
 
 Every error carries its key path (``channels.google.format: Input should be 'xml' or 'tsv'``)
 and all of them are reported at once. Paths are relative to the config file. Secrets are written
-as ``env:NAME`` and held as :class:`~pydantic.SecretStr`, so they never print.
+as ``env:NAME`` and held as :class:`~omnisync.secrets.EnvSecret` (a SecretStr, so they never
+print): the variable is read only when a command connects, so validate, build, diff and status
+need no credentials.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from omnisync.channels.base import ChannelConfig
 from omnisync.channels.registry import lookup
 from omnisync.errors import ConfigError
 from omnisync.paths import OutputDir, RelPath
-from omnisync.secrets import Secret
+from omnisync.secrets import Secret, env_secrets
 
 # Channel names become file names: keep them to a safe slug so outputs stay in output_dir.
 CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -135,7 +137,7 @@ def load_config(path: Path) -> Config:
     channels = _validate_channels(data.get("channels"), base, issues)
     if issues or top is None:
         raise ConfigError(str(path), issues)
-    return Config(
+    config = Config(
         catalog=top.catalog,
         output_dir=top.output_dir,
         state=top.state,
@@ -144,6 +146,9 @@ def load_config(path: Path) -> Config:
         channels=channels,
         path=path,
     )
+    for key, secret in env_secrets(config):
+        secret.key = key  # a missing variable is reported with the key that names it
+    return config
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -5,6 +5,7 @@
     OmnisyncError              exit code carried by the class
     ├── ConfigError (2)        bad YAML, unknown keys, wrong values, missing files (all key paths)
     ├── UsageError (2)         a command-line choice that cannot work (unknown --channel, …)
+    ├── SecretUnset (2)        a command needs an env: secret that the environment lacks
     ├── SourceError (1)        a catalogue file that cannot be read at all (no header, …)
     │   └── SourceUnavailable (3)  the central system (database, API) is down or broke off
     └── ChannelError (3)       a marketplace API call failed
@@ -66,6 +67,19 @@ class ConfigError(OmnisyncError):
 class UsageError(OmnisyncError):
     exit_code = ExitCode.USAGE
     hint = "see --help"
+
+
+class SecretUnset(OmnisyncError):
+    """A secret the command needs (``env:NAME`` in the config) is not in the environment, or
+    cannot be a token. Only a command that connects reads it: the config itself is fine."""
+
+    exit_code = ExitCode.USAGE
+    hint = "set it in the environment and run again"
+
+    def __init__(self, variable: str, key: str, problem: str) -> None:
+        self.variable, self.key = variable, key
+        where = f"{key}: " if key else ""
+        super().__init__(f"{where}environment variable {variable} {problem}")
 
 
 class SourceError(OmnisyncError):

@@ -11,7 +11,7 @@ from conftest import Workspace, good_row
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from omnisync.config import load_config
-from omnisync.errors import ConfigError, ExitCode
+from omnisync.errors import ConfigError, ExitCode, SecretUnset
 from omnisync.secrets import Secret
 
 MINIMAL = """\
@@ -291,11 +291,20 @@ def test_literal_secret_is_rejected_with_env_hint(monkeypatch: pytest.MonkeyPatc
     assert "env:NAME" in str(info.value)
 
 
-def test_secret_from_unset_variable_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_from_unset_variable_names_it_when_used(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(TOKEN_VAR, raising=False)
-    with pytest.raises(ValidationError) as info:
-        M(token=f"env:{TOKEN_VAR}")
+    model = M(token=f"env:{TOKEN_VAR}")  # loading needs no credentials, connecting does
+    with pytest.raises(SecretUnset) as info:
+        model.token.get_secret_value()
     assert f"{TOKEN_VAR} is not set" in str(info.value)
+    assert info.value.exit_code == ExitCode.USAGE
+
+
+def test_env_reference_syntax_is_checked_at_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="NAME is letters, digits and _"):
+        M(token="env:")
+    with pytest.raises(ValidationError, match="NAME is letters, digits and _"):
+        M(token="env:MY TOKEN")
 
 
 def test_a_secret_loses_surrounding_whitespace(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -312,13 +321,14 @@ def test_a_secret_loses_surrounding_whitespace(monkeypatch: pytest.MonkeyPatch) 
 def test_a_secret_a_header_cannot_carry_is_refused_without_showing_it(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
     class M(BaseModel):
         token: Secret
 
     monkeypatch.setenv("OMNISYNC_T", value)
-    with pytest.raises(ValidationError, match="OMNISYNC_T is empty or holds characters") as info:
-        M(token="env:OMNISYNC_T")  # type: ignore[arg-type]
+    model = M(token="env:OMNISYNC_T")  # type: ignore[arg-type]
+    with pytest.raises(SecretUnset, match="OMNISYNC_T is empty or holds characters") as info:
+        model.token.get_secret_value()
     if value.strip():
         assert value not in str(info.value)
