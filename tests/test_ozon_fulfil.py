@@ -86,3 +86,43 @@ def test_the_sandbox_refuses_a_tracking_number_for_an_fbs_posting(sandbox: Sandb
     assert track(FBS).status_code == 400
     answer = track(RFBS)
     assert answer.status_code == 200 and answer.json()["result"][0]["result"] is True
+
+
+def test_cancel_reasons_go_to_ozon_as_its_cancel_reason_ids(
+    sandbox_demo: Path, sandbox: Sandbox
+) -> None:
+    """out_of_stock is Ozon's 352; Ozon has no seller reason for a buyer who asked or cannot be
+    reached, so those go as 402 "other" with the reason in words (required with 402)."""
+    config = pulled(sandbox_demo)
+    done = run_cli("orders", "cancel", FBS, "-c", config, "--reason", "out_of_stock")
+    assert done.returncode == 0, done.stderr
+    assert posting(sandbox, FBS)["cancellation"]["cancel_reason_id"] == 352
+    other = "48201357-0004-1"
+    done = run_cli("orders", "cancel", other, "-c", config, "--reason", "buyer")
+    assert done.returncode == 0, done.stderr
+    cancellation = posting(sandbox, other)["cancellation"]
+    assert (cancellation["cancel_reason_id"], cancellation["cancel_reason"]) == (
+        402,
+        "the buyer asked to cancel the order",
+    )
+    assert stored(config, other)["status"] == "cancelled"
+
+
+def test_a_reason_outside_the_list_exits_2_naming_the_valid_ones(sandbox_demo: Path) -> None:
+    config = pulled(sandbox_demo)
+    done = run_cli("orders", "cancel", FBS, "-c", config, "--reason", "changed_mind")
+    assert done.returncode == 2 and "buyer, unreachable, out_of_stock" in done.stderr
+
+
+def test_the_sandbox_cancels_only_with_a_sellers_reason_and_402_with_words(
+    sandbox: Sandbox,
+) -> None:
+    headers = {"Client-Id": "1", "Api-Key": "k"}
+
+    def cancel(reason: int, message: str = "") -> int:
+        body = {"posting_number": FBS, "cancel_reason_id": reason, "cancel_reason_message": message}
+        return httpx.post(f"{sandbox.url}/v2/posting/fbs/cancel", json=body,
+                          headers=headers).status_code  # fmt: skip
+
+    assert (cancel(665), cancel(402)) == (400, 400)  # the buyer's reason; 402 without words
+    assert cancel(402, "no courier today") == 200

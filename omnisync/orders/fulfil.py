@@ -27,6 +27,15 @@ KASPI_REASONS = {"buyer": "BUYER_CANCELLATION_BY_MERCHANT", "unreachable": "BUYE
                  "out_of_stock": "MERCHANT_OUT_OF_STOCK"}  # fmt: skip
 SATU_REASONS = {"buyer": "buyers_request", "unreachable": "invalid_phone_number",
                 "out_of_stock": "not_available"}  # fmt: skip
+# Ozon's cancel_reason_id (docs.ozon.ru/api/seller/ #operation/PostingAPI_CancelFbsPosting, ids
+# as /v2/posting/fbs/cancel-reason/list gives them): 352 "out of stock at the seller's
+# warehouse", 400 "only defective items left", 401 "seller declined arbitration", 402 "other
+# (the seller's fault)", which needs cancel_reason_message; 665-667 are the buyer's and the
+# carrier's. No seller reason says "the buyer asked" or "cannot reach the buyer": those go as
+# 402 with the reason in words, which Ozon takes (and counts against the seller, as any 402).
+OZON_REASONS = {"out_of_stock": (352, "out of stock"),
+                "buyer": (402, "the buyer asked to cancel the order"),
+                "unreachable": (402, "the buyer cannot be reached")}  # fmt: skip
 REASONS = tuple(KASPI_REASONS)
 # rFBS only: the method is in the seller API's "Delivery rFBS" section (docs.ozon.ru/api/seller/
 # #operation/PostingAPI_FbsPostingTrackingNumberSet); on an FBS posting Ozon delivers and
@@ -265,14 +274,15 @@ def _satu_status(api: Any, order: dict[str, Any], body: dict[str, Any]) -> None:
 
 
 def _ozon_cancel(api: Any, order: dict[str, Any], reason: str) -> None:
+    reason_id, words = OZON_REASONS[reason]
     api.request(
         "POST",
         "/v2/posting/fbs/cancel",
         idempotent=False,
         json={
             "posting_number": order["external_id"],
-            "cancel_reason_id": 402,
-            "cancel_reason_message": reason,
+            "cancel_reason_id": reason_id,
+            "cancel_reason_message": words,
         },
     )
 

@@ -11,6 +11,10 @@ if TYPE_CHECKING:
     from omnisync.sandbox.server import Request, State
 
 SHIPPABLE = {"awaiting_packaging"}
+# The seller's cancel reasons open to cancellation (/v2/posting/fbs/cancel-reason/list); 402
+# "other" needs cancel_reason_message (docs.ozon.ru/api/seller/
+# #operation/PostingAPI_CancelFbsPosting).
+SELLER_REASONS, OTHER = {352, 400, 402}, 402
 CANCELLABLE = {"awaiting_packaging", "awaiting_deliver", "awaiting_approve"}
 
 
@@ -92,9 +96,19 @@ def cancel(state: State, request: Request) -> Answer:
     if isinstance(record, tuple):
         return record
     posting = record["posting"]
+    reason, message = (
+        request.body.get("cancel_reason_id"),
+        request.body.get("cancel_reason_message"),
+    )
+    if reason not in SELLER_REASONS:
+        return error(400, f"cancel_reason_id {reason} is not a seller's reason to cancel")
+    if reason == OTHER and not (isinstance(message, str) and message.strip()):
+        return error(400, "cancel_reason_message is required with cancel_reason_id 402")
     if posting["status"] not in CANCELLABLE:
         return error(400, f"the posting is {posting['status']} and cannot be cancelled")
     posting["status"] = "cancelled"
+    posting["cancellation"] = {"cancel_reason_id": reason, "cancel_reason": message,
+                               "cancellation_initiator": "Продавец"}  # fmt: skip
     touch(record)
     return 200, {"result": True}, {}
 
