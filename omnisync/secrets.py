@@ -4,33 +4,94 @@ A config's ``env:NAME`` secret is read from the environment only when it is firs
 a client connects — so commands that connect nowhere (validate, build, diff, status) run
 without the credentials. It registers here as it is read. Logs, reports, dry-run output,
 stored errors and error messages go through :func:`redact`: a token echoed back by a
-marketplace in an error body never reaches a terminal or a file.
+marketplace in an error body — as it is, JSON-escaped, percent-encoded or in base64 — never
+reaches a terminal or a file.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 from collections.abc import Iterator
 from typing import Annotated, Any
+from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel, BeforeValidator, PlainSerializer, SecretStr
 
 MASK = "***"
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SECRETS: set[str] = set()
+# Masking a shorter base64 run would mangle ordinary text (ids, hashes) more than it protects.
+MIN_BASE64_RUN = 8
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self.secrets: set[str] = set()
+        self.pattern: re.Pattern[str] | None = None  # every form of every secret, longest first
+
+
+_registry = _Registry()
 
 
 def register(value: str) -> None:
-    if len(value) >= 4:  # masking shorter strings would mangle ordinary text
-        _SECRETS.add(value)
+    if len(value) >= 4 and value not in _registry.secrets:  # shorter would mangle plain text
+        _registry.secrets.add(value)
+        _registry.pattern = None
 
 
 def redact(text: str) -> str:
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    if not _registry.secrets:
+        return text
+    if _registry.pattern is None:
+        _registry.pattern = _compile(_registry.secrets)
+    return _registry.pattern.sub(MASK, text)
+
+
+def _compile(secrets: set[str]) -> re.Pattern[str]:
+    forms = {form for secret in secrets for form in _forms(secret)}
+    return re.compile("|".join(_form_pattern(f) for f in sorted(forms, key=len, reverse=True)))
+
+
+def _form_pattern(form: str) -> str:
+    """The form, with the hex digits of its %XX escapes in either case (``%2f`` = ``%2F``)."""
+    parts = re.split(r"(%[0-9A-F]{2})", form)
+    return "".join(
+        f"%(?i:{part[1:]})" if i % 2 else re.escape(part) for i, part in enumerate(parts)
+    )
+
+
+def _forms(secret: str) -> set[str]:
+    """How a server may echo a secret: as it is, in a JSON string, in a URL or form body, in
+    base64 (a Basic header, a data blob), and JSON-escaped again where ``/`` becomes ``\\/``."""
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret),
+        quote(secret, safe=""),
+        quote_plus(secret),
+    }
+    forms |= set(_base64_forms(secret.encode("utf-8")))
+    forms |= {form.replace("/", "\\/") for form in forms}
+    return forms
+
+
+def _base64_forms(raw: bytes) -> Iterator[str]:
+    """The secret alone in base64 (padded or not), and the run of characters that encodes it
+    inside longer base64 text (``user:token`` in a Basic header): base64 turns 3 bytes into 4
+    characters, so the secret lands at one of three alignments; in each, the characters whose
+    6 bits all come from the secret are the same whatever surrounds it."""
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        alone = encode(raw).decode("ascii")
+        yield alone
+        yield alone.rstrip("=")
+        for shift in range(3):
+            encoded = encode(bytes(shift) + raw).decode("ascii")
+            first, end = -(-8 * shift // 6), 8 * (shift + len(raw)) // 6
+            if end - first >= MIN_BASE64_RUN:
+                yield encoded[first:end]
 
 
 class EnvSecret(SecretStr):
