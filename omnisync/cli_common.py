@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from omnisync import console, logs, stopping
 from omnisync import metrics as omnisync_metrics
 from omnisync.errors import ExitCode, OmnisyncError
 from omnisync.models import Problem, Severity
+from omnisync.secrets import redact
 
 EXIT_CODES = """\
 Exit codes: 0 ok · 1 data problems (validation errors, publish gate) · 2 usage or configuration
@@ -143,12 +145,16 @@ def guard(debug: bool, log_format: LogFormat | None = None, quiet: bool = False)
 
 
 def fail(debug: bool, message: str, code: int) -> NoReturn:
-    if debug:
-        raise
+    """The one-line error and the exit code; ``--debug`` adds the traceback (redacted) and
+    changes nothing else: scripts and cron see the same exit code either way."""
     line = message.splitlines()[0] if message else "error"
+    trace = redact(traceback.format_exc()) if debug else None
     if logs.json_mode():
-        logs.log.error(line, extra={"event": "error", "exit_code": int(code)})
+        extra = {"event": "error", "exit_code": int(code)}
+        logs.log.error(line, extra=extra if trace is None else {**extra, "traceback": trace})
     else:
+        if trace is not None:
+            sys.stderr.write(trace)
         console.error_line(line)
     raise typer.Exit(code) from None
 

@@ -21,7 +21,6 @@ from typer.testing import CliRunner, Result
 
 from omnisync import __version__
 from omnisync.cli import app
-from omnisync.errors import ConfigError
 
 G = "{http://base.google.com/ns/1.0}"
 runner = CliRunner()
@@ -270,14 +269,35 @@ def test_bad_format_exits_2_with_one_line_on_stderr(workspace: Workspace) -> Non
     assert result.stdout == ""
 
 
-def test_debug_lets_the_exception_propagate(workspace: Workspace) -> None:
-    workspace.write_products([good_row()])
-    config = workspace.write_config(
-        channels={"google": {"type": "google_merchant", "format": "pdf"}}
-    )
-    result = invoke("validate", "--config", config, "--debug")
-    assert isinstance(result.exception, ConfigError)
-    assert result.exit_code != 0
+def debug_case(workspace: Workspace, case: str) -> tuple[Path, int, str]:
+    """A config that fails with a config error (2) or a data error (1), and the error's class."""
+    if case == "config":
+        workspace.write_products([good_row()])
+        bad = {"google": {"type": "google_merchant", "format": "pdf"}}
+        return workspace.write_config(channels=bad), 2, "ConfigError"
+    workspace.products.write_text("", encoding="utf-8")  # no header: nothing can be read
+    return workspace.write_config(), 1, "SourceError"
+
+
+@pytest.mark.parametrize("case", ["config", "data"])
+def test_debug_adds_the_traceback_and_keeps_the_exit_code(workspace: Workspace, case: str) -> None:
+    config, code, error = debug_case(workspace, case)
+    plain = invoke("validate", "--config", config)
+    debug = invoke("validate", "--config", config, "--debug")
+    assert plain.exit_code == debug.exit_code == code
+    assert "Traceback" in debug.stderr and error in debug.stderr
+    assert debug.stderr.splitlines()[-1] == single_error_line(plain)
+
+
+@pytest.mark.parametrize("case", ["config", "data"])
+def test_debug_in_json_logs_carries_the_traceback_in_the_error_line(
+    workspace: Workspace, case: str
+) -> None:
+    config, code, error = debug_case(workspace, case)
+    result = invoke("validate", "--config", config, "--debug", "--log-format", "json")
+    assert result.exit_code == code
+    (entry,) = [json.loads(line) for line in result.stderr.splitlines()]
+    assert entry["exit_code"] == code and error in entry["traceback"]
 
 
 def test_missing_config_option_exits_2(workspace: Workspace) -> None:
@@ -450,7 +470,7 @@ def test_subprocess_debug_shows_the_traceback(workspace: Workspace) -> None:
         channels={"google": {"type": "google_merchant", "format": "pdf"}}
     )
     proc = run_module("validate", "--config", config, "--debug", cwd=workspace.root)
-    assert proc.returncode != 0
+    assert proc.returncode == 2  # as without --debug
     assert "Traceback" in proc.stderr
     assert "ConfigError" in proc.stderr
 
