@@ -109,8 +109,8 @@ def callback(tick: Any) -> Callable[[int], None] | None:
 def stdout() -> Console:
     # Off a terminal (CI logs, cron mail) rich would assume 80 columns and clip the table.
     if sys.stdout.isatty():
-        return Console(quiet=_quiet[0])
-    return Console(width=120, quiet=_quiet[0])
+        return console.Terminal(quiet=_quiet[0])
+    return console.Terminal(width=120, quiet=_quiet[0])
 
 
 @contextmanager
@@ -154,7 +154,7 @@ def fail(debug: bool, message: str, code: int) -> NoReturn:
         logs.log.error(line, extra=extra if trace is None else {**extra, "traceback": trace})
     else:
         if trace is not None:
-            sys.stderr.write(trace)
+            sys.stderr.write(logs.visible(trace))
         console.error_line(line)
     raise typer.Exit(code) from None
 

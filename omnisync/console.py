@@ -1,6 +1,9 @@
 """Everything a person sees: the summary table, problems grouped by code, progress, errors.
 
 Machine formats (JSON, JUnit) come from :mod:`omnisync.report`; this module only renders.
+Text from the catalogue or a marketplace is shown with its control characters escaped
+(:class:`Terminal`, :func:`error_line`): a title carrying ``ESC [31m`` or ``ESC ]0;…BEL``
+must not recolour the terminal, move its cursor or retitle its window.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from omnisync.logs import visible
 from omnisync.models import Problem
 from omnisync.push import PushReport, PushStats
 from omnisync.report import RunReport
@@ -27,9 +32,17 @@ from omnisync.store.ledger import ACTIONS
 EXAMPLES_PER_CODE = 3
 
 
+class Terminal(Console):
+    """A rich Console that shows control characters escaped (``\\x1b``) in all text it renders:
+    every table cell, title and line of ours is a str that passes through ``render_str``."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(visible(text), **options)
+
+
 def error_line(message: str, stream: TextIO | None = None) -> None:
     """One line on stderr; plain write so brackets in paths are never taken as markup."""
-    (stream or sys.stderr).write(f"error: {redact(message)}\n")
+    (stream or sys.stderr).write(f"error: {visible(redact(message))}\n")
 
 
 @contextmanager

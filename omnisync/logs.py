@@ -5,13 +5,15 @@ lines (a person at a terminal reads the report); ``json`` adds the run's events 
 started and finished with per-channel counts, problems summarised per code — one object per
 line for journald, Loki or CloudWatch. ``--quiet`` keeps only errors (text) or warnings
 (json). Every line passes through ``secrets.redact``: a token a channel echoes never lands in a
-log. The format defaults to ``OMNISYNC_LOG_FORMAT``, else text on a terminal and json off one.
+log; and through :func:`visible`: a catalogue value's escape sequence never reaches a terminal.
+The format defaults to ``OMNISYNC_LOG_FORMAT``, else text on a terminal and json off one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections import Counter
 from datetime import UTC, datetime
@@ -24,6 +26,17 @@ log = logging.getLogger("omnisync")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 EXAMPLES = 3
 _mode: list[str] = ["text"]
+# What a terminal acts on instead of showing: C0 controls (ESC starts colour, cursor and
+# title sequences; BEL ends some), DEL and C1 controls (0x9B is a one-byte CSI). Newline and
+# tab are layout, not commands.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# JSON escapes C0 itself; DEL and C1 it leaves raw (with ensure_ascii=False).
+_JSON_UNESCAPED = re.compile("[\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every terminal control character written out (``\\x1b``), never raw."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class JsonLines(logging.Formatter):
@@ -34,12 +47,13 @@ class JsonLines(logging.Formatter):
             "message": record.getMessage(),
         }
         data.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
-        return redact(json.dumps(data, ensure_ascii=False, default=str))
+        line = redact(json.dumps(data, ensure_ascii=False, default=str))
+        return _JSON_UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
 class Plain(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return redact(f"{record.levelname.lower()}: {record.getMessage()}")
+        return visible(redact(f"{record.levelname.lower()}: {record.getMessage()}"))
 
 
 def configure(fmt: str | None, quiet: bool = False) -> str:
