@@ -6,6 +6,7 @@ No business logic lives here: each command is a thin wrapper (commands on orders
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -34,7 +35,7 @@ from omnisync.cli_common import (
 from omnisync.cli_exchange import exchange_app
 from omnisync.cli_orders import orders_app
 from omnisync.config import Config, load_config
-from omnisync.errors import ExitCode
+from omnisync.errors import ExitCode, UsageError
 
 app = typer.Typer(
     name="omnisync",
@@ -189,7 +190,10 @@ def _push(
 
 @app.command()
 def sandbox(
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8765,
+    port: Annotated[
+        int,
+        typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1; 0: any free one."),
+    ] = 8765,
     fail_rate: Annotated[
         float,
         typer.Option("--fail-rate", min=0, max=1, help="Share of API calls answered with 503."),
@@ -197,12 +201,32 @@ def sandbox(
     latency: Annotated[
         int, typer.Option("--latency", min=0, help="Milliseconds added to every answer.")
     ] = 0,
+    ready_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ready-file",
+            help="Once it listens, write its URL, pid and instance token here (JSON), for a "
+            "script to wait for and check against GET /_sandbox/identity.",
+            dir_okay=False,
+            metavar="PATH",
+        ),
+    ] = None,
+    debug: DebugOpt = False,
 ) -> None:
     """Serve a local emulator of the Ozon, Satu, Google Merchant and Kaspi APIs until
-    interrupted."""
+    interrupted. Exit 2 when the port is taken."""
     from omnisync.sandbox.server import Sandbox  # the server is only loaded when asked for
 
-    server = Sandbox(port=port, fail_rate=fail_rate, latency_ms=latency)
+    with guard(debug):
+        try:
+            server = Sandbox(port=port, fail_rate=fail_rate, latency_ms=latency)
+        except OSError as exc:  # EADDRINUSE above all: another sandbox, or another program
+            raise UsageError(
+                f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); choose another "
+                "--port, or --port 0 for a free one"
+            ) from None
+        if ready_file is not None:
+            _write_ready(ready_file, {"url": server.url, **server.identity()})
     typer.echo(f"omnisync sandbox on {server.url} (Ctrl-C stops it)")
     try:
         server.server.serve_forever()
@@ -210,6 +234,15 @@ def sandbox(
         pass
     finally:
         server.server.server_close()
+
+
+def _write_ready(path: Path, found: dict[str, object]) -> None:
+    """Whole or not at all (written aside, then renamed): a script polling for it never reads
+    half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.tmp")
+    aside.write_text(json.dumps(found) + "\n", encoding="utf-8")
+    aside.replace(path)
 
 
 catalog_app = typer.Typer(help="The central store's catalogue snapshot.", no_args_is_help=True)

@@ -7,7 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
-PORT=8765
 export OZON_API_KEY=${OZON_API_KEY:-sandbox-ozon-key} SATU_TOKEN=${SATU_TOKEN:-sandbox-satu-token}
 export GOOGLE_TOKEN=${GOOGLE_TOKEN:-sandbox-google-token} KASPI_TOKEN=${KASPI_TOKEN:-sandbox-kaspi-token}
 # The demo is read by a person, even when its output goes to a file or a CI log.
@@ -43,36 +42,30 @@ rm -rf feeds/out-pg
 "$BIN/python" scripts/demo-postgres.py
 
 # The push state starts afresh with the sandbox (the build above recorded its run there).
-rm -f feeds/out/state.db feeds/out/state.db-wal feeds/out/state.db-shm
-"$BIN/omnisync" sandbox --port "$PORT" > feeds/out/sandbox.log 2>&1 &
+rm -f feeds/out/state.db feeds/out/state.db-wal feeds/out/state.db-shm feeds/out/sandbox.json
+# The sandbox on a free port (a fixed one may be another program's on a shared machine), and
+# only it: demo-sandbox.py waits for it, checks the server there is this very process
+# (GET /_sandbox/identity), and writes configs/demo.yaml pointed at it as $DEMO.
+"$BIN/omnisync" sandbox --port 0 --ready-file feeds/out/sandbox.json > feeds/out/sandbox.log 2>&1 &
 SANDBOX=$!
 trap 'kill $SANDBOX 2>/dev/null || true' EXIT
-"$BIN/python" - "$PORT" <<'PY'
-import socket, sys, time
-for _ in range(100):  # wait until the sandbox listens
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.2).close()
-        break
-    except OSError:
-        time.sleep(0.1)
-else:
-    sys.exit("the sandbox did not start; see feeds/out/sandbox.log")
-PY
+DEMO=feeds/out/demo-sandbox.yaml
+URL=$("$BIN/python" scripts/demo-sandbox.py feeds/out/sandbox.json "$SANDBOX" configs/demo.yaml "$DEMO")
 echo
-echo "== push to the local sandbox (http://127.0.0.1:$PORT) =="
-"$BIN/omnisync" push --config configs/demo.yaml
+echo "== push to the local sandbox ($URL; $DEMO is configs/demo.yaml pointed at it) =="
+"$BIN/omnisync" push --config "$DEMO"
 echo
 echo "== push again: nothing changed, so nothing is sent =="
-"$BIN/omnisync" push --config configs/demo.yaml
+"$BIN/omnisync" push --config "$DEMO"
 echo
 echo "== pull the marketplaces' orders: stored once, stock reserved, new orders acknowledged =="
-"$BIN/omnisync" orders pull --config configs/demo.yaml --since 2026-10-15 || true
+"$BIN/omnisync" orders pull --config "$DEMO" --since 2026-10-15 || true
 echo
 echo "== push once more: the reserved units are gone from every channel's stock =="
-"$BIN/omnisync" push --config configs/demo.yaml
+"$BIN/omnisync" push --config "$DEMO"
 echo
 echo "== the cron job: omnisync sync (orders, feeds and pushes in one locked, recorded run) =="
-"$BIN/omnisync" sync --config configs/demo.yaml --metrics-file feeds/out/omnisync.prom || true
+"$BIN/omnisync" sync --config "$DEMO" --metrics-file feeds/out/omnisync.prom || true
 echo
 echo "== omnisync status: what happened, per channel, and the last runs =="
-"$BIN/omnisync" status --config configs/demo.yaml
+"$BIN/omnisync" status --config "$DEMO"

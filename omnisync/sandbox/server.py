@@ -5,7 +5,9 @@ the documented limits (batch sizes, rate limits answered with 429 + Retry-After,
 headers, per-item errors for unknown SKUs or warehouses) and injects faults on request:
 ``fail_rate`` answers that share of requests with 503, ``latency_ms`` delays every answer.
 
-Control endpoints for tests: ``GET /_sandbox/state`` (everything received), ``POST
+Control endpoints for tests: ``GET /_sandbox/identity`` (``{"service": "omnisync-sandbox",
+"pid", "instance"}``: a script that started a sandbox checks it is talking to its own, not to
+whatever else listens on the port), ``GET /_sandbox/state`` (everything received), ``POST
 /_sandbox/faults`` with any of ``{"reject": {"SKU": "message"}}`` (a per-item error for those
 SKUs), ``{"poison": ["SKU"]}`` (a 400 for any request naming them), ``{"throttle": N}`` (429 for
 the next N calls), ``{"lose": N}`` (apply the next N calls but answer 503), and ``POST
@@ -17,7 +19,9 @@ seller does not have.
 from __future__ import annotations
 
 import json
+import os
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +34,7 @@ from omnisync.sandbox import google, kaspi, orders, ozon, ozon_fbs, satu
 from omnisync.sandbox.orders_seed import ozon_bulk
 
 Answer = tuple[int, dict[str, Any] | list[Any] | None, dict[str, str]]
+SERVICE = "omnisync-sandbox"
 
 
 @dataclass
@@ -87,6 +92,7 @@ class Sandbox:
         self, port: int = 0, fail_rate: float = 0.0, latency_ms: int = 0, seed: int | None = None
     ) -> None:
         self.state = State()
+        self.instance = secrets.token_hex(8)  # tells this sandbox from any other
         self.fail_rate, self.latency = fail_rate, latency_ms / 1000
         self.rng = random.Random(seed)
         self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
@@ -97,6 +103,9 @@ class Sandbox:
     def url(self) -> str:
         port = self.server.server_address[1]
         return f"http://127.0.0.1:{port}"
+
+    def identity(self) -> dict[str, Any]:
+        return {"service": SERVICE, "pid": os.getpid(), "instance": self.instance}
 
     def start(self) -> Sandbox:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -130,6 +139,8 @@ class Sandbox:
             return answer
 
     def _control(self, request: Request) -> Answer:
+        if request.path == "/_sandbox/identity":
+            return 200, self.identity(), {}
         with self.state.lock:
             if request.path == "/_sandbox/state":
                 return 200, self.state.data, {}
