@@ -6,6 +6,7 @@
     ├── ConfigError (2)        bad YAML, unknown keys, wrong values, missing files (all key paths)
     ├── UsageError (2)         a command-line choice that cannot work (unknown --channel, …)
     ├── SecretUnset (2)        a command needs an env: secret that the environment lacks
+    ├── StateUnusable (2)      the state file is not a database, is damaged or cannot be opened
     ├── SourceError (1)        a catalogue file that cannot be read at all (no header, …)
     │   └── SourceUnavailable (3)  the central system (database, API) is down or broke off
     └── ChannelError (3)       a marketplace API call failed
@@ -80,6 +81,17 @@ class SecretUnset(OmnisyncError):
         self.variable, self.key = variable, key
         where = f"{key}: " if key else ""
         super().__init__(f"{where}environment variable {variable} {problem}")
+
+
+class StateUnusable(OmnisyncError):
+    """The state file (the config's ``state:``) cannot be used: not an SQLite database, damaged,
+    a directory, or not readable and writable. The message says what to do about it."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, path: str, problem: str, remedy: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {problem}; {remedy}")
 
 
 class SourceError(OmnisyncError):

@@ -1,15 +1,26 @@
-"""Opening the central store: WAL mode, foreign keys, migrations to the current version."""
+"""Opening the central store: WAL mode, foreign keys, migrations to the current version.
+
+A state file that cannot be used — not a database, damaged, a directory, not readable or
+writable — is a :class:`~omnisync.errors.StateUnusable` (exit 2) naming the file and what to do,
+not a crash."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from omnisync.errors import ConfigError
+from omnisync.errors import ConfigError, StateUnusable
 from omnisync.fingerprint import sku_fp
 from omnisync.store.schema import MIGRATIONS
+
+# SQLite's primary result codes (https://www.sqlite.org/rescode.html) that say the file itself
+# cannot be used; others (busy, full, I/O) are not about the file and pass through as they are.
+_DAMAGED = {sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT}
+_REFUSED = {sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY}
+_ACCESS = "give the user running omnisync read and write access to it and its folder"
 
 
 class Store:
@@ -49,15 +60,56 @@ def open_store(path: Path, readonly: bool = False) -> Store:
     ``readonly`` (dry runs) never creates or changes the file: a missing file is an empty
     in-memory store, and TEMP tables still work for planning.
     """
+    if path.is_dir():
+        raise StateUnusable(
+            str(path),
+            "is a directory, not a state file",
+            "point state: in the config at a file, or move the directory away",
+        )
     if readonly:
         return _readonly(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-    connection.execute("PRAGMA journal_mode = WAL")  # readers never block the writer
-    connection.execute("PRAGMA synchronous = NORMAL")  # durable at each WAL checkpoint
-    store = Store(connection, path)
-    _migrate(store)
+    _writable(path)
+    with _explained(path):
+        connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")  # readers never block the writer
+            connection.execute("PRAGMA synchronous = NORMAL")  # durable at each WAL checkpoint
+            store = Store(connection, path)
+            _migrate(store)
+        except BaseException:
+            connection.close()
+            raise
     return store
+
+
+def _writable(path: Path) -> None:
+    """SQLite opens a file it may only read without complaint and fails at the first write,
+    mid-run: this user must read and write the file, and create its -wal and -shm beside it."""
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise StateUnusable(str(path), "permission denied: omnisync reads and writes it", _ACCESS)
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        problem = f"permission denied: SQLite keeps its -wal and -shm files in {path.parent}"
+        raise StateUnusable(str(path), problem, _ACCESS)
+
+
+@contextmanager
+def _explained(path: Path) -> Iterator[None]:
+    """SQLite's refusal of the file itself, as what the user can do about it."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary of an extended code
+        if code in _DAMAGED:
+            raise StateUnusable(
+                str(path),
+                f"is not an omnisync state file, or is damaged ({exc})",
+                "restore it from a backup, or move it away and a new one is started (what it "
+                "remembered of pushes, orders and runs is then gone)",
+            ) from None
+        if code in _REFUSED:
+            raise StateUnusable(str(path), f"cannot be opened ({exc})", _ACCESS) from None
+        raise
 
 
 @contextmanager
@@ -76,8 +128,15 @@ def _readonly(path: Path) -> Store:
         _migrate(store)
         return store
     uri = f"{path.resolve().as_uri()}?mode=ro"
-    store = Store(sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30), path)
-    if store.version != len(MIGRATIONS):
+    with _explained(path):
+        store = Store(sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30), path)
+        try:
+            version = store.version
+        except BaseException:
+            store.close()
+            raise
+    if version != len(MIGRATIONS):
+        store.close()
         raise ConfigError(
             str(path),
             [

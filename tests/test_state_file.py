@@ -1,0 +1,104 @@
+"""A state file that cannot be used — random bytes, a directory in its place, no permission —
+ends the command with exit 2 and one line naming the file and what to do, never "a bug"."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from subprocess import CompletedProcess
+
+import pytest
+from conftest import Workspace, good_row
+
+READERS = ("status",)  # open the state read-only
+WRITERS = ("build", "catalog import")  # open it to record their run
+
+
+def run(root: Path, command: str, prefix: list[str] | None = None) -> CompletedProcess[str]:
+    """``python -m omnisync COMMAND -c omnisync.yaml`` in ``root`` (behind ``prefix``)."""
+    return subprocess.run(
+        [*(prefix or []), sys.executable, "-m", "omnisync", *command.split(), "-c",
+         "omnisync.yaml"],
+        capture_output=True, text=True, encoding="utf-8", cwd=root, timeout=120,
+    )  # fmt: skip
+
+
+def one_line(proc: CompletedProcess[str], state: Path) -> str:
+    """The one error line's message (status logs JSON off a terminal: it has no --log-format)."""
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    message = json.loads(line)["message"] if line.startswith("{") else line.removeprefix("error: ")
+    assert message.startswith(f"{state}: ") and "a bug in omnisync" not in message, line
+    return str(message)
+
+
+@pytest.fixture
+def state(workspace: Workspace) -> Path:
+    """A valid workspace whose config keeps its state in state.db (not created yet)."""
+    workspace.write_products([good_row()])
+    text = workspace.write_config().read_text(encoding="utf-8")
+    workspace.config_path.write_text(text + "state: state.db\n", encoding="utf-8")
+    return workspace.root / "state.db"
+
+
+@pytest.mark.parametrize("command", READERS + WRITERS)
+def test_random_bytes_in_the_state_file(state: Path, command: str) -> None:
+    state.write_bytes(os.urandom(8192))
+    line = one_line(run(state.parent, command), state)
+    assert "is not an omnisync state file, or is damaged" in line
+    assert "restore it from a backup, or move it away" in line
+
+
+@pytest.mark.parametrize("command", READERS + WRITERS)
+def test_a_directory_in_place_of_the_state_file(state: Path, command: str) -> None:
+    state.mkdir()
+    line = one_line(run(state.parent, command), state)
+    assert "is a directory, not a state file; point state: in the config at a file" in line
+
+
+def unprivileged() -> list[str]:
+    """How to run a command under ordinary file permissions: root reads and writes any file
+    (CAP_DAC_OVERRIDE), so as root the command runs without those two capabilities."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+@pytest.fixture
+def created(state: Path) -> Iterator[Path]:
+    """The state file, made by a first build; its folder's permissions restored after."""
+    assert run(state.parent, "build").returncode == 0
+    yield state
+    state.parent.chmod(0o755)
+    state.chmod(0o644)
+
+
+@pytest.mark.parametrize("command", READERS + WRITERS)
+def test_a_state_file_this_user_may_not_read(created: Path, command: str) -> None:
+    created.chmod(0)
+    line = one_line(run(created.parent, command, prefix=unprivileged()), created)
+    assert "give the user running omnisync read and write access to it and its folder" in line
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_a_state_file_this_user_may_only_read(created: Path, command: str) -> None:
+    created.chmod(0o444)
+    line = one_line(run(created.parent, command, prefix=unprivileged()), created)
+    assert "permission denied: omnisync reads and writes it" in line
+    assert run(created.parent, "status", prefix=unprivileged()).returncode == 0  # reading is
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_a_state_folder_this_user_may_not_write(created: Path, command: str) -> None:
+    for extra in (".lock", "-wal", "-shm"):  # left by the first build; a new run must add them
+        created.with_name(created.name + extra).unlink(missing_ok=True)
+    created.parent.chmod(0o555)
+    proc = run(created.parent, command, prefix=unprivileged())
+    assert proc.returncode == 2 and "a bug in omnisync" not in proc.stderr, proc.stderr
