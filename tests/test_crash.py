@@ -31,7 +31,10 @@ SINCE = ("--since", "2026-10-15")
 CASES = [*faults.POINTS, "publish.before_rename@3", "publish.mid_write@4", "push.after_send@3",
          "ingest.after_page@2"]  # fmt: skip
 COMPARED = ("google_products", "satu_products", "ozon_stocks", "ozon_prices", "kaspi")
-STAMP = re.compile(rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d)?(\.\d+)?(Z|[+-]\d\d:?\d\d)?")
+STAMP = re.compile(
+    rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d)?(\.\d+)?(Z|[+-]\d\d:?\d\d)?"
+    rb"|\d\d\.\d\d\.\d{4} \d\d:\d\d"  # a store page's footer, on the store's clock
+)
 HOST = re.compile(r"127\.0\.0\.1:\d+")  # Satu's account is its base URL's host: the sandbox's
 
 
