@@ -23,16 +23,13 @@ from omnisync.config import Config
 from omnisync.errors import ChannelError, ExitCode, SourceUnavailable, UsageError
 from omnisync.http import Budget
 from omnisync.keyset import KeySet
-from omnisync.models import Problem, Product, Severity
-from omnisync.orders import acknowledge, exports
+from omnisync.models import Problem, Severity
+from omnisync.orders import acknowledge, exports, stockcheck
 from omnisync.orders.model import OPEN_SQL, Order, Unreadable
 from omnisync.pipeline import Run
 from omnisync.report import RunReport
-from omnisync.sources.base import Source
-from omnisync.sources.sidefiles import SideFilesUnordered
 from omnisync.store import Store, alerts, runs, stored
-from omnisync.store.orders import IngestStats, ingest, read_cursor, settle_unchecked, unchecked
-from omnisync.store.reservations import held, oversold
+from omnisync.store.orders import IngestStats, ingest, read_cursor
 
 OVERLAP = timedelta(hours=2)
 FIRST_PULL = timedelta(days=30)
@@ -103,7 +100,7 @@ def pull(
                 report.pulls.append(result)
                 if result.error is None and not dry_run:
                     _acknowledge(recorder.store, lane.channel, budget, result, run)
-            _check_stock(recorder.store, run, known, report)
+            _check_stock(run, recorder.store, known, report)
             _report(recorder.store, report)
             if not dry_run:
                 exports.relay(config, recorder.store, budget, run.report)
@@ -135,37 +132,15 @@ def _known_skus(run: Run) -> Container[str]:
     return known
 
 
-def _check_stock(store: Store, run: Run, known: Container[str], report: PullReport) -> None:
-    """Orders holding units of a SKU the store has no stock for — a CSV catalogue: only an
-    imported one is in the store — compared with the catalogue's stock as the feed build
-    compares them (``reservations.oversold``), so an oversell is the same alert (exit 1,
-    ``status``, the metrics) whichever the catalogue. It costs a read of the catalogue, only
-    when such orders wait; while the catalogue is down they wait for the next pull."""
-    waiting = unchecked(store)
-    if not waiting or isinstance(known, _Everything):
+def _check_stock(run: Run, store: Store, known: Container[str], report: PullReport) -> None:
+    """Oversells against a catalogue whose stock is not in the store (``stockcheck``); not
+    while the catalogue is down (the orders wait for the next pull)."""
+    if isinstance(known, _Everything):
         return
-    try:
-        products = _products(run.source, waiting.keys())
-    except SourceUnavailable:
-        return
-    reserved = held(store.db, run.source.snapshot_time())
-    found = {sku: oversold(p, reserved.get(sku, {})) for sku, p in products.items()}
-    flagged = settle_unchecked(store, waiting, {sku: at for sku, at in found.items() if at})
     pulls = {(p.channel, p.account): p for p in report.pulls}
-    for (channel, account, _), sku in flagged:
+    for (channel, account, _), sku in stockcheck.check(store, run.config):
         if (channel, account) in pulls:
             pulls[channel, account].stats.oversold.add(sku)
-
-
-def _products(source: Source, skus: Container[str]) -> dict[str, Product]:
-    """The catalogue's products among ``skus``, read as the feed build reads them (the side
-    files merged while they are in the products' order, else indexed). Row problems are for
-    validate and the build to report."""
-    try:
-        return {p.sku: p for p in source.read(lambda _: None) if p.sku in skus}
-    except SideFilesUnordered:
-        source.merge_sides = False
-        return {p.sku: p for p in source.read(lambda _: None) if p.sku in skus}
 
 
 def pulls_orders(lane: Any) -> bool:
