@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from html.parser import HTMLParser
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 GTIN_LENGTHS = frozenset({8, 12, 13, 14})
 
@@ -64,6 +64,8 @@ def url_problem(url: str, max_length: int = 2000) -> str | None:
         return "has a host name that cannot be IDNA-encoded"
     if not _ABSOLUTE_HTTP.match(url):
         return "must be an absolute http:// or https:// URL"
+    if ("[" in url or "]" in url) and split_url(url) is None:
+        return "has an unbalanced [ or ] in its host (an IPv6 address must be written [..])"
     return None
 
 
@@ -74,7 +76,9 @@ def ascii_url(url: str) -> str:
     """
     if url.isascii():
         return url
-    parts = urlsplit(url)
+    parts = split_url(url)
+    if parts is None:
+        return url
     safe = "/:@!$&'()*+,;=-._~%?#[]"
     return urlunsplit(
         (
@@ -99,6 +103,15 @@ def _ascii_netloc(netloc: str) -> str:
     return f"{userinfo}{at}{host}{colon}{port}"
 
 
+def split_url(url: str) -> SplitResult | None:
+    """``urlsplit``, or None where it raises: an unbalanced ``[`` in the host ("Invalid IPv6
+    URL") is catalogue data, not a bug; ``url_problem`` names what is wrong with it."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
 def url_extension(url: str) -> str:
     """Lower-case file extension of the URL's path, '' when it has none. The path is cut
     out by hand (as ``urlsplit`` cuts it from an absolute URL, at a tenth of the cost)."""
@@ -109,7 +122,8 @@ def url_extension(url: str) -> str:
             slash = rest.find("/", authority + 3)
             rest = rest[slash:] if slash >= 0 else ""
     else:  # urlsplit drops tabs and line breaks first, which changes where parts start
-        rest = urlsplit(url).path
+        parts = split_url(url)
+        rest = parts.path if parts is not None else ""
     name = rest.rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 

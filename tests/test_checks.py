@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from omnisync.channels.google.rules import DESCRIPTION_TAGS
+from omnisync.channels.store_display import picture
 from omnisync.checks import (
     ascii_url,
     decimal_places,
@@ -371,3 +372,20 @@ def test_url_with_credentials_is_refused_without_showing_them(url: str) -> None:
 def test_an_at_sign_after_the_host_is_not_a_credential(url: str) -> None:
     assert not url_credentials(url)
     assert url_problem(url) is None
+
+
+@pytest.mark.parametrize("url", ["ftp://\x1b[31m", "https://[bad/x.jpg", "https://a\tb[/x.png"])
+def test_an_unbalanced_bracket_in_a_host_is_a_problem_not_a_crash(url: str) -> None:
+    """urlsplit raises "Invalid IPv6 URL" for these; every URL helper must answer instead."""
+    assert url_problem(url) is not None
+    assert url_extension(url) in ("", "jpg", "png")
+    assert ascii_url(url + "ä").endswith("ä")
+    assert picture(url) == ""
+
+
+@given(st.text(alphabet=st.sampled_from("htps:/[]@.x%\t\x1bä?#"), max_size=30))
+def test_url_helpers_never_raise(url: str) -> None:
+    url_problem(url)
+    url_extension(url)
+    ascii_url(url)
+    picture(url)

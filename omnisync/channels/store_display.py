@@ -20,7 +20,6 @@ from decimal import Decimal
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from typing import Annotated, Any, BinaryIO, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -28,6 +27,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, FileFeed, Record
 from omnisync.channels.words import local_time, plural
+from omnisync.checks import split_url
 from omnisync.models import Location, Problem, Product
 from omnisync.text import CENT, xml_safe
 
@@ -99,7 +99,9 @@ def picture(url: str) -> str:
     """The product's picture as a page may load it: a web address (http or https), else none.
     Anything else (``javascript:``, ``data:``, a local path) never reaches an ``src``."""
     url = url.strip()
-    parts = urlsplit(url)
+    parts = split_url(url)
+    if parts is None:
+        return ""
     return url if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
