@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from omnisync import __version__, cli_ops, console, pipeline, report
 from omnisync import push as push_api
@@ -278,7 +277,7 @@ def _emit(result: report.RunReport, fmt: str, output: Path | None, building: boo
     if fmt == "text":
         if output is not None:
             with output.open("w", encoding="utf-8") as f:
-                console.render(result, Console(file=f, width=120), building)
+                console.render(result, console.Terminal(file=f, width=120), building)
         console.render(result, stdout(), building)
         return
     if fmt == "junit":

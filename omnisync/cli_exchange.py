@@ -34,6 +34,9 @@ def serve(
                 "exports.exchange",
                 "set user and password: env:NAME, as 1C's exchange settings hold them",
             )])  # fmt: skip
+        # Secrets are read when used (secrets.EnvSecret): read the password now, so an unset
+        # variable exits 2 here instead of failing every 1C request later.
+        settings.exports.exchange.password.get_secret_value()
         httpd = server(settings, host, port)
         typer.echo(f"omnisync exchange for 1C on http://{host}:{httpd.server_port}/ (Ctrl-C stops)")
         serve(httpd)

@@ -25,6 +25,7 @@ from omnisync.cli_common import (
     utc,
 )  # fmt: skip
 from omnisync.config import load_config
+from omnisync.logs import visible
 from omnisync.orders import fulfil
 from omnisync.orders import pull as orders_pull_api
 from omnisync.store.order_views import list_orders, pickup_board
@@ -110,7 +111,7 @@ def orders_ship(
     ] = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Tell the channel the order is shipped (Ozon ship + tracking number, Satu delivered,
+    """Tell the channel the order is shipped (Ozon ship, + tracking number on rFBS, Satu delivered,
     Kaspi completed with the buyer's SMS code)."""
     with guard(debug):
         outcome = fulfil.ship(load_config(config), order, tracking, carrier, channel, code)
@@ -132,4 +133,4 @@ def orders_cancel(
 
 def _say_fulfilled(outcome: Any) -> None:
     already = "" if outcome.called else " (it already was; nothing sent)"
-    typer.echo(f"{outcome.channel} order {outcome.code}: {outcome.status}{already}")
+    typer.echo(visible(f"{outcome.channel} order {outcome.code}: {outcome.status}{already}"))

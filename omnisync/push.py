@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from omnisync import incremental, parallel
+from omnisync import incremental, parallel, secrets
 from omnisync.channels.base import Channel, FileFeed, Pushes, PushItem, Record
 from omnisync.config import Config
 from omnisync.errors import ChannelError, ExitCode, UsageError
@@ -141,6 +141,9 @@ def push(
             store.close()
     names = [lane.channel.name for lane in first.lanes]
     files_only = {lane.channel.name for lane in first.lanes if not _pushes(lane)}
+    for name in names:
+        if name not in files_only:
+            secrets.resolve(config.channels[name])
     cost = {lane.channel.name: lane.channel.cost for lane in first.lanes}.__getitem__
     mine, *others = parallel.groups(names, files_only.__contains__, workers(config), cost)
     first.keep(lambda lane: lane.channel.name in mine, None)

@@ -166,6 +166,13 @@ def env_secrets(value: Any, key: tuple[str, ...] = ()) -> Iterator[tuple[str, En
             yield from env_secrets(item, (*key, str(index)))
 
 
+def resolve(value: Any) -> None:
+    """Read every ``env:`` secret in ``value`` now: a run that will connect to several
+    channels stops on a missing variable before it sends anything to any of them."""
+    for _, secret in env_secrets(value):
+        secret.get_secret_value()
+
+
 def _masked(value: SecretStr) -> str:
     return str(value)  # pydantic's own would read the value: a config dump must not need it
 

@@ -5,6 +5,7 @@ catalogue is the demo's 1C export, so order lines must carry 1C's own Ид."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -251,3 +252,16 @@ def test_the_first_sigterm_stops_the_server(config: Config) -> None:
             assert run.wait(timeout=20) == 0
         finally:
             run.kill()
+
+
+def test_serve_with_its_password_unset_exits_2_naming_the_variable(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The password is an env: secret read when used: the server must read it before it
+    listens, or it would start and then refuse every request 1C makes."""
+    env = {k: v for k, v in os.environ.items() if k != "EXCHANGE_PASSWORD"}
+    command = [sys.executable, "-m", "omnisync", "exchange", "serve", "--config",
+               str(config.path), "--port", "0"]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "EXCHANGE_PASSWORD" in done.stderr and "omnisync exchange for 1C" not in done.stdout

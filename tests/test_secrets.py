@@ -71,6 +71,20 @@ def test_a_push_that_needs_an_unset_secret_names_it_and_exits_2(
     assert not httpx.get(f"{sandbox.url}/_sandbox/state").json().get("satu_products")
 
 
+def test_a_push_to_every_channel_sends_nothing_when_one_secret_is_unset(
+    sandbox_demo: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every pushed channel's secrets are read before the first request: a missing one must
+    not leave the channels before it pushed and the rest not."""
+    monkeypatch.delenv("SATU_TOKEN")
+    result = invoke("push", "--config", sandbox_demo)
+    assert result.exit_code == 2, result.stderr
+    assert "SATU_TOKEN" in result.stderr
+    state = httpx.get(f"{sandbox.url}/_sandbox/state").json()
+    for bucket in ("ozon_stocks", "ozon_prices", "google_products", "satu_products"):
+        assert not state.get(bucket), bucket
+
+
 def test_config_keys_name_each_secret(sandbox_demo: Path) -> None:
     found = {s.variable: s.key for s in _env_secrets(sandbox_demo)}
     assert found["OZON_API_KEY"] == "channels.ozon.api_key"
