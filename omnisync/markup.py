@@ -15,6 +15,7 @@ million-item catalogue takes that path.
 from __future__ import annotations
 
 import functools
+import html
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -90,12 +91,36 @@ def clean(text: str, profile: Profile) -> Cleaned:
 @functools.lru_cache(maxsize=64)  # one product's description goes through every channel in turn
 def _clean(text: str, profile: Profile) -> Cleaned:
     events, unsafe = _events(text)
-    return Cleaned(_render(events, profile), unsafe)
+    rendered = _render(events, profile)
+    if profile.html and "<" not in rendered:
+        # No tag is left ("Tom & Jerry", "цена&nbsp;ниже"): write it as the plain text it is.
+        # Whether a channel reads a tagless description as HTML or as text, a bare "&" shows
+        # as "&", where "&amp;" would show as written under the text reading. Unless the text
+        # itself holds what a reader could take for a tag ("&lt;script&gt;"): that stays escaped.
+        plain = html.unescape(rendered)
+        if not _TAG_LIKE.search(plain):
+            rendered = plain
+    return Cleaned(rendered, unsafe)
 
 
 def escape(text: str) -> str:
     """Text as HTML element content."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def tagged(cleaned: str) -> bool:
+    """Whether a cleaned description holds tags (cutting it would leave them broken). A
+    tagless one is plain text and holds nothing a reader could take for a tag (``_clean``)."""
+    return _TAG_LIKE.search(cleaned) is not None
+
+
+def shortened(raw: str, cleaned: str, limit: int, cut: Callable[[str, int], str]) -> str:
+    """``raw``'s text form cut to ``limit`` by ``cut``: as plain text when ``cleaned`` already
+    was (``_clean``), else as escaped HTML text (``fit``)."""
+    plain = clean(raw, TEXT).text
+    if plain == cleaned:
+        return cut(plain, limit)
+    return fit(plain, limit, cut)
 
 
 def fit(text: str, limit: int, cut: Callable[[str, int], str]) -> str:

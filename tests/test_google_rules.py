@@ -457,7 +457,9 @@ def _long_list_description() -> str:
         ),
         ("<UL><LI>Steel<LI>Glass</UL>", "<ul><li>Steel</li><li>Glass</li></ul>"),
         ('<h2 class="t">Specs</h2><i>quiet</i>', "<div>Specs</div><em>quiet</em>"),
-        ("Tea&nbsp;&amp;&nbsp;coffee &laquo;Dala&raquo;", "Tea\xa0&amp;\xa0coffee «Dala»"),
+        # no tag left: plain text, entities decoded (a bare & reads the same as text or HTML)
+        ("Tea&nbsp;&amp;&nbsp;coffee &laquo;Dala&raquo;", "Tea\xa0&\xa0coffee «Dala»"),
+        ("<b>Tea</b> &amp; coffee", "<strong>Tea</strong> &amp; coffee"),
         ("<p>x</p><script>alert(1)</script><style>p{}</style>", "<div>x</div>"),
         ("2200 W kettle, 1.7 L, auto shut-off.", "2200 W kettle, 1.7 L, auto shut-off."),
     ],
@@ -477,10 +479,22 @@ def test_description_of_only_unsafe_markup_is_missing() -> None:
 
 def test_long_description_of_escaped_text_is_cut_outside_an_entity() -> None:
     channel = make_channel()
-    record = channel.to_record(product(description="Tom &amp; Jerry " * 400))
+    record = channel.to_record(product(description="<b>Tom</b> &amp; Jerry " * 400))
     description = record.fields["description"]
-    assert len(description) <= 5000
+    assert len(description) <= 5000 and "<" not in description
     assert description.endswith(("Tom", "&amp;", "Jerry"))
+    assert triples(channel.validate(record)) == [
+        ("description_html_removed", WARNING, "description"),
+        ("description_truncated", WARNING, "description"),
+    ]
+
+
+def test_long_plain_text_is_cut_as_plain_text() -> None:
+    channel = make_channel()
+    record = channel.to_record(product(description="Tom &amp; Jerry " * 500))
+    description = record.fields["description"]
+    assert len(description) <= 5000 and "&amp;" not in description
+    assert description.startswith("Tom & Jerry Tom & Jerry")
     assert triples(channel.validate(record)) == [("description_truncated", WARNING, "description")]
 
 

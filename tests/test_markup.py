@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from omnisync import markup
+from omnisync.channels.google.channel import DESCRIPTION_MARKUP
 from omnisync.channels.yml import DESCRIPTION_MARKUP as YML
 from omnisync.text import truncate
 
@@ -98,3 +99,19 @@ def test_fit_cuts_the_text_before_escaping_so_an_entity_is_never_split() -> None
     assert len(fitted) <= 50
     assert "&amp;" in fitted and not fitted.endswith(("&", "&a", "&am", "&amp"))
     assert cut == [50 - 4 * text[:50].count("&")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "written"),
+    [
+        ("Tom & Jerry", "Tom & Jerry"),
+        ("цена&nbsp;ниже", "цена\xa0ниже"),
+        ("<p>Tom & Jerry</p>", "<div>Tom &amp; Jerry</div>"),
+        # decoded, these would read as tags: they stay escaped
+        ("&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+    ],
+)
+def test_a_description_with_no_tag_left_is_written_as_plain_text(raw: str, written: str) -> None:
+    """A tagless description reads the same as text or as HTML only when it holds no entity:
+    "&amp;" would show as written wherever a channel takes it as text."""
+    assert markup.clean(raw, DESCRIPTION_MARKUP).text == written

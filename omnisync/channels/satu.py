@@ -116,12 +116,12 @@ class Satu(SatuPushes, PullsOrders, SingleFileFeed):
         limit = limits.SATU_DESCRIPTION_MAX
         if len(cleaned.text) <= limit:
             return cleaned.text
-        if "<" in cleaned.text:  # cutting through markup would leave it broken
+        if markup.tagged(cleaned.text):  # cutting through markup would leave it broken
             self._note(record, "description_html_removed",
                        f"description is over {limit} characters with HTML; the tags were "
                        "removed so it could be shortened cleanly")  # fmt: skip
-        plain = markup.clean(raw, markup.TEXT).text
-        return markup.fit(plain, limit, lambda text, n: self.cut(record, "description", text, n))
+        return markup.shortened(raw, cleaned.text, limit,
+                                lambda text, n: self.cut(record, "description", text, n))  # fmt: skip
 
     def _note(self, record: Record, code: str, message: str) -> None:
         record.notes.append(self.problem(record, "description", code, message, Severity.WARNING))

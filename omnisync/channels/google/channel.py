@@ -33,15 +33,6 @@ DESCRIPTION_MARKUP = markup.Profile(
     rename={"b": "strong", "i": "em", "p": "div", "tr": "div"}
     | {f"h{level}": "div" for level in range(1, 7)},
 )
-# Google's description is "Unicode characters, some plain HTML": the tags of
-# rules.DESCRIPTION_TAGS (a non-exhaustive list), no attributes, nothing malformed or unsafe
-# [GMC 6324468]. A CMS's <p>, <b>, <h2> and table rows become their listed equivalents; <span>
-# without its attributes means nothing and is unwrapped.
-DESCRIPTION_MARKUP = markup.Profile(
-    keep=rules.DESCRIPTION_TAGS - {"span"},
-    rename={"b": "strong", "i": "em", "p": "div", "tr": "div"}
-    | {f"h{level}": "div" for level in range(1, 7)},
-)
 
 
 class GoogleMerchantConfig(ChannelConfig, PushSettings):
@@ -200,7 +191,7 @@ class _Notes:
             )
         if len(cleaned.text) <= DESCRIPTION_MAX:
             return cleaned.text
-        if "<" in cleaned.text:  # tags ("<" in the text itself is written &lt;)
+        if markup.tagged(cleaned.text):
             # Cutting through markup would leave broken HTML: keep the text, drop the tags.
             self.warn(
                 "description",
@@ -208,10 +199,10 @@ class _Notes:
                 f"description is over {DESCRIPTION_MAX} characters with HTML; "
                 "the tags were removed so it could be shortened cleanly",
             )
-        plain = markup.clean(raw, markup.TEXT).text
-        return markup.fit(
-            plain, DESCRIPTION_MAX, lambda text, limit: self.truncated("description", text, limit)
-        )
+        return markup.shortened(
+            raw, cleaned.text, DESCRIPTION_MAX,
+            lambda text, limit: self.truncated("description", text, limit),
+        )  # fmt: skip
 
     def url(self, field: str, url: str) -> str:
         encoded = ascii_url(url)
