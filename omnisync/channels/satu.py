@@ -120,8 +120,9 @@ class Satu(SatuPushes, PullsOrders, SingleFileFeed):
             self._note(record, "description_html_removed",
                        f"description is over {limit} characters with HTML; the tags were "
                        "removed so it could be shortened cleanly")  # fmt: skip
-        return markup.shortened(raw, cleaned.text, limit,
-                                lambda text, n: self.cut(record, "description", text, n))  # fmt: skip
+        return markup.shortened(
+            raw, cleaned.text, limit, lambda text, n: self.cut(record, "description", text, n)
+        )
 
     def _note(self, record: Record, code: str, message: str) -> None:
         record.notes.append(self.problem(record, "description", code, message, Severity.WARNING))
