@@ -10,7 +10,9 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -209,3 +211,24 @@ def postgres_url() -> Iterator[str]:
 
     with postgres() as url:
         yield url
+
+
+def sandbox_state(sandbox: Sandbox) -> dict[str, Any]:
+    """What the sandbox holds (``GET /_sandbox/state``)."""
+    return httpx.get(f"{sandbox.url}/_sandbox/state").json()  # type: ignore[no-any-return]
+
+
+def push_setup(root: Path, channels: dict[str, Any], skus: dict[str, int]) -> Path:
+    """A config of ``channels`` over a catalogue of good rows, ``skus`` → units in store ALM-1."""
+    rows = [good_row(sku=sku, quantity="") for sku in skus]
+    (root / "products.csv").write_text(csv_text(rows), encoding="utf-8")
+    stock = "".join(f"{sku},ALM-1,{n}\n" for sku, n in skus.items())
+    (root / "stock.csv").write_text("sku,location,quantity\n" + stock, encoding="utf-8")
+    (root / "locations.csv").write_text(
+        "code,name,type,city,address,pickup\nALM-1,Абая,store,Алматы,,yes\n", encoding="utf-8"
+    )
+    catalog = {"products": "products.csv", "stock": "stock.csv", "locations": "locations.csv"}
+    data = {"catalog": catalog, "state": "state.db", "output_dir": "out", "channels": channels}
+    path = root / "omnisync.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path

@@ -12,10 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
-from conftest import csv_text, good_row
+from conftest import csv_text, good_row, push_setup, sandbox_state
 from lxml import etree
 from pydantic import ValidationError
 
@@ -76,25 +75,6 @@ def test_the_feed_label_error_names_its_key_path(tmp_path: Path) -> None:
         load_config(path)
 
 
-def _held(sandbox: Sandbox) -> dict[str, Any]:
-    return httpx.get(f"{sandbox.url}/_sandbox/state").json()  # type: ignore[no-any-return]
-
-
-def _push_setup(root: Path, channels: dict[str, Any], skus: dict[str, int]) -> Path:
-    rows = [good_row(sku=sku, quantity="") for sku in skus]
-    (root / "products.csv").write_text(csv_text(rows), encoding="utf-8")
-    stock = "".join(f"{sku},ALM-1,{n}\n" for sku, n in skus.items())
-    (root / "stock.csv").write_text("sku,location,quantity\n" + stock, encoding="utf-8")
-    (root / "locations.csv").write_text(
-        "code,name,type,city,address,pickup\nALM-1,Абая,store,Алматы,,yes\n", encoding="utf-8"
-    )
-    catalog = {"products": "products.csv", "stock": "stock.csv", "locations": "locations.csv"}
-    data = {"catalog": catalog, "state": "state.db", "output_dir": "out", "channels": channels}
-    path = root / "omnisync.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 def _api(url: str) -> dict[str, str]:
     return {"base_url": url, "account_id": "123", "data_source": "456",
             "access_token": "env:GOOGLE_TOKEN"}  # fmt: skip
@@ -104,13 +84,13 @@ def test_an_offer_id_with_a_slash_is_deleted_by_its_encoded_name(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
     channels = {"google": {"type": "google_merchant", "currency": "KZT", "api": _api(sandbox.url)}}
-    path = _push_setup(tmp_path, channels, {"A/1": 3, "B": 1})
+    path = push_setup(tmp_path, channels, {"A/1": 3, "B": 1})
     assert not push.push(load_config(path)).partial
-    assert set(_held(sandbox)["google_products"]) == {"ru~KZ~A/1", "ru~KZ~B"}
-    _push_setup(tmp_path, channels, {"B": 1})
+    assert set(sandbox_state(sandbox)["google_products"]) == {"ru~KZ~A/1", "ru~KZ~B"}
+    push_setup(tmp_path, channels, {"B": 1})
     result = push.push(load_config(path), force=True)
     assert result.pushes[0].planned["delete"] == 1 and not result.partial
-    assert set(_held(sandbox)["google_products"]) == {"ru~KZ~B"}
+    assert set(sandbox_state(sandbox)["google_products"]) == {"ru~KZ~B"}
 
 
 def test_local_inventory_of_an_offer_id_with_a_slash_reaches_its_product(
@@ -118,9 +98,9 @@ def test_local_inventory_of_an_offer_id_with_a_slash_reaches_its_product(
 ) -> None:
     local = {"type": "google_local_inventory", "currency": "KZT",
              "stores": {"ALM-1": "almaty-1"}, "api": _api(sandbox.url)}  # fmt: skip
-    result = push.push(load_config(_push_setup(tmp_path, {"local": local}, {"A/1": 4})))
+    result = push.push(load_config(push_setup(tmp_path, {"local": local}, {"A/1": 4})))
     assert not result.partial
-    assert set(_held(sandbox)["google_local"]) == {"ru~KZ~A/1@almaty-1"}
+    assert set(sandbox_state(sandbox)["google_local"]) == {"ru~KZ~A/1@almaty-1"}
 
 
 # --- availability_date: YYYY-MM-DDThh:mm±hhmm in the feed, the same moment in the API ---------

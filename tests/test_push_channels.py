@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
-from conftest import csv_text, good_row
+from conftest import push_setup, sandbox_state
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -17,26 +16,6 @@ from omnisync import push
 from omnisync.config import load_config
 from omnisync.http import Budget
 from omnisync.sandbox.server import Sandbox
-
-
-def held(sandbox: Sandbox) -> dict[str, Any]:
-    return httpx.get(f"{sandbox.url}/_sandbox/state").json()  # type: ignore[no-any-return]
-
-
-def setup(root: Path, channels: dict[str, Any], skus: dict[str, int]) -> Path:
-    rows = [good_row(sku=sku, quantity="") for sku in skus]
-    (root / "products.csv").write_text(csv_text(rows), encoding="utf-8")
-    stock = "".join(f"{sku},ALM-1,{n}\n" for sku, n in skus.items())
-    (root / "stock.csv").write_text("sku,location,quantity\n" + stock, encoding="utf-8")
-    (root / "locations.csv").write_text(
-        "code,name,type,city,address,pickup\nALM-1,Абая,store,Алматы,,yes\n", encoding="utf-8"
-    )
-    data = {"catalog": {"products": "products.csv", "stock": "stock.csv",
-                        "locations": "locations.csv"},
-            "state": "state.db", "output_dir": "out", "channels": channels}  # fmt: skip
-    path = root / "omnisync.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 def satu(url: str) -> dict[str, Any]:
@@ -54,9 +33,9 @@ def google_api(url: str, **credentials: str) -> dict[str, Any]:
 
 
 def test_satu_pushes_price_presence_and_stock(tmp_path: Path, sandbox: Sandbox) -> None:
-    result = push.push(load_config(setup(tmp_path, satu(sandbox.url), {"A": 3, "B": 0})))
+    result = push.push(load_config(push_setup(tmp_path, satu(sandbox.url), {"A": 3, "B": 0})))
     assert not result.partial and result.pushes[0].sent == 2
-    assert held(sandbox)["satu_products"] == {
+    assert sandbox_state(sandbox)["satu_products"] == {
         "A": {"price": 15990, "presence": "available", "quantity_in_stock": 3},
         "B": {"price": 15990, "presence": "not_available", "quantity_in_stock": 0},
     }
@@ -66,7 +45,7 @@ def test_satu_per_item_errors_in_a_200_answer_fail_those_items(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
     httpx.post(f"{sandbox.url}/_sandbox/faults", json={"reject": {"B": "product is deleted"}})
-    result = push.push(load_config(setup(tmp_path, satu(sandbox.url), {"A": 3, "B": 1})))
+    result = push.push(load_config(push_setup(tmp_path, satu(sandbox.url), {"A": 3, "B": 1})))
     assert result.partial and (result.pushes[0].sent, result.pushes[0].failed) == (1, 1)
     (problem,) = [p for p in result.run.problems if p.code == "push_rejected"]
     assert (problem.sku, problem.message) == ("B", "product is deleted")
@@ -75,17 +54,17 @@ def test_satu_per_item_errors_in_a_200_answer_fail_those_items(
 def test_google_inserts_and_deletes_product_inputs(tmp_path: Path, sandbox: Sandbox) -> None:
     channels = {"google": {"type": "google_merchant", "currency": "KZT",
                            "api": google_api(sandbox.url)}}  # fmt: skip
-    path = setup(tmp_path, channels, {"A": 3, "B": 1})
+    path = push_setup(tmp_path, channels, {"A": 3, "B": 1})
     assert not push.push(load_config(path)).partial
-    products = held(sandbox)["google_products"]
+    products = sandbox_state(sandbox)["google_products"]
     assert set(products) == {"ru~KZ~A", "ru~KZ~B"}
     attributes = products["ru~KZ~A"]["productAttributes"]
     assert attributes["price"] == {"amountMicros": "15990000000", "currencyCode": "KZT"}
     assert (attributes["availability"], attributes["condition"]) == ("IN_STOCK", "NEW")
-    setup(tmp_path, channels, {"A": 3})
+    push_setup(tmp_path, channels, {"A": 3})
     result = push.push(load_config(path), force=True)
     assert result.pushes[0].planned["delete"] == 1 and not result.partial
-    assert set(held(sandbox)["google_products"]) == {"ru~KZ~A"}
+    assert set(sandbox_state(sandbox)["google_products"]) == {"ru~KZ~A"}
 
 
 def test_google_with_a_service_account_key_file(tmp_path: Path, sandbox: Sandbox) -> None:
@@ -99,10 +78,10 @@ def test_google_with_a_service_account_key_file(tmp_path: Path, sandbox: Sandbox
     }))  # fmt: skip
     api = google_api(sandbox.url, service_account_file="key.json")
     channels = {"google": {"type": "google_merchant", "currency": "KZT", "api": api}}
-    result = push.push(load_config(setup(tmp_path, channels, {"A": 1})))
+    result = push.push(load_config(push_setup(tmp_path, channels, {"A": 1})))
     assert not result.partial
-    assert held(sandbox)["google_tokens"] == {"issued": 1}
-    assert set(held(sandbox)["google_products"]) == {"ru~KZ~A"}
+    assert sandbox_state(sandbox)["google_tokens"] == {"issued": 1}
+    assert set(sandbox_state(sandbox)["google_products"]) == {"ru~KZ~A"}
 
 
 def test_local_inventory_pushes_per_mapped_store(tmp_path: Path, sandbox: Sandbox) -> None:
@@ -114,9 +93,9 @@ def test_local_inventory_pushes_per_mapped_store(tmp_path: Path, sandbox: Sandbo
             "api": google_api(sandbox.url),
         }
     }
-    result = push.push(load_config(setup(tmp_path, channels, {"A": 4})))
+    result = push.push(load_config(push_setup(tmp_path, channels, {"A": 4})))
     assert not result.partial
-    (entry,) = held(sandbox)["google_local"].values()
+    (entry,) = sandbox_state(sandbox)["google_local"].values()
     assert entry["storeCode"] == "almaty-1"
     assert entry["localInventoryAttributes"]["quantity"] == "4"
 
@@ -131,16 +110,16 @@ def test_kaspi_publish_is_the_push_and_the_upload_follows(tmp_path: Path, sandbo
             "upload": {"url": f"{sandbox.url}/kaspi/pricelist"},
         }
     }
-    result = push.push(load_config(setup(tmp_path, channels, {"A": 1, "B": 2})))
+    result = push.push(load_config(push_setup(tmp_path, channels, {"A": 1, "B": 2})))
     assert not result.partial and result.run.channels[0].published
-    assert held(sandbox)["kaspi"]["pricelist"]["offers"] == 2
+    assert sandbox_state(sandbox)["kaspi"]["pricelist"]["offers"] == 2
     assert (tmp_path / "out" / "kaspi.xml").exists()
 
 
 def test_a_wait_past_the_budget_defers_and_the_next_run_sends(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
-    path = setup(tmp_path, satu(sandbox.url), {"A": 1})
+    path = push_setup(tmp_path, satu(sandbox.url), {"A": 1})
     httpx.post(f"{sandbox.url}/_sandbox/faults", json={"throttle": 1})
     result = push.push(load_config(path), budget=Budget(seconds=0.5))
     assert result.partial and result.pushes[0].deferred == 1
