@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from omnisync import push, stopping
+from omnisync import push, secrets, stopping
 from omnisync.config import Config
 from omnisync.http import Budget
 from omnisync.orders import pull
@@ -50,6 +50,7 @@ def sync(
 ) -> SyncReport:
     """``since``: where the order pull starts (default: the stored cursor, or 30 days)."""
     job = _Job(list(only), since, now, budget or Budget(), progress)
+    _read_secrets(config, job.only)
     if dry_run:
         with scratch(config) as copy:
             return _sync(copy, job, True)
@@ -59,6 +60,16 @@ def sync(
         recorder.counts = {"pull": result.pull.exit_code if result.pull else None,
                            "push": result.push.exit_code}  # fmt: skip
     return result
+
+
+def _read_secrets(config: Config, only: list[str]) -> None:
+    """Every secret the run may connect with, read before the pull: a missing one stops the
+    run before it acknowledges an order at one marketplace and pushes to none (a channel
+    with a secret pulls or pushes; a file-only channel holds none)."""
+    for name, channel in config.channels.items():
+        if not only or name in only:
+            secrets.resolve(channel)
+    secrets.resolve(config.exports)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
-from conftest import SANDBOX_ENV, csv_text, good_row
+from conftest import SANDBOX_ENV, csv_text, good_row, sandbox_state
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
@@ -83,6 +83,20 @@ def test_a_push_to_every_channel_sends_nothing_when_one_secret_is_unset(
     state = httpx.get(f"{sandbox.url}/_sandbox/state").json()
     for bucket in ("ozon_stocks", "ozon_prices", "google_products", "satu_products"):
         assert not state.get(bucket), bucket
+
+
+@pytest.mark.parametrize("command", [("sync",), ("orders", "pull")])
+def test_a_pull_with_one_secret_unset_touches_no_marketplace(
+    sandbox_demo: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    """Reading Kaspi's orders acknowledges them at Kaspi: a run that then stops on Satu's
+    unset token would have acted at one marketplace and pushed the reservations to none."""
+    monkeypatch.delenv("SATU_TOKEN")
+    result = invoke(*command, "--config", sandbox_demo)
+    assert result.exit_code == 2, result.stderr
+    assert "SATU_TOKEN" in result.stderr
+    state = sandbox_state(sandbox)
+    assert not state.get("status_calls") and not state.get("ozon_stocks")
 
 
 def test_config_keys_name_each_secret(sandbox_demo: Path) -> None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from omnisync import faults, stopping
+from omnisync import faults, secrets, stopping
 from omnisync.channels.base import PullsOrders
 from omnisync.config import Config
 from omnisync.errors import ChannelError, ExitCode, SourceUnavailable, UsageError
@@ -90,6 +90,10 @@ def pull(
         if quiet:
             return PullReport(run.report, [])
         raise UsageError("none of the channels lists orders: add API settings")
+    for lane in run.lanes:  # before anything is acknowledged at any marketplace
+        secrets.resolve(config.channels[lane.channel.name])
+    if not dry_run:
+        secrets.resolve(config.exports)
     known = _known_skus(run)
     budget = budget or Budget()
     report = PullReport(run.report, [])
