@@ -51,8 +51,11 @@ def refuse_doctype(raw: IO[bytes]) -> None:
     at = 0
     while match := _PROLOG_PART.match(head, at):
         at = match.end()
-    if head[at : at + 2] == b"<!":  # only <!DOCTYPE may stand here; <![CDATA[ is malformed
+    if head[at : at + 9].upper() == b"<!DOCTYPE":
         raise UnsafeXml("it declares a DOCTYPE (entities or a DTD); refused unread")
+    unfinished = at >= len(head) or head.startswith((b"<!--", b"<?"), at)
+    if unfinished and len(head) >= _PROLOG_LIMIT:  # what follows was not looked at
+        raise UnsafeXml(f"its prolog runs past {_PROLOG_LIMIT} bytes; refused unread")
 
 
 def _prolog_bytes(head: bytes) -> bytes:

@@ -95,3 +95,11 @@ def test_an_external_dtd_is_never_loaded(tmp_path: Path) -> None:
     with pytest.raises(UnsafeXml):
         next(iter_elements(feed, "item"))
     assert count_xml(feed, "item") == 0
+
+
+@pytest.mark.parametrize("padding", [" " * (1 << 20), "<!--" + "x" * (1 << 20) + "-->"])
+def test_a_doctype_behind_a_megabyte_of_prolog_is_refused(tmp_path: Path, padding: str) -> None:
+    feed = tmp_path / "google.xml"
+    feed.write_text(f"<?xml version='1.0'?>{padding}<!DOCTYPE r><r><item/></r>", encoding="utf-8")
+    with pytest.raises(UnsafeXml, match="prolog"):
+        next(iter_elements(feed, "item"))
