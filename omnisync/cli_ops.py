@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
@@ -29,6 +28,7 @@ from omnisync.cli_common import (
     utc,
 )  # fmt: skip
 from omnisync.config import load_config
+from omnisync.logs import json_text
 from omnisync.orders import pull as pull_api
 
 
@@ -83,7 +83,7 @@ def status(
     with guard(debug):
         found = status_api.status(load_config(config))
         if format is BuildFormat.json:
-            sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
+            sys.stdout.write(json_text(found, indent=2) + "\n")
         else:
             console.render_status(found, stdout())
 

@@ -39,6 +39,14 @@ def visible(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def json_text(data: object, indent: int | None = None) -> str:
+    """``data`` as JSON for a terminal or a log: secrets redacted, and DEL and C1 controls
+    escaped as JSON escapes C0 (``ensure_ascii=False`` leaves them raw; 0x9B is a one-byte
+    CSI a terminal acts on)."""
+    text = redact(json.dumps(data, ensure_ascii=False, indent=indent, default=str))
+    return _JSON_UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
@@ -47,8 +55,7 @@ class JsonLines(logging.Formatter):
             "message": record.getMessage(),
         }
         data.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
-        line = redact(json.dumps(data, ensure_ascii=False, default=str))
-        return _JSON_UNESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+        return json_text(data)
 
 
 class Plain(logging.Formatter):

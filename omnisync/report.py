@@ -5,7 +5,6 @@ Formats are documented in the README ("Reports"). Problems are kept in order of 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 from lxml import etree
 
+from omnisync.logs import json_text
 from omnisync.models import Problem, Severity
 from omnisync.secrets import redact
 from omnisync.text import xml_safe
@@ -113,7 +113,7 @@ def dump(data: object) -> str:
 
 
 def _dump(data: object) -> str:
-    return redact(json.dumps(data, ensure_ascii=False, indent=2))
+    return json_text(data, indent=2)
 
 
 def junit_xml(report: RunReport) -> bytes:

@@ -38,6 +38,17 @@ def test_a_catalogue_value_in_the_report_is_escaped(workspace: Workspace) -> Non
     assert_escaped(result.stdout + result.stderr)
 
 
+def test_a_catalogue_value_in_a_json_report_is_escaped(workspace: Workspace) -> None:
+    """JSON escapes C0 itself; DEL and C1 (0x9B: a one-byte CSI) it would write raw."""
+    workspace.write_products([good_row(sku="BAD", gtin=f"12{CSI}\x7f"), good_row()])
+    config = str(workspace.write_config())
+    result = runner.invoke(app, ["validate", "--config", config, "--format", "json"])
+    assert result.exit_code == 1, result.stderr
+    assert_escaped(result.stdout) and "\x7f" not in result.stdout
+    gtins = [p["message"] for p in json.loads(result.stdout)["problems"] if p["sku"] == "BAD"]
+    assert any(f"12{CSI}\x7f" in message for message in gtins)  # the value, kept
+
+
 def test_a_value_in_a_one_line_error_is_escaped(workspace: Workspace) -> None:
     workspace.write_products([good_row()])
     workspace.config_path.write_text(
