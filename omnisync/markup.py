@@ -76,6 +76,11 @@ class Profile:
 TEXT = Profile(keep=frozenset(), br="\n", html=False)  # plain text, one line per block
 
 
+# The warning every channel gives when ``Cleaned.unsafe``: one code, one message.
+UNSAFE_CODE = "description_unsafe_removed"
+UNSAFE_MESSAGE = "description had scripts, styles, frames or event handlers; they were removed"
+
+
 class Cleaned(NamedTuple):
     text: str
     unsafe: bool  # script, style, frames, event handlers or script links were removed

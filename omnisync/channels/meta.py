@@ -78,9 +78,8 @@ class MetaCatalog(Channel, SingleFileFeed):
         best-practices), so tags go, entities are decoded and blocks leave a space."""
         cleaned = markup.clean(raw, markup.TEXT)
         if cleaned.unsafe:
-            message = "description had scripts, styles, frames or event handlers; they were removed"
-            record.notes.append(self.problem(record, "description", "description_unsafe_removed",
-                                             message, Severity.WARNING))  # fmt: skip
+            record.notes.append(self.problem(record, "description", markup.UNSAFE_CODE,
+                                             markup.UNSAFE_MESSAGE, Severity.WARNING))  # fmt: skip
         text = " ".join(cleaned.text.split())
         return self.cut(record, "description", text, limits.META_DESCRIPTION_MAX)
 

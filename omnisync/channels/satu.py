@@ -110,9 +110,7 @@ class Satu(SatuPushes, PullsOrders, SingleFileFeed):
         """Safe HTML for the CDATA section; as plain text when it must be shortened."""
         cleaned = markup.clean(raw, DESCRIPTION_MARKUP)
         if cleaned.unsafe:
-            self._note(record, "description_unsafe_removed",
-                       "description had scripts, styles, frames or event handlers; they were "
-                       "removed")  # fmt: skip
+            self._note(record, markup.UNSAFE_CODE, markup.UNSAFE_MESSAGE)
         limit = limits.SATU_DESCRIPTION_MAX
         if len(cleaned.text) <= limit:
             return cleaned.text

@@ -99,10 +99,10 @@ def picture(url: str) -> str:
     """The product's picture as a page may load it: a web address (http or https), else none.
     Anything else (``javascript:``, ``data:``, a local path) never reaches an ``src``."""
     url = url.strip()
-    parts = split_url(url)
-    if parts is None:
+    if not url[:8].lower().startswith(("http://", "https://")):  # no parse for most
         return ""
-    return url if parts.scheme in ("http", "https") and parts.netloc else ""
+    parts = split_url(url)
+    return url if parts is not None and parts.netloc else ""
 
 
 def price_text(amount: Decimal | None, currency: str) -> str:

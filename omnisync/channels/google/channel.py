@@ -133,6 +133,8 @@ class GoogleMerchant(MerchantApiPushes, SingleFileFeed):
         would read it in the target country's zone and the API in UTC (answer/7055760). A date
         alone is that day's start. Text that is not ISO 8601 is kept for the rules to report."""
         text = xml_safe(product.availability_date).strip()
+        if not text:  # most items: no exception raised and caught per item
+            return ""
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
@@ -184,11 +186,7 @@ class _Notes:
     def description(self, raw: str) -> str:
         cleaned = markup.clean(raw, DESCRIPTION_MARKUP)
         if cleaned.unsafe:
-            self.warn(
-                "description",
-                "description_unsafe_removed",
-                "description had scripts, styles, frames or event handlers; they were removed",
-            )
+            self.warn("description", markup.UNSAFE_CODE, markup.UNSAFE_MESSAGE)
         if len(cleaned.text) <= DESCRIPTION_MAX:
             return cleaned.text
         if markup.tagged(cleaned.text):
