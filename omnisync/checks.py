@@ -155,6 +155,16 @@ def brand_problem(gtin: str, brand: str) -> str | None:
     )
 
 
+def currency_mismatch(currency: str, accepted: str, where: str) -> str | None:
+    """Why a price in ``currency`` cannot be published where prices are read as ``accepted``
+    (``where``: "this YML declares only", "Kaspi prices are in"), or None when they agree. A
+    price is never converted: 100 USD written into a tenge feed sells at 100 tenge. An empty
+    currency is the channel's own."""
+    if not currency or currency == accepted:
+        return None
+    return f"the row is in {currency}; {where} {accepted}, and prices are not converted"
+
+
 def decimal_places(value: Decimal) -> int:
     """Places the value needs, not how it was written: 15990.000 needs 0."""
     exponent = value.as_tuple().exponent

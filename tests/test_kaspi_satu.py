@@ -11,11 +11,13 @@ from conftest import ROOT
 from lxml import etree
 
 from omnisync.channels.kaspi import Kaspi, KaspiConfig, schema
-from omnisync.channels.satu import FILE_ID
+from omnisync.channels.satu import FILE_ID, Satu, SatuConfig
 from omnisync.channels.yml import CategoryTree, category_id, checklist
-from omnisync.models import Product
+from omnisync.checks import currency_mismatch
+from omnisync.models import Product, Severity
 
 GOLDEN = ROOT / "tests" / "golden" / "demo"
+SHOP = {"name": "Example", "company": "Example LLP", "url": "https://shop.example.kz"}
 
 
 def kaspi(**config: object) -> Kaspi:
@@ -97,6 +99,33 @@ def test_sale_price_is_the_kaspi_price_and_city_prices_win() -> None:
     assert "price" not in record.fields
     assert record.fields["cityprices"] == [("750000000", 15000), ("999", 1)]
     assert [p.code for p in channel.validate(record)] == ["city_unknown"]
+
+
+@pytest.mark.parametrize(
+    "prices",
+    [{}, {"city_prices": {"750000000": Decimal("100")}}],
+    ids=["price", "cityprices"],
+)
+def test_a_row_in_another_currency_is_refused_not_published_as_tenge(
+    prices: dict[str, object],
+) -> None:
+    channel = kaspi()
+    record = channel.to_record(product(price=Decimal("100"), currency="USD", **prices))
+    (problem,) = channel.validate(record)
+    assert (problem.code, problem.severity, problem.field) == (
+        "currency_mismatch", Severity.ERROR, "currency",
+    )  # fmt: skip
+    assert "the row is in USD; Kaspi prices are in KZT" in problem.message
+    for currency in ("KZT", ""):  # a row without a currency is priced in the channel's
+        assert channel.validate(channel.to_record(product(currency=currency, **prices))) == []
+
+
+def test_satu_and_kaspi_refuse_another_currency_by_one_rule() -> None:
+    satu = Satu("satu", SatuConfig.model_validate({"type": "satu", "shop": SHOP}))
+    found = satu.validate(satu.to_record(product(currency="USD", category=("A",))))
+    assert [(p.code, p.message) for p in found] == [
+        ("currency_mismatch", currency_mismatch("USD", "KZT", "this YML declares only"))
+    ]
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from omnisync.channels.writers import (
     XmlDocument,
     count_xml,
 )
+from omnisync.checks import currency_mismatch
 from omnisync.http import Api, Budget, limiter_for
 from omnisync.models import Problem, Product, Severity
 from omnisync.secrets import Secret
@@ -39,6 +40,9 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XS = "http://www.w3.org/2001/XMLSchema"
 SCHEMA_LOCATION = "kaspiShopping http://kaspi.kz/kaspishopping.xsd"
 SAFE_SKU = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Kaspi.kz sells in tenge: <price> and <cityprice> are whole KZT (channels.md §2.1, §2.5 item 5);
+# the file has no currency of its own, so a row in another currency cannot be published.
+CURRENCY = "KZT"
 # A location's city as locations.csv names it → the Kaspi city id (or the id itself).
 CITY_IDS = {name.casefold(): city for city, name in limits.KASPI_CITIES.items()}
 
@@ -107,6 +111,7 @@ class Kaspi(Channel, PullsOrders, SingleFileFeed):
                 self._availability(product, loc, store) for loc, store in self.config.stores.items()
             ],
             **self._prices(product, record),
+            "currency": product.currency,  # not written: checked (_checks), every price is KZT
         }
         self._note_unpriced_stores(record)
         return record
@@ -262,6 +267,9 @@ def _checks(record: Record) -> list[tuple[tuple[str, str, str], Severity]]:
         )
     if not f["model"].strip():
         found.append((("model", "model_missing", "model (the title) is empty"), error))
+    mismatch = currency_mismatch(f["currency"], CURRENCY, "Kaspi prices are in")
+    if mismatch:  # city prices too: one currency per row (Product.currency)
+        found.append((("currency", "currency_mismatch", mismatch), error))
     prices = f.get("cityprices") or [("", f.get("price", 0))]
     if any(amount <= 0 for _, amount in prices):
         found.append((("price", "price_not_positive", "Kaspi needs a price above 0"), error))

@@ -34,7 +34,7 @@ from omnisync.channels.writers import (
     escape_text,
 )
 from omnisync.channels.yml import DESCRIPTION_MARKUP, CategoryTree, YmlWriter, checklist
-from omnisync.checks import ascii_url, url_problem
+from omnisync.checks import ascii_url, currency_mismatch, url_problem
 from omnisync.models import Problem, Product, Severity
 from omnisync.secrets import Secret
 from omnisync.text import amount, xml_safe
@@ -150,16 +150,11 @@ class Satu(SatuPushes, PullsOrders, SingleFileFeed):
                     "strict_ids: offer ids must be 1-20 letters and digits",
                 )
             )
-        if record.fields["currency"] != self.config.currency:
-            found.append(
-                self.problem(
-                    record,
-                    "currency",
-                    "currency_mismatch",
-                    f"the row is in {record.fields['currency']}; this YML "
-                    f"declares only {self.config.currency}",
-                )
-            )
+        mismatch = currency_mismatch(
+            record.fields["currency"], self.config.currency, "this YML declares only"
+        )
+        if mismatch:
+            found.append(self.problem(record, "currency", "currency_mismatch", mismatch))
         return [*record.notes, *found]
 
     def open_stream(self, output: str, stream: BinaryIO) -> FeedWriter:
