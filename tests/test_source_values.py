@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,47 @@ def test_a_1c_article_with_a_tab_refuses_the_offer(tmp_path: Path) -> None:
     found = [(p.code, p.field, p.sku) for p in problems if p.code == "control_character"]
     assert found == [("control_character", "sku", "KETTLE\\t1700")]
     assert not [p for p in products if "1700" in p.sku]
+
+
+# --- prices with more than 2 decimals ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "written"),
+    [("1.500", "1500"), ("15.990", "15990"), ("15.995", "15995"), ("15,995", "15995"),
+     ("1 234.567", "1234567"), ("9.12345", "912345")],
+)  # fmt: skip
+def test_a_price_with_more_than_2_decimals_is_refused(
+    tmp_path: Path, raw: str, written: str
+) -> None:
+    """ "1.500" is one thousand five hundred written with a dot between thousands, not 1.50:
+    published as it read, a tenge price went out 1000 times too low."""
+    for field in ("price", "sale_price"):
+        products, problems = read_csv(tmp_path, [good_row(**{field: raw}), good_row(sku="B")])
+        assert [p.sku for p in products] == ["B"]
+        assert refused(problems) == [("price_decimals", field, "products.csv", 2)]
+        assert "a price has at most 2" in problems[0].message
+        assert f"write {written}" in problems[0].message
+
+
+def test_a_city_price_with_more_than_2_decimals_is_refused(tmp_path: Path) -> None:
+    products_csv = tmp_path / "products.csv"
+    products_csv.write_text(csv_text([good_row(sku="A")]), encoding="utf-8")
+    side = tmp_path / "city_prices.csv"
+    side.write_text("sku,city_id,price\nA,750000000,1.500\nA,710000000,1500.5\n", "utf-8")
+    problems: list[Problem] = []
+    products = list(CsvSource(products_csv, city_prices=side).read(problems.append))
+    assert [(p.code, p.field, p.line) for p in problems] == [("bad_city_price_row", "price", 2)]
+    assert "a price has at most 2" in problems[0].message
+    assert products[0].city_prices == {"710000000": Decimal("1500.5")}
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("15990", "15990"), ("15990.00", "15990"), ("15 990,50", "15990.5"), ("1.5", "1.5"),
+     ("15990.0000", "15990"), ("0,99", "0.99")],
+)  # fmt: skip
+def test_the_readme_price_forms_still_read(tmp_path: Path, raw: str, value: str) -> None:
+    products, problems = read_csv(tmp_path, [good_row(price=raw)])
+    assert problems == []
+    assert products[0].price == Decimal(value)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from omnisync.errors import Redo
 from omnisync.models import Problem, Severity
 from omnisync.sources.base import ProblemSink
-from omnisync.sources.values import RowError, parse_money, parse_on_hand
+from omnisync.sources.values import RowError, parse_money, parse_on_hand, parse_price
 
 if TYPE_CHECKING:
     from omnisync.sources.tabular import Table
@@ -210,7 +210,7 @@ class CityPriceIndex(SideIndex[dict[str, Decimal]]):
             raise RowError("city_id", "not_a_city_id", f"{city!r} is not a numeric city id")
         if city in self.values.get(sku, ()):
             raise RowError("city_id", "duplicate", f"city {city} is already priced for this SKU")
-        price = parse_money(raw, "price")  # before the SKU gets an entry: a rejected row adds none
+        price = parse_price(raw, "price")  # before the SKU gets an entry: a refused row adds none
         self.values.setdefault(sku, {})[city] = price
 
 

@@ -30,8 +30,8 @@ from omnisync.sources.values import (
     RowError,
     check_id,
     check_urls,
-    parse_money,
     parse_on_hand,
+    parse_price,
     shown,
 )
 
@@ -208,9 +208,9 @@ class TableSource(Source):
         attributes = {name: row[i] for name, i in at.extra if row[i]}
         return Product(
             sku=row[at.sku], title=row[at.named["title"]],
-            price=parse_money(row[at.named["price"]], "price"),
+            price=parse_price(row[at.named["price"]], "price"),
             url=url, image_url=image_url,
-            sale_price=parse_money(sale, "sale_price") if sale else None,
+            sale_price=parse_price(sale, "sale_price") if sale else None,
             additional_image_urls=additional,
             category=_split(at.cell(row, "category"), ">"),
             quantity=self._quantity(at.cell(row, "quantity"), row[at.sku], on_problem, line),

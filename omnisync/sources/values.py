@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from omnisync.checks import CREDENTIALS, url_credentials
@@ -14,6 +14,8 @@ from omnisync.checks import CREDENTIALS, url_credentials
 # or an overflow, and int(Decimal("1e999999999")) would never finish. Digits 0-9 only: \d and
 # Decimal take any script's digits ("１２３", "١٢٣"), which a feed would publish as they are.
 _NUMBER = re.compile(r"-?[0-9]{1,15}(?:[.,][0-9]{1,6})?")
+_CENT = Decimal("0.01")
+_SEPARATOR = {".": "dot", ",": "comma"}
 
 
 # What a feed cannot keep in an id: delimited writers turn tabs and line breaks into spaces
@@ -85,6 +87,28 @@ def parse_money(raw: str, field: str) -> Decimal:
     value = _decimal(raw, field, "a number like 15990 or 15990.50")
     if value < 0:
         raise RowError(field, "negative", f"{raw!r} is negative")
+    return value
+
+
+def parse_price(raw: str, field: str) -> Decimal:
+    """A price: ``parse_money`` with at most 2 decimals. "1.500" is how much of the world
+    writes one thousand five hundred, and "15.995" is no amount a channel can charge: each
+    channel rounded or refused it its own way (Google refused, Meta 16.00, Satu 15.995), so
+    every source refuses it here, once. 4 or more decimals that are zeros past the second
+    ("15990.0000", an ERP's money column) cannot be a thousands group and stay a price."""
+    value = parse_money(raw, field)
+    text = "".join(raw.split())  # parse_money took it, so only digits, a sign and a separator
+    point = max(text.rfind("."), text.rfind(","))
+    if point < 0:
+        return value
+    decimals = len(text) - 1 - point
+    if decimals == 3 or value != value.quantize(_CENT, rounding=ROUND_DOWN):
+        separator, whole = _SEPARATOR[text[point]], text[:point] + text[point + 1 :]
+        message = (
+            f"{text} has {decimals} decimals; a price has at most 2 — if the {separator} "
+            f"separates thousands, write {whole}"
+        )
+        raise RowError(field, "price_decimals", message)
     return value
 
 
