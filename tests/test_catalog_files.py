@@ -110,6 +110,47 @@ def test_utf8_keeps_reading_a_bom(tmp_path: Path) -> None:
     assert (problems, [p.sku for p in products]) == ([], ["KETTLE-1"])
 
 
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_utf8_file_declared_windows_1251_stops_naming_the_file(
+    tmp_path: Path, bom: bytes
+) -> None:
+    """Read as windows-1251, UTF-8 Cyrillic is valid text ("Р§Р°Р№РЅРёРє") and went out to
+    every channel; with a BOM, the header's first column was "п»їsku" and "sku" was missing."""
+    path = tmp_path / "stock.csv"
+    path.write_bytes(bom + f"sku,location,quantity\nKETTLE-1,{CYRILLIC},4\n".encode())
+    products = tmp_path / "products.csv"
+    products.write_bytes(csv_text([good_row()]).encode())  # ASCII only: either encoding
+    with pytest.raises(SourceError) as caught:
+        read_all(CsvSource(products, stock=path, encoding="windows-1251"))
+    message = str(caught.value)
+    assert message.startswith("stock.csv: the file looks like UTF-8")
+    assert "catalog.encoding: utf-8" in message
+
+
+def test_windows_1251_is_not_taken_for_utf8(tmp_path: Path) -> None:
+    """Every Cyrillic letter and sign 1251 has, in a row: no run of them decodes as UTF-8."""
+    letters = bytes(range(0xC0, 0x100)).decode("cp1251") + "Ёё№«»"
+    path = tmp_path / "products.csv"
+    path.write_bytes(csv_text([good_row(title=letters)]).encode("cp1251"))
+    products, problems = read_all(CsvSource(path, encoding="windows-1251"))
+    assert (problems, [p.title for p in products]) == ([], [letters])
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "windows-1251"])
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be"])
+def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str, codec: str) -> None:
+    """Excel's "Unicode text": no hint to try windows-1251 (what invalid UTF-8 suggests)."""
+    data = csv_text([good_row(title=CYRILLIC)]).encode(codec)
+    path = tmp_path / "products.csv"
+    path.write_bytes(data if codec == "utf-16" else b"\xfe\xff" + data)
+    with pytest.raises(
+        SourceError, match=r'^products\.csv: the file is UTF-16 \(Excel\'s "Unicode'
+    ):
+        read_all(CsvSource(path, encoding=encoding))
+    products, problems = read_all(CsvSource(path, encoding="utf-16"))  # what the message offers
+    assert (problems, [p.title for p in products]) == ([], [CYRILLIC])
+
+
 @pytest.mark.parametrize("name", ["windows-1252x", "rot13", "base64", ""])
 def test_unknown_or_non_text_encoding_is_a_config_error(workspace: Workspace, name: str) -> None:
     issues = config_issues(workspace, encoding=name)

@@ -26,6 +26,11 @@ csv.field_size_limit(FIELD_LIMIT)
 DELIMITERS = ",;\t|"  # those the settings offer
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape turns bad bytes into
 Row = tuple[int, list[str]]
+SNIFF_BYTES = 64 * 1024  # what the encoding check reads of a file
+UTF16 = (
+    'the file is UTF-16 (Excel\'s "Unicode text", tab-separated): save it as "CSV UTF-8", '
+    "or set catalog.encoding: utf-16"
+)
 _SURROGATEESCAPE = codecs.lookup_error("surrogateescape")
 _BAD_BYTES = [0]  # how many times the decoder met bytes that are not UTF-8, in any file
 
@@ -73,6 +78,7 @@ class CsvTable:
         """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily."""
         clean = _BAD_BYTES[0]  # before the first read: it decodes ahead of the header
         try:
+            self._check_encoding()
             f = self.path.open(encoding=self.codec, errors="omnisync-counted", newline="")
         except OSError as exc:
             raise SourceError(self.name, None, f"cannot open: {exc.strerror}") from exc
@@ -83,6 +89,22 @@ class CsvTable:
             f.close()
             raise
         return self._body(f, reader, on_problem, clean)
+
+    def _check_encoding(self) -> None:
+        """Stop on a file that is plainly in another encoding than the one declared: read as
+        windows-1251, UTF-8 text is published as "Р§Р°Р№РЅРёРє" with no byte out of place,
+        so no row would ever be refused for it."""
+        with self.path.open("rb") as f:
+            head = f.read(SNIFF_BYTES)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            if not self.codec.startswith("utf-16"):
+                raise SourceError(self.name, None, UTF16)
+        elif not self.codec.startswith("utf-8") and _looks_utf8(head):
+            raise SourceError(
+                self.name,
+                None,
+                f"the file looks like UTF-8, not {self.encoding}: set catalog.encoding: utf-8",
+            )
 
     def _read_header(self, reader: Any) -> list[str]:
         line, first = self._first_record(reader)
@@ -181,3 +203,19 @@ class CsvTable:
 def _printable(cell: str) -> str | None:
     text = _UNDECODABLE.sub("\ufffd", cell).strip()
     return text or None
+
+
+def _looks_utf8(head: bytes) -> bool:
+    """Whether a file's first bytes are UTF-8 with letters beyond ASCII in it: a UTF-8 BOM,
+    or multi-byte sequences that all decode. Cyrillic in windows-1251 almost never does (a
+    letter there is a byte from C0 up, and two in a row are no UTF-8 sequence); plain ASCII
+    reads the same in either, so it is no sign."""
+    if head.startswith(codecs.BOM_UTF8):
+        return True
+    if head.isascii():
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # the cut may split one
+    except UnicodeDecodeError:
+        return False
+    return True
