@@ -108,6 +108,38 @@ def _clean(text: str, profile: Profile) -> Cleaned:
     return Cleaned(rendered, unsafe)
 
 
+# Terminal escape sequences (ECMA-48): a CSI (ESC [ or the one-byte 0x9B: parameters,
+# intermediates, a final byte, as in "\x1b[31m"), an OSC (ESC ] or 0x9D, up to BEL or ST, or to
+# the end when unterminated, as a terminal reads it) and the other ESC sequences ("\x1b(B").
+# Dropping the ESC byte alone (xml_safe) would publish the rest: "[31mКРАСНЫЙ[0m".
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+)
+# The warning every channel gives when a title's markup or escape sequences were removed.
+TITLE_CODE = "title_markup_removed"
+TITLE_MESSAGE = (
+    "title had HTML markup, entities or terminal escape sequences; it is published as the "
+    "plain text they show (scripts and styles removed)"
+)
+
+
+def title(text: str) -> tuple[str, bool]:
+    """A title as plain text, and whether anything was removed to make it so. Titles are text
+    on every channel: tags are unwrapped, entities decoded, script and style content dropped
+    (the TEXT profile, on one line) and terminal escape sequences removed whole. Only a title
+    holding "<" or "&" takes the parser; most take neither branch."""
+    unescaped = text if text.isprintable() else _ESCAPES.sub("", text)
+    changed = unescaped != text
+    plain = xml_safe(unescaped)
+    if "<" in plain or "&" in plain:
+        parsed = _SPACES.sub(" ", clean(plain, TEXT).text).strip()  # one line: blocks too
+        changed = changed or parsed != _SPACES.sub(" ", plain).strip()
+        plain = parsed
+    return plain, changed
+
+
 def escape(text: str) -> str:
     """Text as HTML element content."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -16,10 +16,11 @@ from conftest import DEMO_CONFIG, Workspace, good_row
 from lxml import etree
 
 from omnisync import pipeline
+from omnisync.channels.registry import lookup
 from omnisync.channels.store_display import file_stem, output_names
 from omnisync.config import load_config
 from omnisync.errors import ConfigError
-from omnisync.models import Product
+from omnisync.models import Product, Severity
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -190,3 +191,41 @@ def test_a_feed_filtered_to_nothing_says_so_and_allow_empty_publishes(
     report = pipeline.build(load_config(workspace.config_path))
     assert report.channels[0].published
     assert etree.parse(str(workspace.root / "out" / "google.xml")).findall(".//item") == []
+
+
+# What each catalogue channel calls the product's title.
+TITLE_FIELDS = {
+    "google_merchant": "title", "meta": "title", "satu": "name", "kaspi": "model",
+    "store_display": "title",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("<b>Жирный</b> чайник <script>alert(1)</script>", "Жирный чайник"),
+        ("\x1b[31mКРАСНЫЙ\x1b[0m\x1b]0;x\x07 чайник", "КРАСНЫЙ чайник"),
+    ],
+)
+def test_a_title_is_the_same_plain_text_on_every_channel_with_one_warning(
+    raw: str, shown: str
+) -> None:
+    config = load_config(DEMO_CONFIG)
+    product = Product(
+        sku="TITLE-HTML", title=raw, description="Чайник", price=Decimal("15990"),
+        currency="KZT", url="https://shop.example.kz/p/1", brand="Acme",
+        image_url="https://cdn.example.kz/1.jpg", category=("Кухня",),
+    )  # fmt: skip
+    checked = set()
+    for name, settings in config.channels.items():
+        field = TITLE_FIELDS.get(settings.type)
+        if field is None:
+            continue
+        channel = lookup(settings.type)(name, settings)
+        record = channel.to_record(product)
+        assert record.fields[field] == shown, name
+        found = [(p.field, p.severity) for p in channel.validate(record)
+                 if p.code == "title_markup_removed"]  # fmt: skip
+        assert found == [(field, Severity.WARNING)], name
+        checked.add(settings.type)
+    assert checked == set(TITLE_FIELDS)

@@ -49,24 +49,28 @@ def _xml_items(channel: GoogleMerchant, products: list[Product]) -> list[etree._
 
 
 # A description holding "<" or "&" is HTML to Google and is cleaned (tests/test_descriptions.py);
-# any other text is written exactly as it is.
+# any other text is written exactly as it is. So is a title without markup or terminal escape
+# sequences (markup.title, tests/test_markup.py); a brand is any text.
 PLAIN = st.text(alphabet=st.characters(blacklist_characters="<&"), max_size=600)
+PLAIN_TITLE = st.text(alphabet=st.characters(blacklist_characters="<&\x1b\x9b\x9d"), max_size=150)
 
 
 @settings(max_examples=300, deadline=None)
-@given(title=st.text(max_size=150), description=PLAIN)
+@given(title=PLAIN_TITLE, description=PLAIN, brand=st.text(max_size=70))
 def test_any_unicode_text_parses_back_equal_to_its_sanitized_form(
-    title: str, description: str
+    title: str, description: str, brand: str
 ) -> None:
-    (item,) = _xml_items(_channel(), [_product(title=title, description=description)])
+    product = _product(title=title, description=description, brand=brand)
+    (item,) = _xml_items(_channel(), [product])
     assert (item.findtext("title") or "") == xml_safe(title)
     assert (item.findtext("description") or "") == xml_safe(description)
+    assert (item.findtext(f"{G}brand") or "") == xml_safe(brand)
 
 
 def test_hostile_characters_survive_the_round_trip() -> None:
     nasty = "Tom & Jerry <b> ]]> \x00\x07 \u200f\u202e קומקום \U0001f600"
-    (item,) = _xml_items(_channel(), [_product(title=nasty)])
-    assert item.findtext("title") == "Tom & Jerry <b> ]]>  \u200f\u202e קומקום \U0001f600"
+    (item,) = _xml_items(_channel(), [_product(brand=nasty)])
+    assert item.findtext(f"{G}brand") == "Tom & Jerry <b> ]]>  \u200f\u202e קומקום \U0001f600"
 
 
 def test_price_format_has_two_decimals_and_currency() -> None:

@@ -115,3 +115,26 @@ def test_a_description_with_no_tag_left_is_written_as_plain_text(raw: str, writt
     """A tagless description reads the same as text or as HTML only when it holds no entity:
     "&amp;" would show as written wherever a channel takes it as text."""
     assert markup.clean(raw, DESCRIPTION_MARKUP).text == written
+
+
+@pytest.mark.parametrize(
+    ("raw", "title", "changed"),
+    [
+        ("<b>Жирный</b> чайник <script>alert(1)</script><style>b{}</style>", "Жирный чайник",
+         True),
+        ("<p>Один</p><p>Два</p>", "Один Два", True),  # a title is one line
+        ("Чайник &laquo;Дала&raquo;", "Чайник «Дала»", True),
+        ("\x1b[1;31mКРАСНЫЙ\x1b[0m чайник", "КРАСНЫЙ чайник", True),  # CSI, whole
+        ("Чайник\x1b]0;заголовок\x07 белый", "Чайник белый", True),  # OSC to BEL
+        ("Чайник\x1b]8;;https://x.kz\x1b\\ белый", "Чайник белый", True),  # OSC to ST
+        ("Чайник\x9b31m белый", "Чайник белый", True),  # the one-byte CSI
+        ("Tom & Jerry", "Tom & Jerry", False),  # parsed, nothing removed
+        ("Чайник 1,7 л < 2 л", "Чайник 1,7 л < 2 л", False),
+        ("Чайник\x00 белый", "Чайник белый", False),  # xml_safe's silent removal, as before
+        ("Чайник 1,7 л", "Чайник 1,7 л", False),
+    ],
+)  # fmt: skip
+def test_a_title_is_plain_text_without_markup_or_escape_sequences(
+    raw: str, title: str, changed: bool
+) -> None:
+    assert markup.title(raw) == (title, changed)

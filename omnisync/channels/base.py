@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from omnisync import markup
 from omnisync.models import Location, Problem, Product, Severity
 from omnisync.rules import Rules, RuleSet
 from omnisync.text import truncate, xml_safe
@@ -152,6 +153,17 @@ class Channel(ABC):
     def new_record(self, product: Product) -> Record:
         """An empty record for ``product``: its SKU (XML-safe) as key, its file and line."""
         return Record(key=xml_safe(product.sku), fields={}, file=product.file, line=product.line)
+
+    def title(self, record: Record, product: Product, field: str = "title") -> str:
+        """The product's title as plain text (``markup.title``), the same on every channel,
+        with one ``title_markup_removed`` warning when markup or escape sequences were removed.
+        ``field``: what the channel calls it (Satu's ``name``, Kaspi's ``model``)."""
+        text, changed = markup.title(product.title)
+        if changed:
+            record.notes.append(self.problem(
+                record, field, markup.TITLE_CODE, markup.TITLE_MESSAGE, Severity.WARNING
+            ))  # fmt: skip
+        return text
 
     def cut(self, record: Record, field: str, text: str, limit: int) -> str:
         """``text`` within ``limit`` characters, with a ``<field>_truncated`` warning if cut."""

@@ -105,7 +105,7 @@ class Kaspi(Channel, PullsOrders, SingleFileFeed):
         record = self.new_record(product)
         record.fields = {
             # One line: the XSD's non-empty pattern, like Kaspi's cards, has no line breaks.
-            "model": one_line(xml_safe(product.title)).strip(),
+            "model": one_line(self.title(record, product, "model")).strip(),
             "brand": one_line(xml_safe(product.brand)).strip(),
             "availabilities": [
                 self._availability(product, loc, store) for loc, store in self.config.stores.items()

@@ -52,7 +52,7 @@ class MetaCatalog(Channel, SingleFileFeed):
         currency = product.currency or self.config.currency or ""
         record.fields = {
             "id": record.key,
-            "title": self.cut(record, "title", xml_safe(product.title), limits.META_TITLE_MAX),
+            "title": self.cut(record, "title", self.title(record, product), limits.META_TITLE_MAX),
             "description": self._description(record, xml_safe(product.description)),
             "availability": "in stock" if units is None or units > 0 else "out of stock",
             "condition": product.condition.lower() or "new",

@@ -25,7 +25,6 @@ from omnisync.channels.store_display import (
 from omnisync.channels.words import local_time, plural
 from omnisync.models import Location, Problem, Product
 from omnisync.store.order_views import pickup_board
-from omnisync.text import xml_safe
 
 # Each order status (orders/model.py STATUSES) as a clerk at the pickup desk reads it: ``new``
 # is placed but not yet accepted, ``accepted`` is being put together, ``shipped`` (for a pickup
@@ -55,7 +54,7 @@ class PickupBoard(PerStoreFiles):
 
     def to_record(self, product: Product) -> Record:
         record = self.new_record(product)
-        record.fields = {"sku": product.sku, "title": xml_safe(product.title)}
+        record.fields = {"sku": product.sku, "title": self.title(record, product)}
         return record
 
     def validate(self, record: Record) -> list[Problem]:

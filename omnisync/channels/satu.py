@@ -97,7 +97,8 @@ class Satu(SatuPushes, PullsOrders, SingleFileFeed):
             "portal_category_id": self.rules.category(product),
             "pictures": [ascii_url(u) for u in (product.image_url, *product.additional_image_urls)
                          if u][: limits.YML_PICTURES_MAX],
-            "name": self.cut(record, "name", xml_safe(product.title), limits.SATU_NAME_MAX),
+            "name": self.cut(record, "name", self.title(record, product, "name"),
+                             limits.SATU_NAME_MAX),
             "vendor": xml_safe(product.brand),
             "vendorCode": xml_safe(product.mpn),
             "description": self._description(record, xml_safe(product.description)),

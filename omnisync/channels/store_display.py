@@ -143,7 +143,7 @@ class StoreDisplay(PerStoreFiles):
         record = self.new_record(product)
         record.fields = {
             "sku": record.key,
-            "title": xml_safe(product.title),
+            "title": self.title(record, product),
             "brand": xml_safe(product.brand),
             "image_url": picture(product.image_url),
             "price": product.selling_price,
@@ -163,7 +163,7 @@ class StoreDisplay(PerStoreFiles):
             found.append(
                 self.problem(record, "price", "price_not_positive", "price must be greater than 0")
             )
-        return found
+        return [*record.notes, *found]
 
     def open_writer(self, streams: Mapping[str, BinaryIO]) -> FeedWriter:
         stores = [self.context.locations[code] for code in self.store_codes()]

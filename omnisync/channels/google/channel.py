@@ -85,7 +85,7 @@ class GoogleMerchant(MerchantApiPushes, SingleFileFeed):
     def _texts(self, product: Product, notes: _Notes) -> dict[str, str]:
         return {
             "id": xml_safe(product.sku),
-            "title": notes.truncated("title", xml_safe(product.title), TITLE_MAX),
+            "title": notes.truncated("title", self.title(notes.record, product), TITLE_MAX),
             "description": notes.description(xml_safe(product.description)),
             "brand": xml_safe(product.brand),
             "mpn": xml_safe(product.mpn),
