@@ -3,12 +3,13 @@
 One read of the catalogue plans every selected channel: each valid item's payload is hashed
 and compared with the ledger (``store.ledger``); what changed, what was acknowledged longer
 ago than ``reassert_after``, and what left the catalogue or the channel's filter are planned
-(an item that is still there but invalid this run is held, not removed); then each channel sends
-its plan through ``omnisync.sending``. Channels whose file is fetched (Kaspi) are built in the
-same pass: publishing is their push. SKUs whose input rows did not change since the last push
-are counted, not read (``omnisync.incremental``). A dry run plans and reports; it sends nothing
-and changes nothing: the state file is opened read-only, the plan lives in TEMP tables, and the
-copy of the rows it reads is a temporary folder beside the state.
+(an item that is still there but invalid this run is held, not removed, as is a price Ozon
+is not sent this run); then each channel sends its plan through ``omnisync.sending``. Channels
+whose file is fetched (Kaspi) are built in the same pass: publishing is their push. SKUs whose
+input rows did not change since the last push are counted, not read (``omnisync.incremental``).
+A dry run plans and reports; it sends nothing and changes nothing: the state file is opened
+read-only, the plan lives in TEMP tables, and the copy of the rows it reads is a temporary
+folder beside the state.
 """
 
 from __future__ import annotations
@@ -242,12 +243,18 @@ def _push(
 
 
 def _planner(channel: Any, ledger: Ledger) -> Callable[[Product, Record, bool], None]:
+    # A channel may leave some items of a valid product as they are (Ozon withholds a price
+    # its account cannot take, and sends the stock): those are held like an invalid SKU's.
+    held_items = getattr(channel, "held_items", None)
+
     def plan(product: Product, record: Record, valid: bool) -> None:
         if not valid:
             ledger.hold(product.sku)
             return
         for item in channel.push_items(product, record):  # the record the lane just checked
             ledger.consider(item)
+        for stream, key in held_items(product, record) if held_items else ():
+            ledger.hold_item(stream, key)
 
     return plan
 

@@ -291,3 +291,92 @@ def test_a_push_that_refuses_some_items_and_sends_the_rest_exits_0_listing_them(
         ("B", "stock_per_warehouse_missing")
     ]
     assert held(sandbox)["ozon_stocks"] == {f"A@{WAREHOUSE}": 3}
+
+
+def priced(root: Path, stock: dict[str, int], currencies: dict[str, str]) -> None:
+    """``catalogue`` with some rows in another currency (``currencies``: SKU → currency)."""
+    catalogue(root, stock)
+    rows = [good_row(sku=sku, quantity="", currency=currencies.get(sku, "KZT")) for sku in stock]
+    (root / "products.csv").write_text(csv_text(rows), encoding="utf-8")
+
+
+def with_max_drop(path: Path, max_drop: float) -> Path:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["channels"]["ozon"]["max_drop"] = max_drop
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def ledger_rows(root: Path, stream: str) -> dict[str, tuple[str, str]]:
+    """key → (status, the desired payload as JSON) of the ledger's ``stream`` items."""
+    rows = sqlite3.connect(root / "state.db").execute(
+        "SELECT sku, status, desired FROM push_ledger WHERE stream = ?", (stream,)
+    )
+    return {key: (status, desired) for key, status, desired in rows}
+
+
+def test_a_withheld_price_is_held_not_counted_as_a_removal(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """A price withheld this run stays as Ozon has it: it is not among the items that left, so
+    the removal gate counts only the product really deleted (D) and lets its stock go to 0,
+    while A's stock change is pushed. Two of three prices withheld: exit 0, one warning each."""
+    catalogue(tmp_path, {"A": 1, "B": 2, "C": 3, "D": 4})
+    path = config(tmp_path, sandbox)
+    assert push(path)[0] == 0
+    before = held(sandbox)["ozon_prices"]
+    prices = ledger_rows(tmp_path, "price")
+    priced(tmp_path, {"A": 0, "B": 2, "C": 3}, {"A": "USD", "B": "USD"})
+    # 8 items held; only D's stock and price left: 2 <= 0.3 * 8, the withheld prices not counted.
+    code, report = push(with_max_drop(path, 0.3))
+    assert code == 0, report["problems"]
+    assert [(p["sku"], p["code"]) for p in report["problems"]] == [  # type: ignore[union-attr]
+        ("A", "currency_mismatch"),
+        ("B", "currency_mismatch"),
+    ]
+    assert planned(report)["update"] == 1 and planned(report)["delete"] == 1
+    stocks = held(sandbox)["ozon_stocks"]
+    assert stocks == {f"A@{WAREHOUSE}": 0, f"B@{WAREHOUSE}": 2, f"C@{WAREHOUSE}": 3,
+                      f"D@{WAREHOUSE}": 0}  # fmt: skip
+    assert held(sandbox)["ozon_prices"] == before  # nothing priced was sent or taken off
+    after = ledger_rows(tmp_path, "price")
+    assert {sku: after[sku] for sku in "ABC"} == {sku: prices[sku] for sku in "ABC"}
+    assert after["D"][0] == "deleted"  # D left: its price needs no call, only forgetting
+
+
+def test_every_price_withheld_still_removes_a_deleted_product_and_exits_1(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """With the default max_drop (50 %): every price withheld and one product deleted. The
+    withheld prices are held, so the gate sees 2 of 6 items leaving and C's stock goes to 0;
+    the run exits 1 because none of the prices could be sent."""
+    catalogue(tmp_path, {"A": 1, "B": 2, "C": 3})
+    path = config(tmp_path, sandbox)
+    assert push(path)[0] == 0
+    priced(tmp_path, {"A": 5, "B": 2}, {"A": "USD", "B": "USD"})
+    code, report = push(path)
+    assert code == 1
+    assert "removal_gate" not in {p["code"] for p in report["problems"]}  # type: ignore[union-attr]
+    assert planned(report)["update"] == 1 and planned(report)["delete"] == 1
+    assert held(sandbox)["ozon_stocks"] == {f"A@{WAREHOUSE}": 5, f"B@{WAREHOUSE}": 2,
+                                            f"C@{WAREHOUSE}": 0}  # fmt: skip
+    assert {sku for sku, (status, _) in ledger_rows(tmp_path, "price").items()
+            if status == "acked"} == {"A", "B"}  # fmt: skip
+
+
+def test_a_held_price_keeps_its_acknowledgement(tmp_path: Path, sandbox: Sandbox) -> None:
+    """Even where nothing gates removals (--force), a withheld price is not taken for one that
+    left: the ledger keeps it as acknowledged, so once the row is back in the account's currency
+    a new price is an update of what Ozon holds, not a create."""
+    catalogue(tmp_path, {"A": 1, "B": 2})
+    path = config(tmp_path, sandbox)
+    push(path)
+    priced(tmp_path, {"A": 1, "B": 2}, {"A": "USD"})
+    code, report = push(path, "--force")
+    assert code == 0 and planned(report)["sent"] == 0
+    assert ledger_rows(tmp_path, "price")["A"][0] == "acked"
+    rows = [good_row(sku="A", quantity="", price="17990"), good_row(sku="B", quantity="")]
+    (tmp_path / "products.csv").write_text(csv_text(rows), encoding="utf-8")
+    code, report = push(path)
+    assert code == 0 and planned(report)["update"] == 1 and planned(report)["create"] == 0
+    assert held(sandbox)["ozon_prices"]["A"]["price"] == "17990.00"

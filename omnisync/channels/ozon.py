@@ -6,7 +6,8 @@ per item (``updated``, ``errors``): HTTP 200 is not "all accepted" (reliability.
 
 Stock never waits on a price: an item whose price this account cannot take (another currency, or
 not above 0) gets its stock pushed and its price withheld, reported per SKU. Holding the whole
-item would leave its old stock on sale — how overselling starts.
+item would leave its old stock on sale — how overselling starts. The withheld price is held
+(``held_items``): Ozon keeps the last one it took, and it does not count as an item that left.
 """
 
 from __future__ import annotations
@@ -154,13 +155,20 @@ class Ozon(Channel, Pushes, PullsOrders):
             for wid, units in (fields["stock"] or {}).items()
         ]
         if self._price_problem(fields) is not None:
-            return items  # withheld (validate reports why); the stock goes without it
+            return items  # withheld (validate reports why; held_items); the stock goes alone
         old = product.price if product.on_sale else Decimal(0)
         items.append(PushItem("price", product.sku, product.sku, {
             "offer_id": product.sku, "price": _amount(fields["price"]),
             "old_price": _amount(old), "currency_code": self.config.currency,
         }))  # fmt: skip
         return items
+
+    def held_items(self, product: Product, record: Record | None = None) -> list[tuple[str, str]]:
+        """(stream, key) of the items of this valid product left as Ozon has them this run: a
+        withheld price. Held, like an invalid SKU's items: not sent, not counted as gone (the
+        removal gate), not forgotten — Ozon keeps the last price it took."""
+        fields = (record or self.to_record(product)).fields
+        return [("price", product.sku)] if self._price_problem(fields) is not None else []
 
     def removal(self, stream: str, key: str, sku: str) -> PushItem | None:
         if stream != "stock":

@@ -108,6 +108,13 @@ class Ledger:
         (a typo must not delete a product) rather than treat it as gone."""
         self.db.execute(f"INSERT OR IGNORE INTO {self.held} VALUES (?)", (sku,))
 
+    def hold_item(self, stream: str, key: str) -> None:
+        """One item of a valid SKU stays as the channel has it, the SKU's other items planned
+        as usual (Ozon withholds a price its account cannot take and sends the stock): seen,
+        so not gone, and nothing planned — it keeps its acknowledgement and still counts as
+        held by the channel."""
+        self.db.execute(f"INSERT OR IGNORE INTO {self.seen} VALUES (?, ?)", (stream, key))
+
     def _plan(self, item: PushItem, action: str, digest: str) -> None:
         payload = json.dumps(item.payload, sort_keys=True, ensure_ascii=False)
         self.db.execute(
