@@ -96,6 +96,10 @@ def clean(text: str, profile: Profile) -> Cleaned:
 @functools.lru_cache(maxsize=64)  # one product's description goes through every channel in turn
 def _clean(text: str, profile: Profile) -> Cleaned:
     events, unsafe = _events(text)
+    if _blank(events):
+        # Only tags, white space and no-break spaces ("<p><br></p>&nbsp;"): nothing a shopper
+        # reads, so nothing, and every channel reports the description as missing.
+        return Cleaned("", unsafe)
     rendered = _render(events, profile)
     if profile.html and "<" not in rendered:
         # No tag is left ("Tom & Jerry", "цена&nbsp;ниже"): write it as the plain text it is.
@@ -138,6 +142,11 @@ def title(text: str) -> tuple[str, bool]:
         changed = changed or parsed != _SPACES.sub(" ", plain).strip()
         plain = parsed
     return plain, changed
+
+
+def _blank(events: tuple[Event, ...]) -> bool:
+    """Whether the events hold no text but white space (str.isspace: U+00A0 included)."""
+    return all(kind != _TEXT or not value or value.isspace() for kind, value in events)
 
 
 def escape(text: str) -> str:

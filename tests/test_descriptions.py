@@ -213,6 +213,19 @@ def test_each_description_is_valid_for_google_meta_and_satu(description: str) ->
         assert errors == [], (channel.name, errors)
 
 
+@pytest.mark.parametrize(
+    "description", ["<p><br></p>&nbsp;", "<div>&nbsp; &#160;</div>\n<br/>", "<p> </p>"]
+)
+def test_a_description_with_no_text_is_missing_on_every_channel(description: str) -> None:
+    for channel in (GOOGLE, META, SATU):
+        record = channel.to_record(_product(description))
+        assert record.fields["description"] == "", channel.name  # Satu writes none
+    for channel in (GOOGLE, META):  # the channels that require one
+        codes = [(p.code, p.severity) for p in channel.validate(channel.to_record(_product(
+            description)))]  # fmt: skip
+        assert ("description_missing", Severity.ERROR) in codes, channel.name
+
+
 def test_cdata_end_inside_a_description_keeps_satu_xml_well_formed(tmp_path: Path) -> None:
     config = demo_with_descriptions(
         tmp_path, ["<p>Код ]]> внутри</p>", "Текст ]]> без разметки", "<b>]]&gt;</b>"]
