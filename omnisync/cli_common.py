@@ -160,15 +160,24 @@ def fail(debug: bool, message: str, code: int) -> NoReturn:
 
 
 def finish(code: int, problems: list[Problem] | None = None) -> NoReturn:
-    """End a job command: its problems summarised in the JSON log; with ``--quiet``, one line
-    when the run did not end well (cron mails only then), then the exit code."""
+    """End a job command: ``conclude``, then the exit code."""
+    conclude(code, problems)
+    raise typer.Exit(code)
+
+
+def conclude(code: int, problems: list[Problem] | None = None) -> None:
+    """A job command's last words: its problems summarised in the JSON log; with ``--quiet``,
+    one line when the run did not end well (cron mails only then). Then stdout and stderr are
+    flushed, so what follows may rely on the report being out: a report still in a buffer
+    when the process dies, or that the flush fails to write, was never told."""
     if problems and logs.json_mode():
         logs.problems(problems)
     if code and _quiet[0]:
         codes = Counter(p.code for p in problems or [] if p.severity is Severity.ERROR)
         worst = ", ".join(f"{c} {n}" for c, n in codes.most_common(5)) or "see omnisync status"
         logs.log.error("exit %d: %s", code, worst, extra={"event": "outcome", "exit_code": code})
-    raise typer.Exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
 
 
 def metrics_after(path: Path | None, state: Path) -> None:

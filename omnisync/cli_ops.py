@@ -21,7 +21,7 @@ from omnisync.cli_common import (
     QuietOpt,
     SinceOpt,
     callback,
-    finish,
+    conclude,
     guard,
     metrics_after,
     stdout,
@@ -62,15 +62,16 @@ def sync(
         else:
             if result.pull is not None:
                 console.render_pull(result.pull, stdout())
+                if quiet:  # no report: the mail cron sends must still name each order
+                    pull_api.log_alerts(result.pull)
             console.render_push(result.push, stdout())
         pulled = result.pull.run.problems if result.pull is not None else []
-        problems = [*pulled, *result.push.run.problems]
-        try:
-            finish(result.exit_code, problems)
-        except typer.Exit:  # the report is out: its alerts are told (a dry run tells nothing)
-            if result.pull is not None and not dry_run:
-                pull_api.mark_reported(cfg.state, result.pull)
-            raise
+        conclude(result.exit_code, [*pulled, *result.push.run.problems])
+        # Told (written and flushed; a failed write never gets here): not again — a dry run
+        # tells them, and marks nothing. Killed right before this, the next run tells them again.
+        if result.pull is not None and not dry_run:
+            pull_api.mark_reported(cfg.state, result.pull)
+        raise typer.Exit(result.exit_code)
 
 
 def status(

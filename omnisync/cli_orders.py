@@ -18,7 +18,7 @@ from omnisync.cli_common import (
     MetricsOpt,
     QuietOpt,
     SinceOpt,
-    finish,
+    conclude,
     guard,
     metrics_after,
     stdout,
@@ -56,11 +56,13 @@ def orders_pull(
             sys.stdout.write(report.pull_json(result) + "\n")
         else:
             console.render_pull(result, stdout())
-        try:
-            finish(result.exit_code, result.run.problems)
-        except typer.Exit:  # the report is out: its alerts are told
-            orders_pull_api.mark_reported(cfg.state, result)
-            raise
+            if quiet:  # no report: the mail cron sends must still name each order
+                orders_pull_api.log_alerts(result)
+        conclude(result.exit_code, result.run.problems)
+        # Told (written and flushed; a failed write never gets here): not again. Killed right
+        # before this, the next pull tells them once more — twice, never none.
+        orders_pull_api.mark_reported(cfg.state, result)
+        raise typer.Exit(result.exit_code)
 
 
 @orders_app.command("list")

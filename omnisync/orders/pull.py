@@ -330,6 +330,18 @@ def _report(store: Store, report: PullReport) -> None:
             )
 
 
+def log_alerts(report: PullReport) -> None:
+    """Each alert of the report on a line of its own, naming channel, order and SKU, at error
+    level (``--quiet`` keeps errors): a quiet run prints no report, and the mail cron sends on
+    trouble must name the orders to look at before ``mark_reported`` says they were told."""
+    for a in report.alerts:
+        what = "matches no product" if a.code == alerts.UNKNOWN_SKU else "is oversold"
+        log.error("%s order %s: SKU %s %s (%s)", a.channel, a.order, a.sku, what, a.code, extra={
+            "event": "order_alert", "code": a.code, "channel": a.channel, "account": a.account,
+            "order": a.order, "sku": a.sku,
+        })  # fmt: skip
+
+
 def mark_reported(state: Path, report: PullReport) -> None:
     """The CLI's last step, once the report is out: its alerts are not reported again. Not
     marked (a locked or unwritable state) only means the next pull reports them once more."""
