@@ -160,21 +160,28 @@ def tagged(cleaned: str) -> bool:
     return _TAG_LIKE.search(cleaned) is not None
 
 
-def shortened(raw: str, cleaned: str, limit: int, cut: Callable[[str, int], str]) -> str:
+# A channel's cut: (text, characters it may keep, its length as written) → the kept text. The
+# written length is what the channel's limit is measured against (escaped, for HTML), so the
+# warning can state that limit and that length, not the room left for the text before escaping.
+Cut = Callable[[str, int, int], str]
+
+
+def shortened(raw: str, cleaned: str, limit: int, cut: Cut) -> str:
     """``raw``'s text form cut to ``limit`` by ``cut``: as plain text when ``cleaned`` already
     was (``_clean``), else as escaped HTML text (``fit``)."""
     plain = clean(raw, TEXT).text
     if plain == cleaned:
-        return cut(plain, limit)
+        return cut(plain, limit, len(plain))
     return fit(plain, limit, cut)
 
 
-def fit(text: str, limit: int, cut: Callable[[str, int], str]) -> str:
+def fit(text: str, limit: int, cut: Cut) -> str:
     """Plain ``text`` as HTML of at most ``limit`` characters, shortened by ``cut`` (the
     channel's, which warns) before escaping, so no cut falls inside an ``&amp;``."""
     head = text[:limit]
     growth = len(escape(head)) - len(head)  # no less than escaping the kept part adds
-    return escape(cut(text, limit - growth))
+    room = limit - growth
+    return escape(cut(text, room, len(escape(text)) if len(text) > room else len(text)))
 
 
 @functools.lru_cache(maxsize=16)

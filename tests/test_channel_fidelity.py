@@ -232,6 +232,28 @@ def test_meta_takes_the_image_types_google_takes(url: str) -> None:
     assert _codes(_meta(), _product(image_url=url)) == []
 
 
+# --- Meta's messages say what is wrong ------------------------------------------------------
+
+
+def _messages(product: Product) -> dict[str, str]:
+    channel = _meta()
+    return {p.code: p.message for p in channel.validate(channel.to_record(product))}
+
+
+def test_an_unknown_condition_is_told_what_it_must_be() -> None:
+    message = _messages(_product(condition="б/у"))["condition_invalid"]
+    assert message == "condition 'б/у' must be one of new, refurbished or used"
+
+
+@pytest.mark.parametrize("currency", ["KZ\x1bT", "kzt", "тенге"])
+def test_an_invalid_row_currency_is_named_not_called_missing(currency: str) -> None:
+    message = _messages(_product(currency=currency))["currency_invalid"]
+    assert message == f"the row's currency {currency!r} is not an ISO 4217 code like KZT"
+    missing = MetaCatalog("meta", MetaConfig(type="meta"))
+    found = missing.validate(missing.to_record(_product()))
+    assert [p.message for p in found] == ["no currency: set it per row or on the channel"]
+
+
 # --- Satu/Prom: out of stock is not "made to order" ------------------------------------------
 
 

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from omnisync import pipeline
+from omnisync import markup, pipeline
 from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
 from omnisync.channels.google.rules import DESCRIPTION_TAGS
 from omnisync.channels.meta import MetaCatalog, MetaConfig
@@ -251,6 +251,20 @@ def test_long_html_for_satu_is_shortened_as_plain_text_with_warnings() -> None:
     text = record.fields["description"]
     assert 0 < len(text) <= 12160
     assert "<" not in text and "&amp;" in text  # plain text, still HTML for the CDATA
+
+
+@pytest.mark.parametrize(
+    ("channel", "limit"), [(SATU, 12160), (GOOGLE, 5000)], ids=["satu", "google"]
+)
+def test_a_cut_description_states_the_channels_limit_and_its_written_length(
+    channel: Satu | GoogleMerchant, limit: int
+) -> None:
+    raw = "<ul><li>Сталь &amp; стекло, 1,7 л, 2200 Вт, защита</li></ul>" * 400
+    record = channel.to_record(_product(raw))
+    (message,) = [p.message for p in channel.validate(record) if p.code == "description_truncated"]
+    written = len(html.escape(markup.clean(raw, markup.TEXT).text, quote=False))
+    label = channel.label
+    assert message == f"description has {written} characters; {label} takes {limit}, so it was cut"
 
 
 TAGS = st.sampled_from(

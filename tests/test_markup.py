@@ -89,16 +89,17 @@ def test_nesting_the_parser_refuses_is_kept_as_inert_text() -> None:
 
 def test_fit_cuts_the_text_before_escaping_so_an_entity_is_never_split() -> None:
     text = "Tom & Jerry " * 10
-    cut: list[int] = []
+    cut: list[tuple[int, int]] = []
 
-    def cutter(value: str, limit: int) -> str:
-        cut.append(limit)
+    def cutter(value: str, limit: int, length: int) -> str:
+        cut.append((limit, length))
         return truncate(value, limit)
 
     fitted = markup.fit(text, 50, cutter)
     assert len(fitted) <= 50
     assert "&amp;" in fitted and not fitted.endswith(("&", "&a", "&am", "&amp"))
-    assert cut == [50 - 4 * text[:50].count("&")]
+    # the room left before escaping, and the length as written (escaped) for the warning
+    assert cut == [(50 - 4 * text[:50].count("&"), len(text) + 4 * text.count("&"))]
 
 
 @pytest.mark.parametrize(

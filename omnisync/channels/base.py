@@ -165,11 +165,25 @@ class Channel(ABC):
             ))  # fmt: skip
         return text
 
-    def cut(self, record: Record, field: str, text: str, limit: int) -> str:
-        """``text`` within ``limit`` characters, with a ``<field>_truncated`` warning if cut."""
+    def cut(
+        self,
+        record: Record,
+        field: str,
+        text: str,
+        limit: int,
+        *,
+        documented: int | None = None,
+        length: int | None = None,
+    ) -> str:
+        """``text`` within ``limit`` characters, with a ``<field>_truncated`` warning if cut.
+        ``documented`` and ``length``: the channel's limit and the text's length as written, for
+        the warning, when ``limit`` is only the room left before escaping (``markup.Cut``)."""
         if len(text) <= limit:
             return text
-        message = f"{field} has {len(text)} characters; {self.label} takes {limit}, so it was cut"
+        message = (
+            f"{field} has {length or len(text)} characters; {self.label} takes "
+            f"{documented or limit}, so it was cut"
+        )
         record.notes.append(
             self.problem(record, field, f"{field}_truncated", message, Severity.WARNING)
         )
@@ -352,6 +366,12 @@ class Pushes(ABC):
     def push_items(self, product: Product, record: Record | None = None) -> list[PushItem]:
         """What the API should hold for this product. Pure. ``record``: this channel's record
         of the product when the caller already mapped it (a run has just checked it)."""
+
+    def held_items(self, product: Product, record: Record | None = None) -> list[tuple[str, str]]:
+        """(stream, key) of this valid product's items to leave as the channel has them this
+        run: neither sent nor counted as gone (Ozon: a price its account cannot take, while
+        the stock goes). Pure. Most channels hold none."""
+        return []
 
     @abstractmethod
     def removal(self, stream: str, key: str, sku: str) -> PushItem | None:

@@ -7,6 +7,7 @@ in ``limits`` (from third-party summaries of that reference).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -32,6 +33,7 @@ COLUMNS = (
     "quantity_to_sell_on_facebook",
 )  # fmt: skip
 CONDITIONS = frozenset({"new", "refurbished", "used"})
+CURRENCY = re.compile(r"[A-Z]{3}")  # ISO 4217, matched whole (the channel's setting is checked)
 
 
 class MetaConfig(ChannelConfig):
@@ -103,15 +105,28 @@ def _checks(record: Record) -> list[tuple[str, str, str]]:
         found.append(("title", "title_missing", "title is empty"))
     if not f["description"].strip():
         found.append(("description", "description_missing", "description is empty"))
-    if len(f["_currency"]) != 3:
-        found.append(("price", "currency_invalid", "no currency: set it per row or on the channel"))
+    currency = _currency_problem(f["_currency"])
+    if currency:
+        found.append(("price", "currency_invalid", currency))
     elif f["_amount"] <= 0:
         found.append(("price", "price_not_positive", "price must be greater than 0"))
     if f["condition"] not in CONDITIONS:
-        found.append(("condition", "condition_invalid", "condition is new, refurbished or used"))
+        found.append((
+            "condition", "condition_invalid",
+            f"condition {f['condition']!r} must be one of new, refurbished or used",
+        ))  # fmt: skip
     if len(f["brand"]) > limits.META_BRAND_MAX:
         found.append(("brand", "brand_too_long", f"brand is over {limits.META_BRAND_MAX}"))
     return found + _links_and_brand(f)
+
+
+def _currency_problem(currency: str) -> str | None:
+    """Why the price's currency (the row's, else the channel's) is unusable, or None."""
+    if not currency:
+        return "no currency: set it per row or on the channel"
+    if not CURRENCY.fullmatch(currency):
+        return f"the row's currency {currency!r} is not an ISO 4217 code like KZT"
+    return None
 
 
 def _links_and_brand(f: dict[str, Any]) -> list[tuple[str, str, str]]:

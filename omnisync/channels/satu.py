@@ -120,8 +120,10 @@ class Satu(SatuPushes, PullsOrders, SingleFileFeed):
                        f"description is over {limit} characters with HTML; the tags were "
                        "removed so it could be shortened cleanly")  # fmt: skip
         return markup.shortened(
-            raw, cleaned.text, limit, lambda text, n: self.cut(record, "description", text, n)
-        )
+            raw, cleaned.text, limit, lambda text, room, length: self.cut(
+                record, "description", text, room, documented=limit, length=length
+            ),
+        )  # fmt: skip
 
     def _note(self, record: Record, code: str, message: str) -> None:
         record.notes.append(self.problem(record, "description", code, message, Severity.WARNING))

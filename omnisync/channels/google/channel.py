@@ -180,8 +180,13 @@ class _Notes:
             self.channel.problem(self.record, field, code, message, Severity.WARNING)
         )
 
-    def truncated(self, field: str, text: str, limit: int) -> str:
-        return self.channel.cut(self.record, field, text, limit)
+    def truncated(
+        self, field: str, text: str, limit: int, *, documented: int | None = None,
+        length: int | None = None,
+    ) -> str:  # fmt: skip
+        return self.channel.cut(
+            self.record, field, text, limit, documented=documented, length=length
+        )
 
     def description(self, raw: str) -> str:
         cleaned = markup.clean(raw, DESCRIPTION_MARKUP)
@@ -199,7 +204,9 @@ class _Notes:
             )
         return markup.shortened(
             raw, cleaned.text, DESCRIPTION_MAX,
-            lambda text, limit: self.truncated("description", text, limit),
+            lambda text, room, length: self.truncated(
+                "description", text, room, documented=DESCRIPTION_MAX, length=length
+            ),
         )  # fmt: skip
 
     def url(self, field: str, url: str) -> str:
