@@ -243,6 +243,21 @@ def test_a_side_file_delimited_otherwise_hints_at_its_setting(tmp_path: Path) ->
         read_all(CsvSource(products, stock=stock))
 
 
+def test_excels_sep_line_sets_the_files_delimiter(tmp_path: Path) -> None:
+    """Excel writes "sep=;" as the first line and reads the file by it; the line is no header,
+    the lines under it keep their numbers, and it wins over the delimiter settings."""
+    rows = [good_row(sku="A", category=""), good_row(sku="B", price="x", category="")]
+    products = tmp_path / "products.csv"
+    products.write_text("sep=;\r\n" + semicolons(csv_text(rows)), encoding="utf-8")
+    stock = tmp_path / "stock.csv"
+    stock.write_text("SEP=|\nsku|location|quantity\nA|WH-1|2\n", encoding="utf-8")
+    source = CsvSource(products, stock=stock, delimiters={"stock": ";"})
+    found, problems = read_all(source)
+    assert [(p.sku, p.line, p.stock) for p in found] == [("A", 3, {"WH-1": 2})]
+    assert [(p.code, p.file, p.line) for p in problems] == [("not_a_number", "products.csv", 4)]
+    assert not CsvSource(products).bytes_scannable  # the raw scan splits at catalog.delimiter
+
+
 def test_delimiters_setting_reaches_the_source(workspace: Workspace) -> None:
     workspace.write_products([good_row()])
     (workspace.root / "stock.csv").write_text(

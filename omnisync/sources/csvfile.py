@@ -56,9 +56,13 @@ class CsvSource(TableSource):
     def bytes_scannable(self) -> bool:
         """Whether incremental planning may scan these files' bytes (``rawscan``): it reads
         SKUs as UTF-8 bytes split at one delimiter, so a catalogue in another encoding or with
-        a file delimited otherwise is read whole every run."""
+        a file delimited otherwise (or naming its own in a ``sep=`` line) is read whole every
+        run."""
         one_delimiter = len(set(self.delimiters.values())) == 1
-        return one_delimiter and self.table.codec.startswith("utf-8")
+        if not (one_delimiter and self.table.codec.startswith("utf-8")):
+            return False
+        tables = [self.table, *(t for t in self.sides.values() if isinstance(t, CsvTable))]
+        return all(table.bytes_plain() for table in tables)
 
     def snapshot_time(self) -> datetime | None:
         """The stock file's (else the products file's) modification time."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import re
 from collections.abc import Generator
 from pathlib import Path
@@ -26,6 +27,8 @@ csv.field_size_limit(FIELD_LIMIT)
 DELIMITERS = ",;\t|"  # those the settings offer
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape turns bad bytes into
 Row = tuple[int, list[str]]
+# Excel's first line naming the delimiter; one character, not a quote or a line break.
+_SEP_LINE = re.compile(r'sep=([^"\r\n])\r?\n?', re.IGNORECASE)
 SNIFF_BYTES = 64 * 1024  # what the encoding check reads of a file
 UTF16 = (
     'the file is UTF-16 (Excel\'s "Unicode text", tab-separated): save it as "CSV UTF-8", '
@@ -82,13 +85,35 @@ class CsvTable:
             f = self.path.open(encoding=self.codec, errors="omnisync-counted", newline="")
         except OSError as exc:
             raise SourceError(self.name, None, f"cannot open: {exc.strerror}") from exc
-        reader = csv.reader(f, delimiter=self.delimiter, strict=True)
         try:
+            reader = self._reader(f)
             self.header = self._read_header(reader)
         except BaseException:
             f.close()
             raise
         return self._body(f, reader, on_problem, clean)
+
+    def bytes_plain(self) -> bool:
+        """Whether the raw scan of incremental planning (``rawscan``) may split this file's
+        bytes as it does: not when a ``sep=`` line names the delimiter."""
+        try:
+            with self.path.open("rb") as f:
+                first = f.readline(64)
+        except OSError:
+            return True  # the reader reports it
+        return not _SEP_LINE.fullmatch(first.decode("latin-1").removeprefix("\xef\xbb\xbf"))
+
+    def _reader(self, f: TextIO) -> Any:
+        """A csv reader of ``f``, by its own ``sep=`` line if it starts with one: Excel writes
+        that line to name the delimiter and reads a file by it, so it says what this very file
+        uses and wins over catalog.delimiter(s). The line is read as a blank one, so the lines
+        after it keep their numbers."""
+        first = f.readline()
+        found = _SEP_LINE.fullmatch(first)
+        delimiter = found.group(1) if found else self.delimiter
+        return csv.reader(
+            itertools.chain(["\n" if found else first], f), delimiter=delimiter, strict=True
+        )
 
     def _check_encoding(self) -> None:
         """Stop on a file that is plainly in another encoding than the one declared: read as
