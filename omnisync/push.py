@@ -242,18 +242,16 @@ def _push(
     return PushReport(run.report, [stats for _, _, stats in plans], dry_run)
 
 
-def _planner(channel: Any, ledger: Ledger) -> Callable[[Product, Record, bool], None]:
+def _planner(channel: Pushes, ledger: Ledger) -> Callable[[Product, Record, bool], None]:
     # A channel may leave some items of a valid product as they are (Ozon withholds a price
     # its account cannot take, and sends the stock): those are held like an invalid SKU's.
-    held_items = getattr(channel, "held_items", None)
-
     def plan(product: Product, record: Record, valid: bool) -> None:
         if not valid:
             ledger.hold(product.sku)
             return
         for item in channel.push_items(product, record):  # the record the lane just checked
             ledger.consider(item)
-        for stream, key in held_items(product, record) if held_items else ():
+        for stream, key in channel.held_items(product, record):
             ledger.hold_item(stream, key)
 
     return plan
