@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,9 @@ from subprocess import CompletedProcess
 
 import pytest
 from conftest import Workspace, good_row
+
+from omnisync.store.db import APPLICATION_ID
+from omnisync.store.schema import MIGRATIONS
 
 READERS = ("status",)  # open the state read-only
 WRITERS = ("build", "catalog import")  # open it to record their run
@@ -105,3 +109,93 @@ def test_a_state_folder_this_user_may_not_write(created: Path, command: str) -> 
     proc = run(created.parent, command, prefix=unprivileged())
     assert proc.returncode == 2 and "a bug in omnisync" not in proc.stderr, proc.stderr
     assert "-wal and -shm" in proc.stderr, proc.stderr
+
+
+# --- another program's database is not a state file ---------------------------------------------
+
+
+def foreign(state: Path, *statements: str) -> bytes:
+    """``state`` made by another program with ``statements``; its bytes."""
+    connection = sqlite3.connect(state)
+    for statement in statements:
+        connection.execute(statement)
+    connection.commit()
+    connection.close()
+    return state.read_bytes()
+
+
+@pytest.mark.parametrize("command", READERS + WRITERS)
+def test_another_programs_database_is_refused_and_left_as_it_was(state: Path, command: str) -> None:
+    before = foreign(
+        state,
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)",
+        "INSERT INTO customers VALUES (1, 'Алия')",
+    )
+    line = one_line(run(state.parent, command), state)
+    assert "is another program's SQLite database" in line
+    assert "point state: in the config at omnisync's own state file" in line
+    assert state.read_bytes() == before  # no omnisync table, no WAL mode, no mark
+
+
+@pytest.mark.parametrize("command", WRITERS)
+def test_a_database_marked_by_another_program_is_refused(state: Path, command: str) -> None:
+    before = foreign(state, "PRAGMA application_id = 1196444487")  # GeoPackage's, no tables yet
+    line = one_line(run(state.parent, command), state)
+    assert "(its application_id is 0x47504b47)" in line
+    assert state.read_bytes() == before
+
+
+def test_an_empty_file_becomes_a_state_file(state: Path) -> None:
+    state.touch()
+    assert run(state.parent, "build").returncode == 0
+    assert pragmas(state) == (APPLICATION_ID, len(MIGRATIONS))
+
+
+def pragmas(state: Path) -> tuple[int, int]:
+    """(application_id, user_version) of ``state``."""
+    connection = sqlite3.connect(state)
+    try:
+        (owner,) = connection.execute("PRAGMA application_id").fetchone()
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+        return int(owner), int(version)
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("version", [1, 5, len(MIGRATIONS)])
+def test_a_store_from_before_the_mark_is_adopted_and_marked(state: Path, version: int) -> None:
+    """A store an earlier omnisync wrote carries no application_id: it still opens, is
+    migrated, and is marked; what it held is kept."""
+    connection = sqlite3.connect(state)
+    connection.create_function("omnisync_sku_fp", 1, lambda sku: None)  # migration 8's
+    for script in MIGRATIONS[:version]:
+        connection.executescript(script)
+    connection.execute(f"PRAGMA user_version = {version}")
+    connection.execute(
+        "INSERT INTO runs (command, started_at, finished_at, exit_code) "
+        "VALUES ('build', '2026-01-01T10:00:00+00:00', '2026-01-01T10:01:00+00:00', 0)"
+    )
+    connection.commit()
+    connection.close()
+    assert pragmas(state) == (0, version)
+    assert run(state.parent, "build").returncode == 0
+    assert pragmas(state) == (APPLICATION_ID, len(MIGRATIONS))
+    connection = sqlite3.connect(state)
+    try:
+        assert connection.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+    finally:
+        connection.close()
+    assert run(state.parent, "status").returncode == 0
+
+
+def test_an_unmarked_store_is_read_without_being_marked(state: Path) -> None:
+    """status only reads: a store from before the mark at the current version is read as it
+    is (the next command that writes marks it)."""
+    assert run(state.parent, "build").returncode == 0
+    connection = sqlite3.connect(state)
+    connection.execute("PRAGMA application_id = 0")
+    connection.commit()
+    connection.close()
+    before = state.read_bytes()
+    assert run(state.parent, "status").returncode == 0
+    assert state.read_bytes() == before

@@ -1,12 +1,17 @@
 """Opening the central store: WAL mode, foreign keys, migrations to the current version.
 
-A state file that cannot be used — not a database, damaged, a directory, not readable or
-writable — is a :class:`~omnisync.errors.StateUnusable` (exit 2) naming the file and what to do,
-not a crash."""
+A state file that cannot be used — not a database, damaged, another program's database, a
+directory, not readable or writable — is a :class:`~omnisync.errors.StateUnusable` (exit 2)
+naming the file and what to do, not a crash.
+
+omnisync marks its state files with SQLite's ``application_id`` (the header field for saying
+which program a file belongs to: https://www.sqlite.org/pragma.html#pragma_application_id), so
+another program's database named as ``state:`` is refused before anything is written to it."""
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +26,12 @@ from omnisync.store.schema import MIGRATIONS
 _DAMAGED = {sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT}
 _REFUSED = {sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY}
 _ACCESS = "give the user running omnisync read and write access to it and its folder"
+# "OMNS": the application_id of every state file omnisync creates or migrates.
+APPLICATION_ID = 0x4F4D4E53
+# Stores written before omnisync set its application_id were at most at this schema version:
+# one of them (no mark, omnisync's tables) is adopted and marked; any later version is marked.
+_UNMARKED_UP_TO = 10
+_FOREIGN = "point state: in the config at omnisync's own state file, or at a new path to start one"
 
 
 class Store:
@@ -45,6 +56,10 @@ class Store:
     @property
     def version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    @property
+    def application_id(self) -> int:
+        return int(self.db.execute("PRAGMA application_id").fetchone()[0])
 
     def close(self) -> None:
         self.db.close()
@@ -73,9 +88,10 @@ def open_store(path: Path, readonly: bool = False) -> Store:
     with _explained(path):
         connection = sqlite3.connect(path, isolation_level=None, timeout=30)
         try:
+            store = Store(connection, path)
+            _check_owner(store)  # before WAL mode: that changes the file's header
             connection.execute("PRAGMA journal_mode = WAL")  # readers never block the writer
             connection.execute("PRAGMA synchronous = NORMAL")  # durable at each WAL checkpoint
-            store = Store(connection, path)
             _migrate(store)
         except BaseException:
             connection.close()
@@ -131,6 +147,7 @@ def _readonly(path: Path) -> Store:
     with _explained(path):
         store = Store(sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30), path)
         try:
+            _check_owner(store)
             version = store.version
         except BaseException:
             store.close()
@@ -163,11 +180,43 @@ def _migrate(store: Store) -> None:
                 )
             ],
         )
+    if store.application_id != APPLICATION_ID:  # new, or from before the mark (_check_owner)
+        with store.transaction() as db:
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         with store.transaction() as db:
             for statement in _statements(script):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {number}")
+
+
+def _check_owner(store: Store) -> None:
+    """Refuse a database that is not omnisync's before anything is written to it: one marked by
+    another program, or one that holds tables without omnisync's mark — unless it is a store
+    from before the mark (a schema version omnisync had, and every table those versions make).
+    A file without tables (new, 0 bytes) becomes a state file."""
+    owner, version = store.application_id, store.version
+    if owner == APPLICATION_ID:
+        return
+    if owner != 0:
+        problem = f"is another program's SQLite database (its application_id is {owner:#010x})"
+        raise StateUnusable(str(store.path), problem, _FOREIGN)
+    rows = store.db.execute(
+        "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+    )
+    names = {str(name) for (name,) in rows}
+    if not names:
+        return
+    if 0 < version <= _UNMARKED_UP_TO and _tables_of(version) <= names:
+        return  # an omnisync store from before the mark: _migrate marks it
+    problem = "is another program's SQLite database: it holds tables omnisync did not make"
+    raise StateUnusable(str(store.path), problem, _FOREIGN)
+
+
+def _tables_of(version: int) -> set[str]:
+    """The tables the migrations up to ``version`` create (none drops one)."""
+    scripts = "\n".join(MIGRATIONS[:version])
+    return set(re.findall(r"CREATE TABLE (\w+)", scripts))
 
 
 def _statements(script: str) -> list[str]:
