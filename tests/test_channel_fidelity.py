@@ -25,6 +25,7 @@ from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
 from omnisync.channels.google.api import GoogleApiSettings
 from omnisync.channels.kaspi import Kaspi, KaspiConfig
 from omnisync.channels.meta import MetaCatalog, MetaConfig
+from omnisync.channels.satu import Satu, SatuConfig
 from omnisync.config import load_config
 from omnisync.errors import ConfigError
 from omnisync.models import Location, Product
@@ -230,6 +231,38 @@ def test_meta_refuses_an_image_link_that_is_no_image(extension: str) -> None:
 )
 def test_meta_takes_the_image_types_google_takes(url: str) -> None:
     assert _codes(_meta(), _product(image_url=url)) == []
+
+
+def _satu() -> Satu:
+    shop = {"name": "S", "company": "C", "url": "https://shop.example.kz"}
+    return Satu("satu", SatuConfig.model_validate({"type": "satu", "shop": shop}))
+
+
+@pytest.mark.parametrize("extension", ["pdf", "svg", "PDF"])
+def test_satu_refuses_a_main_picture_that_is_no_image_as_google_and_meta_do(
+    extension: str,
+) -> None:
+    product = _product(image_url=f"https://cdn.example.kz/img/manual.{extension}", category=("A",))
+    channel = _satu()
+    found = [(p.code, p.severity, p.field) for p in channel.validate(channel.to_record(product))]
+    assert found == [("picture_type", "error", "picture")]
+    assert _codes(_google(), product) == [("image_link_type", "error", "image_link")]
+
+
+def test_satu_leaves_out_an_additional_picture_that_is_no_image_with_a_warning() -> None:
+    pdf = "https://cdn.example.kz/img/manual.pdf"
+    product = _product(
+        additional_image_urls=(pdf, "https://cdn.example.kz/img/2.png"), category=("A",)
+    )
+    channel = _satu()
+    record = channel.to_record(product)
+    assert record.fields["pictures"] == [
+        "https://cdn.example.kz/1.jpg", "https://cdn.example.kz/img/2.png",
+    ]  # fmt: skip
+    (problem,) = channel.validate(record)
+    assert (problem.code, problem.severity, problem.field) == ("picture_dropped", "warning",
+                                                               "picture")  # fmt: skip
+    assert pdf in problem.message and ".pdf file" in problem.message
 
 
 # --- Meta's messages say what is wrong ------------------------------------------------------

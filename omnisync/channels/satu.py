@@ -34,7 +34,7 @@ from omnisync.channels.writers import (
     escape_text,
 )
 from omnisync.channels.yml import DESCRIPTION_MARKUP, CategoryTree, YmlWriter, checklist
-from omnisync.checks import ascii_url, currency_mismatch, url_problem
+from omnisync.checks import ascii_url, currency_mismatch, image_type_problem, url_problem
 from omnisync.models import Problem, Product, Severity
 from omnisync.secrets import Secret
 from omnisync.text import amount, xml_safe
@@ -95,8 +95,7 @@ class Satu(SatuPushes, PullsOrders, SingleFileFeed):
             "currency": product.currency or self.config.currency,
             "category": tuple(xml_safe(c) for c in product.category),
             "portal_category_id": self.rules.category(product),
-            "pictures": [ascii_url(u) for u in (product.image_url, *product.additional_image_urls)
-                         if u][: limits.YML_PICTURES_MAX],
+            "pictures": self._pictures(record, product),
             "name": self.cut(record, "name", self.title(record, product, "name"),
                              limits.SATU_NAME_MAX),
             "vendor": xml_safe(product.brand),
@@ -106,6 +105,22 @@ class Satu(SatuPushes, PullsOrders, SingleFileFeed):
             "quantity_in_stock": units,
         }  # fmt: skip
         return record
+
+    def _pictures(self, record: Record, product: Product) -> list[str]:
+        """The main picture, then the additional ones that are images of a type Google and Meta
+        take (checks.IMAGE_TYPES; Satu lists none we could confirm): a PDF or SVG among them is
+        left out with a warning. A main picture of another type is refused (``_checks``)."""
+        pictures = [product.image_url] if product.image_url else []
+        for url in product.additional_image_urls:
+            kind = image_type_problem(url) if url else None
+            if kind:
+                record.notes.append(self.problem(
+                    record, "picture", "picture_dropped", f"{url!r} {kind}; left out",
+                    Severity.WARNING,
+                ))  # fmt: skip
+            elif url:
+                pictures.append(url)
+        return [ascii_url(u) for u in pictures[: limits.YML_PICTURES_MAX]]
 
     def _description(self, record: Record, raw: str) -> str:
         """Safe HTML for the CDATA section; as plain text when it must be shortened."""
@@ -221,6 +236,8 @@ def _checks(record: Record) -> list[tuple[tuple[str, str, str], Severity]]:
             found.append(((field, f"{field}_invalid", f"{field} {reason}"), error))
     if not f["pictures"]:
         found.append((("picture", "picture_missing", "no picture"), warning))
+    elif kind := image_type_problem(f["pictures"][0]):  # the rule Google and Meta apply
+        found.append((("picture", "picture_type", f"picture {kind}"), error))
     return found
 
 
