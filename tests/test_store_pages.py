@@ -172,6 +172,7 @@ def test_a_store_page_puts_later_ranks_after_the_shelf_in_arrival_order() -> Non
         ("/img/a.jpg", ""),
         ("ftp://host/a.jpg", ""),
         ("https:///no-host.jpg", ""),
+        ("https://cdn.example.kz/a\x1b.jpg", ""),
         ("", ""),
     ],
 )
@@ -307,3 +308,33 @@ def test_a_clerk_reads_the_board_in_the_browser(pages: Pages, tmp_path: Path) ->
     ]
     assert rows[0][4] == "Готов к выдаче" and rows[2][4] == "Новый"
     assert footer == "3 заказа · обновлено 22.11.2026 15:00 (UTC+5)"
+
+
+def test_a_display_shows_only_its_currency_and_no_control_character(workspace: Workspace) -> None:
+    rows = [
+        good_row(sku="KZT-1", currency="KZT"),
+        good_row(sku="ANY-1", currency=""),  # the channel's currency
+        good_row(sku="USD-1", currency="USD"),
+        good_row(sku="ESC-1", currency="KZ\x1bT"),
+    ]
+    workspace.write_products(rows)
+    (workspace.root / "locations.csv").write_text(
+        "code,name,type,city,address,pickup\n"
+        "ALM-1,Магазин\x1b Алматы,store,Алматы\x07,ул. Абая 1\x1b,yes\n",
+        "utf-8",
+    )
+    workspace.write_config({"displays": {"type": "store_display"}}, locations="locations.csv")
+    report = pipeline.build(load_config(workspace.config_path), now=NOW)
+    (stats,) = report.channels
+    assert stats.published, stats.refused
+    refused = {(p.sku, p.code) for p in report.problems if p.severity == "error"}
+    assert refused == {("USD-1", "currency_mismatch"), ("ESC-1", "currency_mismatch")}
+    page = (workspace.root / "out" / "displays" / "ALM-1.html").read_bytes()
+    data = (workspace.root / "out" / "displays" / "ALM-1.json").read_bytes()
+    assert not any(control in out for out in (page, data) for control in (b"\x1b", b"\x07"))
+    body = json.loads(data)
+    assert [(p["sku"], p["currency"]) for p in body["products"]] == [
+        ("KZT-1", "KZT"), ("ANY-1", "KZT"),
+    ]  # fmt: skip
+    assert (body["store"]["name"], body["store"]["city"]) == ("Магазин Алматы", "Алматы")
+    assert "USD" not in page.decode()

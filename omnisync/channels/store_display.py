@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
@@ -27,7 +28,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, FileFeed, Record
 from omnisync.channels.words import local_time, plural
-from omnisync.checks import split_url
+from omnisync.checks import currency_mismatch, split_url
 from omnisync.models import Location, Problem, Product
 from omnisync.text import CENT, xml_safe
 
@@ -97,12 +98,27 @@ def output_names(channel: str, code: str) -> tuple[str, str]:
 
 def picture(url: str) -> str:
     """The product's picture as a page may load it: a web address (http or https), else none.
-    Anything else (``javascript:``, ``data:``, a local path) never reaches an ``src``."""
+    Anything else (``javascript:``, ``data:``, a local path, control characters) never reaches
+    an ``src``."""
     url = url.strip()
     if not url[:8].lower().startswith(("http://", "https://")):  # no parse for most
         return ""
+    if not url.isprintable():  # a control character (ESC, a line break) is no address
+        return ""
     parts = split_url(url)
     return url if parts is not None and parts.netloc else ""
+
+
+def shown(location: Location) -> Location:
+    """A location as the page shows it: its name, city and address from locations.csv without
+    the characters XML forbids (an ESC byte, say), like every text from the catalogue. The code
+    stays as it is: it keys the stock (``units``) and names the files (``file_stem``)."""
+    return replace(
+        location,
+        name=xml_safe(location.name),
+        city=xml_safe(location.city),
+        address=xml_safe(location.address),
+    )
 
 
 def price_text(amount: Decimal | None, currency: str) -> str:
@@ -148,7 +164,10 @@ class StoreDisplay(PerStoreFiles):
             "image_url": picture(product.image_url),
             "price": product.selling_price,
             "old_price": product.price if product.on_sale else None,
-            "currency": product.currency or self.config.currency,
+            # Shown in the channel's currency only: a row in another one (or an invalid code)
+            # is refused, as Satu and Kaspi refuse it (checks.currency_mismatch), not shown.
+            "currency": self.config.currency,
+            "_row_currency": product.currency,
             "units": {code: self.units_at(product, code) for code in self.context.locations},
             "rating": product.rating,
             "review_count": product.review_count,
@@ -163,11 +182,17 @@ class StoreDisplay(PerStoreFiles):
             found.append(
                 self.problem(record, "price", "price_not_positive", "price must be greater than 0")
             )
+        mismatch = currency_mismatch(
+            record.fields["_row_currency"], self.config.currency, "this display shows prices in"
+        )
+        if mismatch:
+            found.append(self.problem(record, "currency", "currency_mismatch", mismatch))
         return [*record.notes, *found]
 
     def open_writer(self, streams: Mapping[str, BinaryIO]) -> FeedWriter:
-        stores = [self.context.locations[code] for code in self.store_codes()]
-        return StoreWriter(self.name, stores, self.context.locations, streams, self._page_data())
+        locations = {code: shown(loc) for code, loc in self.context.locations.items()}
+        stores = [locations[code] for code in self.store_codes()]
+        return StoreWriter(self.name, stores, locations, streams, self._page_data())
 
     def _page_data(self) -> dict[str, str]:
         zone = ZoneInfo(self.config.timezone)
