@@ -37,7 +37,8 @@ class Lane:
         self.writer = channel.open_writer({n: f.stream for n, f in self.files.items()})
 
     def accept(self, product: Product, report: RunReport) -> None:
-        if not self.channel.consumes_products:
+        if not self.channel.lists_products:
+            self._look_up(product)
             return
         shown = self.channel.prepare(product)
         if shown is None:
@@ -55,6 +56,13 @@ class Lane:
         if self.on_item is not None:
             self.on_item(shown, record, valid)
 
+    def _look_up(self, product: Product) -> None:
+        """A channel that lists something else reads the product only to look it up (a pickup
+        board: the name of an order line): no rules, checks or counts — its items are what its
+        files list (``publish``)."""
+        if self.writer is not None:
+            self.writer.write(self.channel.to_record(product))
+
     def _count(self, problems: list[Problem], report: RunReport) -> int:
         errors = sum(1 for p in problems if p.severity is Severity.ERROR)
         for problem in problems:
@@ -70,6 +78,10 @@ class Lane:
         assert self.writer is not None
         self.stats.paths = [f.target for f in self.files.values()]
         self.stats.counts = dict(self.writer.counts())
+        channel = self.channel
+        if not channel.lists_products:
+            assert isinstance(channel, FileFeed)
+            self.stats.items_total = self.stats.items_valid = channel.listed(self.stats.counts)
         refusal = self._refusal(self.stats.counts, force)
         if refusal:
             code, self.stats.refused = refusal

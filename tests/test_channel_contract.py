@@ -126,7 +126,7 @@ def test_clean_demo_validates_clean(clean_config: Config, name: str) -> None:
     errors = [p for p in report.problems if p.severity is Severity.ERROR]
     assert errors == []
     channel_type = lookup(DEMO.channels[name].type)
-    expected = report.products if channel_type.consumes_products else 0
+    expected = report.products if channel_type.lists_products else 0
     assert stats.items_valid == stats.items_total == expected and report.products > 50
 
 

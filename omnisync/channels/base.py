@@ -113,7 +113,11 @@ class Channel(ABC):
 
     config_model: ClassVar[type[ChannelConfig]]
     label: ClassVar[str] = "the channel"  # how messages name the marketplace ("Google", …)
-    consumes_products: ClassVar[bool] = True  # False: writes something else (pickup boards)
+    # What a run counts as this channel's items. True: the products it takes, each checked,
+    # unique by id and counted. False: it lists something else (a pickup board: orders) and
+    # reads the products only to look things up (names for its lines): they reach its writer
+    # unchecked and uncounted, and its items are what its files list (FileFeed.listed).
+    lists_products: ClassVar[bool] = True
     # Time per product relative to the Google feed (from `make bench`), so that the processes
     # of a run (omnisync.parallel) get shares that take about as long.
     cost: ClassVar[float] = 1.0
@@ -279,6 +283,11 @@ class FileFeed(ABC):
     @abstractmethod
     def count_items(self, output: str, path: Path) -> int:
         """How many items an existing file holds (for the publish gate)."""
+
+    def listed(self, counts: Mapping[str, int]) -> int:
+        """The items a channel that does not list products (``lists_products``) reports, from
+        its writer's entries per output: each output's, added up."""
+        return sum(counts.values())
 
     def verify(self, output: str, path: Path) -> str | None:
         """Why a freshly written file must not be published (e.g. fails its schema), or None."""

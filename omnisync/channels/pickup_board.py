@@ -49,7 +49,9 @@ class PickupBoard(PerStoreFiles):
     config_model = PickupBoardConfig
     config: PickupBoardConfig
     # Its rows are orders; it reads the catalogue only to name the products a clerk collects
-    # (order lines hold SKUs, and the channels' own names are not stored).
+    # (order lines hold SKUs, and the channels' own names are not stored). So a run counts
+    # the orders it lists as its items, not the products (``listed``).
+    lists_products = False
     cost = 0.05
 
     def to_record(self, product: Product) -> Record:
@@ -70,6 +72,12 @@ class PickupBoard(PerStoreFiles):
             self.context.now,
             ZoneInfo(self.config.timezone),
         )
+
+    def listed(self, counts: Mapping[str, int]) -> int:
+        """The orders on every store's board (each is in its store's JSON and again on its
+        page: counted once, by the JSON)."""
+        boards = (output_names(self.name, code)[0] for code in self.store_codes())
+        return sum(counts.get(board, 0) for board in boards)
 
     def count_items(self, output: str, path: Path) -> int:
         try:
