@@ -191,6 +191,44 @@ def test_line_numbers_count_crlf_lines_inside_quoted_fields(tmp_path: Path) -> N
     assert products[0].description == "one\r\ntwo\r\nthree"
 
 
+def test_a_lone_cr_in_a_quoted_field_is_no_line_break(tmp_path: Path) -> None:
+    """In a file of LF lines a CR alone (pasted from an old Mac app) ends no line: the rows
+    after it keep their line, and a problem names the line its record starts on."""
+    quoted = good_row(sku="A-1", description="QUOTED")
+    text = csv_text([quoted, good_row(sku="B-1", price="x"), good_row(sku="C-1")])
+    text = text.replace("QUOTED", '"one\rtwo"')
+    source = CsvSource(write(tmp_path / "products.csv", text))
+    products, problems = read_all(source)
+    assert [(p.code, p.line, p.sku) for p in problems] == [("not_a_number", 3, "B-1")]
+    assert [(p.sku, p.line) for p in products] == [("A-1", 2), ("C-1", 4)]
+    assert products[0].description == "one\rtwo"
+    assert not source.bytes_scannable  # the raw scan counts the CR as a line: read it whole
+
+
+def test_a_lone_cr_outside_quotes_refuses_the_row_whole(tmp_path: Path) -> None:
+    """It split "CR<CR>SKU,..." into a field_count problem and a product "SKU" made of the
+    second half of the row."""
+    text = csv_text([good_row(sku="A-1"), good_row(sku="B-1"), good_row(sku="C-1")])
+    text = text.replace("\nB-1,", "\nCR\rSKU,")
+    products, problems = read_all(CsvSource(write(tmp_path / "products.csv", text)))
+    assert [(p.code, p.line) for p in problems] == [("csv_syntax", 3)]
+    assert "lone CR" in problems[0].message
+    assert [(p.sku, p.line) for p in products] == [("A-1", 2), ("C-1", 4)]
+
+
+def test_a_file_of_cr_lines_still_reads(tmp_path: Path) -> None:
+    """Old Mac Excel ends every line with a CR alone."""
+    text = csv_text([good_row(sku="A-1"), good_row(sku="B-1", price="x")]).replace("\n", "\r")
+    products, problems = read_all(CsvSource(write(tmp_path / "products.csv", text)))
+    assert [(p.code, p.line) for p in problems] == [("not_a_number", 3)]
+    assert [(p.sku, p.line) for p in products] == [("A-1", 2)]
+
+
+def test_crlf_files_stay_scannable(tmp_path: Path) -> None:
+    text = csv_text([good_row(sku="A-1"), good_row(sku="B-1")]).replace("\n", "\r\n")
+    assert CsvSource(write(tmp_path / "products.csv", text)).bytes_scannable
+
+
 def test_csv_syntax_error_is_reported_and_reading_goes_on(tmp_path: Path) -> None:
     broken = 'B-1,"Kettle"junk' + "," * (len(HEADER) - 2) + "\n"
     text = csv_text([good_row(sku="A-1")]) + broken + body([good_row(sku="C-1")])

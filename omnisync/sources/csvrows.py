@@ -14,7 +14,7 @@ import itertools
 import re
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from omnisync.errors import SourceError
 from omnisync.models import Problem
@@ -81,8 +81,8 @@ class CsvTable:
         """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily."""
         clean = _BAD_BYTES[0]  # before the first read: it decodes ahead of the header
         try:
-            self._check_encoding()
-            f = self.path.open(encoding=self.codec, errors="omnisync-counted", newline="")
+            newline = _newline(self._check_encoding())
+            f = self.path.open(encoding=self.codec, errors="omnisync-counted", newline=newline)
         except OSError as exc:
             raise SourceError(self.name, None, f"cannot open: {exc.strerror}") from exc
         try:
@@ -95,13 +95,18 @@ class CsvTable:
 
     def bytes_plain(self) -> bool:
         """Whether the raw scan of incremental planning (``rawscan``) may split this file's
-        bytes as it does: not when a ``sep=`` line names the delimiter."""
+        bytes as it does: not when a ``sep=`` line names the delimiter, nor when a lone CR
+        is in it (the scan counts one as a line break, as the reader no longer does)."""
         try:
             with self.path.open("rb") as f:
                 first = f.readline(64)
+                f.seek(0)
+                lone = _lone_cr(f)
         except OSError:
             return True  # the reader reports it
-        return not _SEP_LINE.fullmatch(first.decode("latin-1").removeprefix("\xef\xbb\xbf"))
+        return not lone and not _SEP_LINE.fullmatch(
+            first.decode("latin-1").removeprefix("\xef\xbb\xbf")
+        )
 
     def _reader(self, f: TextIO) -> Any:
         """A csv reader of ``f``, by its own ``sep=`` line if it starts with one: Excel writes
@@ -115,10 +120,10 @@ class CsvTable:
             itertools.chain(["\n" if found else first], f), delimiter=delimiter, strict=True
         )
 
-    def _check_encoding(self) -> None:
-        """Stop on a file that is plainly in another encoding than the one declared: read as
-        windows-1251, UTF-8 text is published as "Р§Р°Р№РЅРёРє" with no byte out of place,
-        so no row would ever be refused for it."""
+    def _check_encoding(self) -> bytes:
+        """The file's first bytes, once they show it is not plainly in another encoding than
+        the one declared: read as windows-1251, UTF-8 text is published as "Р§Р°Р№РЅРёРє" with
+        no byte out of place, so no row would ever be refused for it."""
         with self.path.open("rb") as f:
             head = f.read(SNIFF_BYTES)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -130,6 +135,7 @@ class CsvTable:
                 None,
                 f"the file looks like UTF-8, not {self.encoding}: set catalog.encoding: utf-8",
             )
+        return head
 
     def _read_header(self, reader: Any) -> list[str]:
         line, first = self._first_record(reader)
@@ -173,7 +179,8 @@ class CsvTable:
         self, f: TextIO, reader: Any, on_problem: ProblemSink, clean: int
     ) -> Generator[Row, None, None]:
         # csv.reader's line_num is the physical line where the last record ended: the next
-        # record starts on the line after it, even when a quoted field spans several lines.
+        # record starts on the line after it, even when a quoted field spans several lines
+        # (a problem names a record's first line).
         with f:
             start, width = reader.line_num + 1, len(self.header)
             while True:
@@ -188,7 +195,7 @@ class CsvTable:
                         start = reader.line_num + 1
                     return
                 except csv.Error as exc:
-                    on_problem(self._problem(start, "csv_syntax", f"cannot parse the row: {exc}"))
+                    on_problem(self._problem(start, "csv_syntax", _syntax(exc)))
                     start = reader.line_num + 1
 
     def _checked(self, line: int, cells: list[str], on_problem: ProblemSink) -> Row | None:
@@ -244,3 +251,34 @@ def _looks_utf8(head: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _newline(head: bytes) -> str:
+    """How the file's lines end, as ``open(newline=...)`` takes it. Lines ending in LF (or CR
+    LF) end only there: a lone CR (a stray one in a cell pasted from an old Mac app) is no
+    line break, so it neither shifts line numbers nor, unquoted, makes a product of half a
+    row (the csv reader refuses that row whole). A file of CR-only lines (old Mac Excel)
+    splits at any line break, as before."""
+    return "" if b"\r" in head and b"\n" not in head else "\n"
+
+
+def _syntax(exc: csv.Error) -> str:
+    """A row the csv reader cannot parse, in the user's words."""
+    if "new-line character" in str(exc):  # a lone CR outside quotes, in a file of LF lines
+        return (
+            "cannot parse the row: it has a line break (a lone CR) outside quotes; the row is "
+            "refused whole: remove the line break or quote the cell"
+        )
+    return f"cannot parse the row: {exc}"
+
+
+def _lone_cr(f: BinaryIO, size: int = 1 << 22) -> bool:
+    """Whether the file has a CR that is not followed by a LF (a pass at memchr speed)."""
+    pending = False  # the last chunk ended in a CR: its LF would start this one
+    while chunk := f.read(size):
+        if pending and chunk[:1] != b"\n":
+            return True
+        pending = chunk.endswith(b"\r")
+        if chunk.count(b"\r") - chunk.count(b"\r\n") - pending:
+            return True
+    return pending
