@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from conftest import csv_text, good_row
 
 from omnisync.models import Problem, Product
@@ -40,9 +41,25 @@ def test_bad_city_price_rows_are_reported_and_skipped(tmp_path: Path) -> None:
         ("bad_city_price_row", 2, "price"),
         ("bad_city_price_row", 3, "city_id"),
         ("bad_city_price_row", 5, "city_id"),
-        ("city_price_unknown_sku", None, "sku"),
+        ("city_price_unknown_sku", 6, "sku"),  # a leftover names its SKU's first row
     ]
     assert all(p.file == "city_prices.csv" for p in problems)
+
+
+@pytest.mark.parametrize("merge_sides", [False, True])
+def test_a_side_row_of_an_unknown_sku_names_its_first_line(
+    tmp_path: Path, merge_sides: bool
+) -> None:
+    """The text report printed "(stock.csv:None)"."""
+    products = tmp_path / "products.csv"
+    products.write_text(csv_text([good_row(sku="A"), good_row(sku="B")]), encoding="utf-8")
+    stock = tmp_path / "stock.csv"
+    stock.write_text("sku,location,quantity\nA,W,1\nGHOST,W,1\nGHOST,X,2\nB,W,3\n", "utf-8")
+    problems: list[Problem] = []
+    list(CsvSource(products, stock=stock, merge_sides=merge_sides).read(problems.append))
+    assert [(p.code, p.sku, p.file, p.line) for p in problems] == [
+        ("stock_unknown_sku", "GHOST", "stock.csv", 3)
+    ]
 
 
 def test_reviews_attach_and_bad_rows_are_reported(tmp_path: Path) -> None:

@@ -67,6 +67,7 @@ class SideIndex(ABC, Generic[V]):
         self.table = table
         self.table.required = self.columns
         self.values: dict[str, V] = {}
+        self._lines: dict[str, int] = {}  # each indexed SKU's first line: leftovers name it
         # Merged: the rows not read yet (None when indexed), the next one, the products passed.
         self._rows: Iterator[tuple[int, str, list[str]]] | None = None
         self._ahead: tuple[int, str, list[str]] | None = None
@@ -100,6 +101,7 @@ class SideIndex(ABC, Generic[V]):
             if not sku:
                 raise RowError("sku", "missing_value", "is empty")
             self.add(line, sku, rest, on_problem)
+            self._lines.setdefault(sku, line)
         except RowError as err:
             on_problem(
                 Problem(
@@ -137,6 +139,7 @@ class SideIndex(ABC, Generic[V]):
         """The SKU's value, removed from the index."""
         if self._rows is not None:
             self._read_for(sku)
+        self._lines.pop(sku, None)
         return self.values.pop(sku, None)
 
     def close(self) -> None:
@@ -155,6 +158,7 @@ class SideIndex(ABC, Generic[V]):
                     sku=sku,
                     field="sku",
                     file=self.table.name,
+                    line=self._lines.get(sku),
                     message="rows for a SKU with no readable product row; ignored",
                 )
             )
