@@ -141,7 +141,7 @@ def test_side_files_refuse_non_ascii_digits(
     assert "non-ASCII digits" in problems[0].message
 
 
-@pytest.mark.parametrize("raw", ["15990", "15 990,50", "15\u00a0990.5", "-3"])
+@pytest.mark.parametrize("raw", ["15990", "15 990,50", "15\u00a0990.5", "15\u202f990,5", "-3"])
 def test_ascii_numbers_still_read(raw: str) -> None:
     assert parse_money(raw.lstrip("-"), "price") > 0
     assert parse_on_hand(raw.split(",")[0].split(".")[0], "quantity")[0] >= 0
@@ -286,7 +286,7 @@ def test_a_city_price_with_more_than_2_decimals_is_refused(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("raw", "value"),
     [("15990", "15990"), ("15990.00", "15990"), ("15 990,50", "15990.5"), ("1.5", "1.5"),
-     ("15990.0000", "15990"), ("0,99", "0.99")],
+     ("15990.0000", "15990"), ("0,99", "0.99"), ("15\u202f990", "15990")],
 )  # fmt: skip
 def test_the_readme_price_forms_still_read(tmp_path: Path, raw: str, value: str) -> None:
     products, problems = read_csv(tmp_path, [good_row(price=raw)])

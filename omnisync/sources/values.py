@@ -71,7 +71,9 @@ def shown(value: str) -> str:
 
 
 def _decimal(raw: str, field: str, expected: str) -> Decimal:
-    text = raw.replace(" ", "").replace("\u00a0", "")
+    # Spaces between thousands: a plain one, a no-break one (U+00A0) or the narrow no-break
+    # one (U+202F) Excel writes in French and some other locales.
+    text = raw.replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
     if not _NUMBER.fullmatch(text):
         if any(char.isdigit() and not char.isascii() for char in text):
             message = f"{raw!r} has non-ASCII digits; write it with the digits 0-9"
