@@ -1,5 +1,6 @@
 """Order alerts (unknown SKU, oversell) are told before they are marked told: a quiet run names
-each order on stderr, a report that could not be written leaves them for the next run."""
+each order on stderr, a report that could not be written leaves them for the next run; and the
+oversell check against a CSV catalogue reads the stock of the waiting orders' SKUs alone."""
 
 from __future__ import annotations
 
@@ -8,14 +9,22 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import demo_against, run_cli
 
+from omnisync.config import load_config
+from omnisync.models import Product
+from omnisync.orders import pull
 from omnisync.sandbox.server import Sandbox
+from omnisync.sources import tabular
+from omnisync.sources.registry import make_source
 
 KASPI = ("--channel", "kaspi", "--since", "2026-10-15")
+SINCE = datetime(2026, 10, 15, tzinfo=UTC)
 
 
 def csv_only(config: Path) -> None:
@@ -102,3 +111,46 @@ def test_alerts_whose_report_could_not_be_written_are_told_by_the_next_run(
     assert {p["code"] for p in problems} == {"unknown_sku", "oversell"}
     assert all(any(order in p["message"] for p in problems) for _, order, _, _ in waiting)
     assert unreported(config) == set()
+
+
+def test_the_stock_check_builds_only_the_waiting_orders_products(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Orders pulled with only the CSV files to compare them with: the pull reads the stock of
+    the SKUs they hold, not a product for every row of the catalogue (a million rows took ~30 s
+    on every cron sync), and still flags the same oversells."""
+    config = demo_against(tmp_path, sandbox)
+    csv_only(config)
+    built: list[str] = []
+
+    def counted(**fields: Any) -> Product:
+        built.append(fields["sku"])
+        return Product(**fields)
+
+    monkeypatch.setattr(tabular, "Product", counted)
+    report = pull.pull(load_config(config), ["kaspi"], since=SINCE)
+    db = sqlite3.connect(config.parent / "state.db")
+    held = {sku for (sku,) in db.execute("SELECT DISTINCT sku FROM reservations")}
+    db.close()
+    assert built and set(built) <= held
+    assert {a.code for a in report.alerts} == {"unknown_sku", "oversell"}
+    assert {p.sku for p in report.run.problems if p.code == "oversell"} == {
+        "SNEAKER-RUN-42", "TSHIRT-BASIC-BLK-M"
+    }  # fmt: skip
+
+
+def test_stock_of_a_few_skus_is_their_stock_as_read_builds_it(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """The demo catalogue (stock.csv, locations, a quantity column), and stock.csv reversed so
+    it is not in the products' order: the same products, stock and quantity as a full read."""
+    config = demo_against(tmp_path, sandbox)
+    stock = config.parent / "demo" / "stock.csv"
+    header, *rows = stock.read_text(encoding="utf-8").splitlines()
+    stock.write_text("\n".join([header, *reversed(rows)]) + "\n", encoding="utf-8")
+    wanted = {"HP-SONORA-X2", "KETTLE-1700-SS", "TV-ACME-55UHD", "NO-SUCH-SKU"}
+    source = make_source(load_config(config))
+    full = {p.sku: (p.stock, p.quantity) for p in source.read(lambda _: None) if p.sku in wanted}
+    problems: list[Any] = []
+    few = {p.sku: (p.stock, p.quantity) for p in source.stock_of(wanted, problems.append)}
+    assert few == full and len(few) == 3

@@ -10,15 +10,9 @@ orders with the catalogue's stock here, as the feed build compares them
 
 from __future__ import annotations
 
-from collections.abc import Container
-from datetime import datetime
-
 from omnisync.config import Config
 from omnisync.errors import SourceUnavailable
-from omnisync.models import Product
-from omnisync.sources.base import Source
 from omnisync.sources.registry import make_source
-from omnisync.sources.sidefiles import SideFilesUnordered
 from omnisync.store import Store
 from omnisync.store.orders import settle_unchecked, unchecked
 from omnisync.store.reservations import held, oversold
@@ -28,31 +22,17 @@ Flagged = list[tuple[tuple[str, str, str], str]]  # (channel, account, external 
 
 def check(store: Store, config: Config) -> Flagged:
     """Compare the marked orders with the catalogue's stock; returns those flagged oversell,
-    each with its SKU. It costs a read of the catalogue, only when orders wait; while the
-    catalogue is down they wait for the next pull."""
+    each with its SKU. Only the waiting orders' SKUs are read (``Source.stock_of``), only when
+    orders wait; while the catalogue is down they wait for the next pull."""
     waiting = unchecked(store)
     if not waiting:
         return []
     try:
-        products, snapshot = _read(config, waiting.keys())
+        source = make_source(config)
+        # Row problems are for validate and the build to report.
+        products = {p.sku: p for p in source.stock_of(waiting.keys(), lambda _: None)}
     except SourceUnavailable:
         return []
-    reserved = held(store.db, snapshot)
+    reserved = held(store.db, source.snapshot_time())
     found = {sku: oversold(p, reserved.get(sku, {})) for sku, p in products.items()}
     return settle_unchecked(store, waiting, {sku: at for sku, at in found.items() if at})
-
-
-def _read(config: Config, skus: Container[str]) -> tuple[dict[str, Product], datetime | None]:
-    """The catalogue's products among ``skus``, read as the feed build reads them, and when
-    their stock was taken. Row problems are for validate and the build to report."""
-    source = make_source(config)
-    source.merge_sides = True  # bounded memory while the side files follow the products' order
-    try:
-        return _among(source, skus), source.snapshot_time()
-    except SideFilesUnordered:  # the build warns of it; here the side files are indexed
-        source = make_source(config)
-        return _among(source, skus), source.snapshot_time()
-
-
-def _among(source: Source, skus: Container[str]) -> dict[str, Product]:
-    return {p.sku: p for p in source.read(lambda _: None) if p.sku in skus}

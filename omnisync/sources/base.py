@@ -10,7 +10,7 @@ is small and is read whole before the products.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from datetime import UTC, datetime
 
 from omnisync.models import Location, Problem, Product
@@ -47,6 +47,12 @@ class Source(ABC):
         """Every SKU the catalogue has (what order lines are matched against). Sources override
         this with something cheaper than building every product."""
         return (product.sku for product in self.read(on_problem))
+
+    def stock_of(self, skus: Container[str], on_problem: ProblemSink) -> Iterator[Product]:
+        """The products among ``skus`` (a few: the orders the order pull checks against the
+        catalogue's stock), as ``read`` builds them, save what has no bearing on stock. Sources
+        override this with something cheaper than building every product."""
+        return (product for product in self.read(on_problem) if product.sku in skus)
 
     def snapshot_time(self) -> datetime | None:
         """When the stock this source reads was taken (orders delivered before it are already

@@ -75,9 +75,9 @@ class SideIndex(ABC, Generic[V]):
         self._checked = ""  # the last SKU found not passed
         self._on_problem: ProblemSink = lambda problem: None
 
-    def load(self, on_problem: ProblemSink) -> Self:
-        """Index the whole file now."""
-        rows = self._parsed(on_problem)
+    def load(self, on_problem: ProblemSink, wanted: Container[str] | None = None) -> Self:
+        """Index the whole file now; ``wanted``: only the rows of these SKUs."""
+        rows = self._parsed(on_problem, wanted)
         for line, sku, rest in rows:
             self._fold(line, sku, rest, on_problem)
         return self
@@ -89,11 +89,15 @@ class SideIndex(ABC, Generic[V]):
         self._ahead = next(self._rows, None)
         return self
 
-    def _parsed(self, on_problem: ProblemSink) -> Iterator[tuple[int, str, list[str]]]:
+    def _parsed(
+        self, on_problem: ProblemSink, wanted: Container[str] | None = None
+    ) -> Iterator[tuple[int, str, list[str]]]:
         rows = self.table.rows(on_problem)
         first, *positions = [self.table.index(c) for c in self.columns]
         for line, cells in rows:
-            yield line, cells[first].strip(), [cells[i].strip() for i in positions]
+            sku = cells[first].strip()
+            if wanted is None or sku in wanted:
+                yield line, sku, [cells[i].strip() for i in positions]
 
     def _fold(self, line: int, sku: str, rest: list[str], on_problem: ProblemSink) -> None:
         """Add one row to ``values``, or report why it is rejected."""

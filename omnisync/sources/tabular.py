@@ -119,12 +119,25 @@ class TableSource(Source):
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
         """Products in file order; a SKU seen before is reported and skipped (first row
         wins) before it takes any side rows."""
+        return self._products(on_problem, None)
+
+    def stock_of(self, skus: Container[str], on_problem: ProblemSink) -> Iterator[Product]:
+        """Only the rows of ``skus`` are built, and only their stock rows kept (indexed: memory
+        grows with ``skus``, and no file order is relied on); city prices and reviews are not
+        read. What is left costs a scan of the files, not a product per row."""
+        return self._products(on_problem, skus)
+
+    def _products(
+        self, on_problem: ProblemSink, wanted: Container[str] | None
+    ) -> Iterator[Product]:
         seen, failed = KeySet(), KeySet(bits=4)  # bounded memory: 8 bytes a SKU
-        sides = self._sides(on_problem, _Taken(seen, failed))
+        sides = self._sides(on_problem, _Taken(seen, failed), wanted)
         with _closing(sides), closing(self.table.rows(on_problem)) as rows:  # a redo cuts it short
             columns = _Columns(self.table.header)
             for line, cells in rows:
                 sku = cells[columns.sku].strip()
+                if wanted is not None and sku not in wanted:
+                    continue
                 if sku in seen:
                     on_problem(duplicate_sku(sku, self.table.name, line))
                     continue
@@ -146,12 +159,19 @@ class TableSource(Source):
             if sku:
                 yield sku
 
-    def _sides(self, on_problem: ProblemSink, passed: Container[str]) -> _Sides:
+    def _sides(
+        self, on_problem: ProblemSink, passed: Container[str], wanted: Container[str] | None
+    ) -> _Sides:
+        """The side tables to take from; ``wanted``: the stock of those SKUs alone."""
         if self.location_table is not None and self._location_codes is None:
             self.locations(lambda _: None)  # the contract calls locations() first; this guards
         stock, cities, reviews = (self.sides[k] for k in ("stock", "city_prices", "reviews"))
+        if wanted is not None:
+            cities = reviews = None
 
         def opened(index: SideIndex[Any]) -> Any:
+            if wanted is not None:
+                return index.load(on_problem, wanted)
             return index.stream(on_problem, passed) if self.merge_sides else index.load(on_problem)
 
         return _Sides(
