@@ -4,6 +4,8 @@ oversell check against a CSV catalogue reads the stock of the waiting orders' SK
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sqlite3
@@ -14,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import demo_against, run_cli
 
 from omnisync.config import load_config
 from omnisync.models import Product
 from omnisync.orders import pull
+from omnisync.orders.model import OPEN_SQL
 from omnisync.sandbox.server import Sandbox
 from omnisync.sources import tabular
 from omnisync.sources.registry import make_source
@@ -111,6 +115,55 @@ def test_alerts_whose_report_could_not_be_written_are_told_by_the_next_run(
     assert {p["code"] for p in problems} == {"unknown_sku", "oversell"}
     assert all(any(order in p["message"] for p in problems) for _, order, _, _ in waiting)
     assert unreported(config) == set()
+
+
+def with_quantities(config: Path, quantity: dict[str, int], default: int) -> None:
+    """A catalogue of products.csv alone (no stock.csv): each product's stock is its
+    ``quantity`` column, one count for all locations."""
+    products = config.parent / "demo" / "products.csv"
+    rows = list(csv.DictReader(io.StringIO(products.read_text(encoding="utf-8"))))
+    for row in rows:
+        row["quantity"] = str(quantity.get(row["sku"], default))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    products.write_text(out.getvalue(), encoding="utf-8")
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    del data["catalog"]["stock"]
+    # The one line of a product the catalogue lacks is mapped: only an oversell can make exit 1.
+    data["channels"]["kaspi"]["sku_map"] = {"UNKNOWN-SKU-1": "HP-NOMAD-WIRED"}
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def test_an_oversell_of_a_catalogue_with_one_quantity_for_all_locations(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """products.csv with a quantity column and no stock.csv: the kettle's 3 units are one count
+    for every location, and Kaspi's orders hold 4 of them at two stores (ALM-1, AST-1): every
+    order holding a kettle is flagged oversell, wherever it is collected."""
+    config = demo_against(tmp_path, sandbox)
+    with_quantities(config, {"KETTLE-1700-SS": 3}, default=100)
+    csv_only(config)
+    pulled = run_cli("orders", "pull", "-c", config, *KASPI, "-f", "json")
+    assert pulled.returncode == 1, pulled.stderr
+    problems = [p for p in json.loads(pulled.stdout)["problems"] if p["severity"] == "error"]
+    assert [(p["code"], p["sku"]) for p in problems] == [("oversell", "KETTLE-1700-SS")]
+    db = sqlite3.connect(config.parent / "state.db")
+    holders = dict(db.execute(
+        "SELECT DISTINCT o.code, o.status IN " + OPEN_SQL + " FROM reservations r JOIN orders o "
+        "ON o.channel = r.channel AND o.account = r.account AND o.external_id = r.order_id "
+        "WHERE r.sku = 'KETTLE-1700-SS'"
+    ).fetchall())  # fmt: skip
+    locations = {loc for (loc,) in db.execute(
+        "SELECT DISTINCT location FROM reservations WHERE sku = 'KETTLE-1700-SS'")}  # fmt: skip
+    db.close()
+    assert len(locations) > 1  # one count, more than one store
+    status = json.loads(run_cli("status", "-c", config, "-f", "json").stdout)
+    assert {o["code"] for o in status["oversells"]} == {
+        c for c, is_open in holders.items() if is_open
+    }
+    assert all(order in problems[0]["message"] for order in holders)
 
 
 def test_the_stock_check_builds_only_the_waiting_orders_products(

@@ -3,9 +3,10 @@ product (``unknown_sku``), units sold twice (``oversell``) — kept until a run 
 reported it.
 
 An alert is raised in the transaction that stores (or flags) its order, and marked reported
-only once the command has emitted its report (the CLI's last step). A run killed in between
-leaves it unreported, and every later pull reports it again until one gets to the end: the
-re-run finds the order itself unchanged, so without this it would never be told.
+only once the command has emitted its report — with ``--quiet``, a log line per alert — and
+flushed it (the CLI's last step). A run killed in between, or whose report could not be
+written, leaves it unreported, and every later pull reports it again until one gets to the end:
+the re-run finds the order itself unchanged, so without this it would never be told.
 """
 
 from __future__ import annotations
