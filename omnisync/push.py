@@ -38,7 +38,8 @@ from omnisync.pipeline import (
 )
 from omnisync.report import ChannelStats, RunReport
 from omnisync.sending import send
-from omnisync.store import Store, open_store, runs
+from omnisync.store import Store, runs
+from omnisync.store.db import stored
 from omnisync.store.ledger import Ledger
 
 # Warnings saying an item went without its price: Ozon sends the stock of an item whose price
@@ -133,13 +134,10 @@ def push(
 
     first = planned(only)  # usage errors surface before the state is opened
     if dry_run:
-        store = open_store(config.state, readonly=True)
-        try:
+        with stored(config.state, readonly=True) as store:
             body = partial(_push, store=store, dry_run=True, budget=budget, force=force,
                            every_file=every_file)  # fmt: skip
             return retried(partial(planned, only), body, first)
-        finally:
-            store.close()
     names = [lane.channel.name for lane in first.lanes]
     files_only = {lane.channel.name for lane in first.lanes if not _pushes(lane)}
     for name in names:

@@ -59,6 +59,24 @@ def test_random_bytes_in_the_state_file(state: Path, command: str) -> None:
 
 
 @pytest.mark.parametrize("command", READERS + WRITERS)
+def test_damage_inside_the_state_file_is_named_when_a_query_meets_it(
+    state: Path, command: str
+) -> None:
+    """The header is whole, so the file opens; SQLite finds the damage only when a query
+    reaches the broken pages ("database disk image is malformed"), in the middle of a run."""
+    for _ in range(3):  # runs, problems and channels: pages past the first
+        assert run(state.parent, "build").returncode == 0
+    data = bytearray(state.read_bytes())
+    assert len(data) > 16384, len(data)
+    for at in range(8192, len(data), 7):
+        data[at] = 0xFF
+    state.write_bytes(bytes(data))
+    line = one_line(run(state.parent, command), state)
+    assert "is not an omnisync state file, or is damaged" in line
+    assert state.read_bytes() == bytes(data)  # nothing was written to it
+
+
+@pytest.mark.parametrize("command", READERS + WRITERS)
 def test_a_directory_in_place_of_the_state_file(state: Path, command: str) -> None:
     state.mkdir()
     line = one_line(run(state.parent, command), state)

@@ -130,10 +130,12 @@ def _explained(path: Path) -> Iterator[None]:
 
 @contextmanager
 def stored(path: Path, readonly: bool = False) -> Iterator[Store]:
-    """``open_store`` for a block; closed however the block ends."""
+    """``open_store`` for a block; closed however the block ends. Damage SQLite finds only
+    when a query reaches the broken pages is named as the state file's too (exit 2)."""
     store = open_store(path, readonly)
     try:
-        yield store
+        with _explained(path):
+            yield store
     finally:
         store.close()
 
