@@ -103,6 +103,31 @@ def test_an_undecodable_header_suggests_the_setting(tmp_path: Path) -> None:
         read_all(CsvSource(path))
 
 
+def test_a_utf8_file_whose_first_64_kib_are_ascii_is_still_caught(tmp_path: Path) -> None:
+    """800 English rows, then one Cyrillic: the first block says nothing about the encoding,
+    and the Cyrillic would be published garbled under windows-1251."""
+    rows = [
+        good_row(sku=f"EN-{n}", title=f"Kettle {n} " + "x" * 90, category="") for n in range(800)
+    ]
+    rows.append(good_row(sku="RU-1", title=CYRILLIC))
+    path = tmp_path / "products.csv"
+    path.write_bytes(csv_text(rows).encode())
+    assert path.read_bytes()[:65536].isascii()
+    with pytest.raises(SourceError, match=r"products\.csv: the file looks like UTF-8"):
+        read_all(CsvSource(path, encoding="windows-1251"))
+
+
+def test_a_windows_1251_file_whose_first_64_kib_are_ascii_reads(tmp_path: Path) -> None:
+    rows = [
+        good_row(sku=f"EN-{n}", title=f"Kettle {n} " + "x" * 90, category="") for n in range(800)
+    ]
+    rows.append(good_row(sku="RU-1", title=CYRILLIC))
+    path = tmp_path / "products.csv"
+    path.write_bytes(csv_text(rows).encode("cp1251"))
+    products, problems = read_all(CsvSource(path, encoding="windows-1251"))
+    assert problems == [] and products[-1].title == CYRILLIC
+
+
 def test_utf8_keeps_reading_a_bom(tmp_path: Path) -> None:
     path = tmp_path / "products.csv"
     path.write_bytes(b"\xef\xbb\xbf" + csv_text([good_row()]).encode())

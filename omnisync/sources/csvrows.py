@@ -126,10 +126,11 @@ class CsvTable:
         no byte out of place, so no row would ever be refused for it."""
         with self.path.open("rb") as f:
             head = f.read(SNIFF_BYTES)
+            letters = head if self.codec.startswith("utf") else _first_letters(f, head)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             if not self.codec.startswith("utf-16"):
                 raise SourceError(self.name, None, UTF16)
-        elif not self.codec.startswith("utf-8") and _looks_utf8(head):
+        elif not self.codec.startswith("utf-8") and _looks_utf8(letters):
             raise SourceError(
                 self.name,
                 None,
@@ -251,6 +252,19 @@ def _looks_utf8(head: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _first_letters(f: BinaryIO, head: bytes) -> bytes:
+    """The first block of the file that holds a byte beyond ASCII (``head`` itself unless
+    it is plain ASCII): a UTF-8 file whose first rows are English would otherwise pass as
+    windows-1251 and publish its later Cyrillic garbled. ``isascii`` runs at memory speed, so
+    the scan costs one read of the file, and only when another encoding than UTF-8 is set."""
+    block = head
+    while block.isascii():
+        block = f.read(SNIFF_BYTES)
+        if not block:
+            return head
+    return block.lstrip(bytes(range(0x80, 0xC0)))  # a sequence the block boundary cut
 
 
 def _newline(head: bytes) -> str:
