@@ -139,7 +139,7 @@ def _plan_config(folder: Path, out: Path) -> Any:
 
 def _counting_ozon() -> list[int]:
     """Ozon answering every item as accepted, counting its requests (batch sizes)."""
-    from omnisync.channels.base import ItemResult
+    from omnisync.channels.capabilities import ItemResult
     from omnisync.channels.ozon import Ozon
 
     calls: list[int] = []

@@ -8,7 +8,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omnisync.channels.base import Channel, FeedWriter, FileFeed, Record
+from omnisync.channels.base import Channel, Record
+from omnisync.channels.capabilities import FeedWriter, FileFeed
 from omnisync.errors import UsageError
 from omnisync.keyset import KeySet
 from omnisync.models import Problem, Product, Severity

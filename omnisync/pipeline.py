@@ -17,7 +17,8 @@ from typing import TypeVar
 
 from omnisync import parallel, stopping
 from omnisync.catalogs import CatalogConfig
-from omnisync.channels.base import Channel, ChannelContext, FileFeed
+from omnisync.channels.base import Channel, ChannelContext
+from omnisync.channels.capabilities import FileFeed
 from omnisync.channels.registry import lookup
 from omnisync.config import Config
 from omnisync.errors import ExitCode, Redo, UsageError

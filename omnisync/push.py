@@ -22,7 +22,8 @@ from functools import partial
 from typing import Any
 
 from omnisync import incremental, parallel, secrets
-from omnisync.channels.base import Channel, FileFeed, Pushes, PushItem, Record
+from omnisync.channels.base import Channel, Record
+from omnisync.channels.capabilities import FileFeed, Pushes, PushItem
 from omnisync.config import Config
 from omnisync.errors import ChannelError, ExitCode, UsageError
 from omnisync.http import Budget

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from omnisync import faults, stopping
-from omnisync.channels.base import ItemResult, PushItem
+from omnisync.channels.capabilities import ItemResult, PushItem
 from omnisync.errors import ChannelError, ChannelRejected, Deferred
 from omnisync.http import Budget
 from omnisync.models import Problem

@@ -18,7 +18,7 @@ from conftest import DEMO_CONFIG
 from golden import assert_golden
 
 from omnisync import pipeline
-from omnisync.channels.base import FileFeed
+from omnisync.channels.capabilities import FileFeed
 from omnisync.channels.registry import BUILTIN, lookup
 from omnisync.config import Config, load_config
 from omnisync.models import Severity

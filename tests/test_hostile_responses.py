@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 import omnisync
 from omnisync import http
 from omnisync.channels import kaspi_orders, ozon_orders, satu_orders
-from omnisync.channels.base import ItemResult, PushItem
+from omnisync.channels.capabilities import ItemResult, PushItem
 from omnisync.channels.google import api as google_api
 from omnisync.channels.kaspi import Kaspi, KaspiConfig
 from omnisync.channels.ozon import Ozon, OzonConfig

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from test_push_ledger import T0, WAREHOUSE
 
 from omnisync import faults, parallel, push, rawfiles, rawsplit
-from omnisync.channels.base import ItemResult, PushItem
+from omnisync.channels.capabilities import ItemResult, PushItem
 from omnisync.channels.ozon import Ozon
 from omnisync.config import load_config
 from omnisync.sandbox.server import Sandbox

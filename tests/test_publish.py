@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import DEMO_CONFIG
 
-from omnisync.channels.base import FileFeed
+from omnisync.channels.capabilities import FileFeed
 from omnisync.channels.google.channel import GoogleMerchant
 from omnisync.config import load_config
 from omnisync.pipeline import Run, build

@@ -20,7 +20,8 @@ from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from omnisync.channels import kaspi_orders, limits
-from omnisync.channels.base import Channel, FeedWriter, PullsOrders, Record, StoreMapConfig
+from omnisync.channels.base import Channel, Record, StoreMapConfig
+from omnisync.channels.capabilities import FeedWriter, PullsOrders
 from omnisync.channels.writers import (
     CountingWriter,
     Node,

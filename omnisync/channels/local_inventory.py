@@ -14,13 +14,8 @@ from typing import BinaryIO, Literal
 
 from pydantic import Field
 
-from omnisync.channels.base import (
-    ChannelContext,
-    FeedWriter,
-    PushSettings,
-    Record,
-    StoreMapConfig,
-)  # fmt: skip
+from omnisync.channels.base import ChannelContext, Record, StoreMapConfig
+from omnisync.channels.capabilities import FeedWriter, PushSettings  # fmt: skip
 from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
 from omnisync.channels.google.api import GoogleApiSettings
 from omnisync.channels.google.pushes import LocalInventoryPushes

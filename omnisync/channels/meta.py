@@ -15,7 +15,8 @@ from pydantic import Field
 
 from omnisync import markup
 from omnisync.channels import limits
-from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, Record
+from omnisync.channels.base import Channel, ChannelConfig, Record
+from omnisync.channels.capabilities import FeedWriter
 from omnisync.channels.writers import DelimitedWriter, SingleFileFeed, count_rows
 from omnisync.checks import (
     ascii_url,

@@ -21,16 +21,14 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from omnisync.channels import ozon_orders
-from omnisync.channels.base import (
-    Channel,
-    ChannelConfig,
+from omnisync.channels.base import Channel, ChannelConfig, Record
+from omnisync.channels.capabilities import (  # fmt: skip
     ItemResult,
     PullsOrders,
     Pushes,
     PushItem,
     PushSettings,
-    Record,
-)  # fmt: skip
+)
 from omnisync.errors import ChannelUnavailable
 from omnisync.http import Api, Budget, limiter_for
 from omnisync.models import Problem, Product, Severity

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import Field
 
-from omnisync.channels.base import ChannelConfig, FeedWriter, Record
+from omnisync.channels.base import ChannelConfig, Record
+from omnisync.channels.capabilities import FeedWriter
 from omnisync.channels.store_display import (
     DEFAULT_TIMEZONE,
     PerStoreFiles,

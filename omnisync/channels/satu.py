@@ -17,14 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from omnisync import markup
 from omnisync.channels import limits, satu_orders
-from omnisync.channels.base import (
-    Channel,
-    ChannelConfig,
-    FeedWriter,
-    PullsOrders,
-    PushSettings,
-    Record,
-)  # fmt: skip
+from omnisync.channels.base import Channel, ChannelConfig, Record
+from omnisync.channels.capabilities import FeedWriter, PullsOrders, PushSettings  # fmt: skip
 from omnisync.channels.satu_api import SatuPushes
 from omnisync.channels.writers import (
     SingleFileFeed,

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from omnisync.channels import limits
-from omnisync.channels.base import Channel, ItemResult, Pushes, PushItem, PushSettings, Record
+from omnisync.channels.base import Channel, Record
+from omnisync.channels.capabilities import ItemResult, Pushes, PushItem, PushSettings
 from omnisync.errors import ChannelUnavailable
 from omnisync.http import Api, Budget, limiter_for
 from omnisync.models import Product

@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, FileFeed, Record
+from omnisync.channels.base import Channel, ChannelConfig, Record
+from omnisync.channels.capabilities import FeedWriter, FileFeed
 from omnisync.channels.words import local_time, plural
 from omnisync.checks import currency_mismatch, split_url
 from omnisync.models import Location, Problem, Product

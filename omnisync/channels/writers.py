@@ -16,7 +16,8 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from omnisync.channels.base import FeedWriter, FileFeed, Record
+from omnisync.channels.base import Record
+from omnisync.channels.capabilities import FeedWriter, FileFeed
 from omnisync.text import one_line, xml_allowed
 from omnisync.xmlinput import UnsafeXml, iter_elements
 

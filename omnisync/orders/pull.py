@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from omnisync import faults, secrets, stopping
-from omnisync.channels.base import PullsOrders
+from omnisync.channels.capabilities import PullsOrders
 from omnisync.config import Config
 from omnisync.errors import ChannelError, ExitCode, SourceUnavailable, UsageError
 from omnisync.http import Budget

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from omnisync.channels.base import ItemResult, PushItem
+from omnisync.channels.capabilities import ItemResult, PushItem
 from omnisync.errors import ReadEverything
 from omnisync.fingerprint import sku_fp
 from omnisync.secrets import redact

@@ -12,7 +12,8 @@ from typing import BinaryIO, Literal
 from pydantic import Field
 
 from omnisync import markup
-from omnisync.channels.base import Channel, ChannelConfig, FeedWriter, PushSettings, Record
+from omnisync.channels.base import Channel, ChannelConfig, Record
+from omnisync.channels.capabilities import FeedWriter, PushSettings
 from omnisync.channels.google import feed, rules
 from omnisync.channels.google.api import GoogleApiSettings
 from omnisync.channels.google.pushes import MerchantApiPushes

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from omnisync.channels.base import Channel, ItemResult, Pushes, PushItem, PushSettings, Record
+from omnisync.channels.base import Channel, Record
+from omnisync.channels.capabilities import ItemResult, Pushes, PushItem, PushSettings
 from omnisync.channels.google import api
 from omnisync.http import Api, Budget
 from omnisync.models import Product
