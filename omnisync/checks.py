@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from html.parser import HTMLParser
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 GTIN_LENGTHS = frozenset({8, 12, 13, 14})
@@ -172,43 +171,3 @@ def decimal_places(value: Decimal) -> int:
         return 0  # written without decimals: nothing to normalize
     exponent = value.normalize().as_tuple().exponent
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
-class _TagChecker(HTMLParser):
-    def __init__(self, allowed: frozenset[str]) -> None:
-        super().__init__(convert_charrefs=True)
-        self.allowed, self.open, self.problems = allowed, list[str](), list[str]()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in self.allowed:
-            self.problems.append(f"tag <{tag}> is not allowed")
-        elif attrs:
-            self.problems.append(f"tag <{tag}> must not have attributes")
-        if tag != "br":
-            self.open.append(tag)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag("br" if tag == "br" else tag, attrs)
-        if tag != "br" and self.open:
-            self.open.pop()
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "br":
-            return
-        if not self.open or self.open[-1] != tag:
-            self.problems.append(f"closing </{tag}> does not match an open tag")
-        else:
-            self.open.pop()
-
-
-def html_problems(text: str, allowed: frozenset[str]) -> list[str]:
-    """Disallowed tags, attributes (which covers on*= JavaScript) and unbalanced markup."""
-    if "<" not in text:
-        return []
-    checker = _TagChecker(allowed)
-    checker.feed(text)
-    checker.close()
-    problems = checker.problems
-    if checker.open:
-        problems.append(f"<{checker.open[-1]}> is never closed")
-    return problems

@@ -103,13 +103,17 @@ def test_an_undecodable_header_suggests_the_setting(tmp_path: Path) -> None:
         read_all(CsvSource(path))
 
 
+def _english_then_cyrillic() -> list[dict[str, str]]:
+    """800 rows of ASCII only (over 64 KiB), then one in Cyrillic."""
+    english = [good_row(sku=f"EN-{n}", title=f"Kettle {n} " + "x" * 90, category="")
+               for n in range(800)]  # fmt: skip
+    return [*english, good_row(sku="RU-1", title=CYRILLIC)]
+
+
 def test_a_utf8_file_whose_first_64_kib_are_ascii_is_still_caught(tmp_path: Path) -> None:
     """800 English rows, then one Cyrillic: the first block says nothing about the encoding,
     and the Cyrillic would be published garbled under windows-1251."""
-    rows = [
-        good_row(sku=f"EN-{n}", title=f"Kettle {n} " + "x" * 90, category="") for n in range(800)
-    ]
-    rows.append(good_row(sku="RU-1", title=CYRILLIC))
+    rows = _english_then_cyrillic()
     path = tmp_path / "products.csv"
     path.write_bytes(csv_text(rows).encode())
     assert path.read_bytes()[:65536].isascii()
@@ -118,10 +122,7 @@ def test_a_utf8_file_whose_first_64_kib_are_ascii_is_still_caught(tmp_path: Path
 
 
 def test_a_windows_1251_file_whose_first_64_kib_are_ascii_reads(tmp_path: Path) -> None:
-    rows = [
-        good_row(sku=f"EN-{n}", title=f"Kettle {n} " + "x" * 90, category="") for n in range(800)
-    ]
-    rows.append(good_row(sku="RU-1", title=CYRILLIC))
+    rows = _english_then_cyrillic()
     path = tmp_path / "products.csv"
     path.write_bytes(csv_text(rows).encode("cp1251"))
     products, problems = read_all(CsvSource(path, encoding="windows-1251"))

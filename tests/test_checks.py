@@ -6,6 +6,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
+from htmlcheck import html_problems
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,7 +17,6 @@ from omnisync.checks import (
     decimal_places,
     gs1_check_digit,
     gtin_problem,
-    html_problems,
     normalize_gtin,
     url_credentials,
     url_extension,

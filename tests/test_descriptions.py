@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import DEMO_CONFIG
+from htmlcheck import html_problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -23,7 +24,6 @@ from omnisync.channels.google import GoogleMerchant, GoogleMerchantConfig
 from omnisync.channels.google.rules import DESCRIPTION_TAGS
 from omnisync.channels.meta import MetaCatalog, MetaConfig
 from omnisync.channels.satu import Satu, SatuConfig
-from omnisync.checks import html_problems
 from omnisync.config import load_config
 from omnisync.models import Product, Severity
 from omnisync.report import RunReport
