@@ -113,7 +113,7 @@ class Config(StrictModel):
     output_dir: Path
     state: Path  # the central store (SQLite file)
     exports: ExportsConfig = ExportsConfig()
-    # Processes that write file channels side by side (omnisync.parallel); None: one per core.
+    # Accepted and ignored since the engine (issue 17) uses both cores through its own threads.
     workers: int | None = None
     # Each value is the channel type's own config model (a ChannelConfig subclass).
     channels: dict[str, SerializeAsAny[ChannelConfig]]

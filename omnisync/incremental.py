@@ -25,7 +25,7 @@ import json
 import shutil
 import time
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import ExitStack
 from functools import cache
 from hashlib import blake2b
@@ -33,14 +33,13 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from omnisync import parallel, rawsplit
 from omnisync.config import Config
 from omnisync.errors import ReadEverything
 from omnisync.fingerprint import sku_fp
 from omnisync.lanes import Lane
 from omnisync.models import Location, Problem, Product
 from omnisync.rawfiles import Files, Unfit, headers
-from omnisync.rawscan import FILTERED, LOOKAHEAD, PENDING, Memory, Scanned
+from omnisync.rawscan import FILTERED, LOOKAHEAD, PENDING, Memory, Scanned, concluded, opened
 from omnisync.sources.base import ProblemSink, Source
 from omnisync.sources.csvfile import CsvSource
 from omnisync.store import inputs
@@ -77,7 +76,7 @@ def start(run: Any, store: Store, pairs: list[Pair], dry_run: bool, stack: ExitS
     prefix = PREVIEW if dry_run else WORKDIR
     workdir = Path(stack.enter_context(_workdir(run.config.state.parent, prefix)))
     try:
-        scanned = rawsplit.scan(files, memories, raw, workdir, _halves(run.config))
+        scanned = _scan(files, memories, raw, workdir)
     except Unfit:
         return None
     return Incremental(run, pairs, scanned, digest, remembered)
@@ -143,11 +142,6 @@ def _workdir(beside: Path, prefix: str) -> TemporaryDirectory[str]:
         return TemporaryDirectory(prefix=prefix, dir=beside)
     except OSError:
         return TemporaryDirectory(prefix=prefix.lstrip("."))
-
-
-def _halves(config: Config) -> bool:
-    """Whether the scan may take a second core (``workers: 1`` keeps a run on one)."""
-    return (config.workers or parallel.cores()) >= 2
 
 
 def _skipped(counts: array[int]) -> tuple[int, int, int]:
@@ -318,3 +312,14 @@ class Subset(Source):
     def _line(self, file: str | None, line: int | None) -> int | None:
         lines = self.lines.get(file or "")
         return lines[line] if lines is not None and line is not None and line < len(lines) else line
+
+
+def _scan(
+    files: Files, memories: list[Memory | None], reserved: Container[bytes], workdir: Path
+) -> Scanned:
+    """Print every SKU; copy the ones to read into ``workdir``. Raises :class:`Unfit`."""
+    with ExitStack() as stack:
+        products, mine = opened(files, memories, reserved, workdir, stack)
+        mine.rows(products)
+        mine.finish()
+        return concluded(mine, workdir)

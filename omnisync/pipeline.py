@@ -2,8 +2,8 @@
 
 One read of the catalogue feeds every selected channel of a process: each product is mapped,
 checked and — when building — written by every channel before the next product is read.
-Nothing holds the whole catalogue. ``build`` shares the channels among processes
-(``omnisync.parallel``), each with its own read.
+Nothing holds the whole catalogue. Everything runs in this process: the engine's threads use
+the other cores (issue 17), as forked workers did before it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
-from omnisync import parallel, stopping
+from omnisync import stopping
 from omnisync.catalogs import CatalogConfig
 from omnisync.channels.base import Channel, ChannelContext
 from omnisync.channels.capabilities import FileFeed
@@ -61,49 +61,19 @@ def build(
     progress: Progress | None = None,
     now: datetime | None = None,
 ) -> RunReport:
-    """Write each selected file channel's outputs atomically, behind the publish gate, the
-    channels shared among ``config.workers`` processes. API-only channels (Ozon, …) are left
-    to ``push``."""
-    now = now or datetime.now().astimezone()  # one clock for every process of the run
+    """Write each selected file channel's outputs atomically, behind the publish gate.
+    API-only channels (Ozon, …) are left to ``push``."""
+    now = now or datetime.now().astimezone()
     first = file_run(config, only, progress, now, refuse=bool(only))  # before the lock
     names = [lane.channel.name for lane in first.lanes]
-    cost = {lane.channel.name: lane.channel.cost for lane in first.lanes}.__getitem__
-    mine, *others = parallel.groups(names, lambda _: True, workers(config), cost)
-    first.keep(lambda lane: lane.channel.name in mine, None)
     with runs.exclusive(config.state, "build") as recorder:
-        with parallel.workers(partial(write_files, config, force=force, now=now), others) as team:
-            planned = partial(file_run, config, mine, progress, now)
-            report = retried(planned, partial(_write, force=force, go_ahead=team.ready), first)
-            report = parallel.merged(report, team.results(), names)
+        planned = partial(file_run, config, names, progress, now)
+        report = retried(planned, partial(_write, force=force), first)
         refused = any(s.refused for s in report.channels)
         recorder.exit_code = ExitCode.DATA if refused else ExitCode.OK
         recorder.problems.update(p.code for p in report.problems)
         record_publishes(recorder, report)
     return report
-
-
-# Sources read over a connection: each worker would read them again, at another moment (a
-# database or an API may have changed between two reads: channels would disagree on stock), at
-# N times the load and past the API's rate limit. One read, one process.
-LIVE_SOURCES = frozenset({"sql", "http"})
-
-
-def workers(config: Config) -> int:
-    """Processes for the file channels: ``workers:``, else one per core up to four (each
-    reads the whole catalogue and holds its own memory, so more stop paying); one for a
-    catalogue read over a connection."""
-    if config.catalog.source in LIVE_SOURCES:
-        return 1
-    return config.workers or min(parallel.cores(), 4)
-
-
-def write_files(
-    config: Config, names: list[str], go_ahead: Callable[[], bool], force: bool, now: datetime
-) -> RunReport:
-    """Build the file channels ``names`` in this process: a worker's share of a run.
-    ``go_ahead()``, once the catalogue is streamed, says whether to publish."""
-    write = partial(_write, force=force, go_ahead=go_ahead)
-    return retried(partial(file_run, config, names, None, now), write)
 
 
 def file_run(
@@ -123,15 +93,12 @@ def file_run(
     return run
 
 
-def _write(run: Run, force: bool, go_ahead: Callable[[], bool]) -> RunReport:
-    """Stream the catalogue into the lanes' files; publish them when ``go_ahead()`` (every
-    process of the run has streamed to the end), else discard them."""
+def _write(run: Run, force: bool) -> RunReport:
+    """Stream the catalogue into the lanes' files, then publish them."""
     with ExitStack() as stack:
         for lane in run.lanes:
             lane.open_files(stack, run.config.output_dir)
         run.stream()
-        if not go_ahead():
-            raise parallel.Discarded
         for lane in run.lanes:
             lane.publish(run.report, force)
     return run.report

@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from omnisync import incremental, parallel, secrets
+from omnisync import incremental, secrets
 from omnisync.channels.base import Channel, Record
 from omnisync.channels.capabilities import FileFeed, Pushes, PushItem
 from omnisync.config import Config
@@ -29,14 +29,7 @@ from omnisync.errors import ChannelError, ExitCode, UsageError
 from omnisync.http import Budget
 from omnisync.lanes import Lane
 from omnisync.models import Problem, Product, Severity
-from omnisync.pipeline import (
-    Progress,
-    Run,
-    record_publishes,
-    retried,
-    workers,
-    write_files,
-)
+from omnisync.pipeline import Progress, Run, record_publishes, retried
 from omnisync.report import ChannelStats, RunReport
 from omnisync.sending import send
 from omnisync.store import Store, runs
@@ -117,9 +110,9 @@ def push(
     every_file: bool = False,
     full: bool = False,
 ) -> PushReport:
-    """``every_file``: also build every file channel in the same pass (``sync``); those with
-    no API are shared among ``config.workers`` processes. ``full``: read every SKU, even those
-    whose input rows did not change since the last push (incremental.py)."""
+    """``every_file``: also build every file channel in the same pass (``sync``).
+    ``full``: read every SKU, even those whose input rows did not change since the last push
+    (incremental.py)."""
     budget, now = budget or Budget(), now or datetime.now().astimezone()
 
     def planned(names: Iterable[str]) -> Run:
@@ -144,17 +137,11 @@ def push(
     for name in names:
         if name not in files_only:
             secrets.resolve(config.channels[name])
-    cost = {lane.channel.name: lane.channel.cost for lane in first.lanes}.__getitem__
-    mine, *others = parallel.groups(names, files_only.__contains__, workers(config), cost)
-    first.keep(lambda lane: lane.channel.name in mine, None)
     command = "sync: push" if every_file else "push"
     with runs.exclusive(config.state, command) as recorder:
-        with parallel.workers(partial(write_files, config, force=force, now=now), others) as team:
-            body = partial(_push, store=recorder.store, dry_run=False, budget=budget,
-                           force=force, every_file=every_file, go_ahead=team.ready,
-                           published=team.publish)  # fmt: skip
-            result = retried(partial(planned, mine), body, first)
-            result.run = parallel.merged(result.run, team.results(), names)
+        body = partial(_push, store=recorder.store, dry_run=False, budget=budget,
+                       force=force, every_file=every_file)  # fmt: skip
+        result = retried(partial(planned, names), body, first)
         record(recorder, result)
     return result
 
@@ -192,12 +179,7 @@ def _push(
     budget: Budget,
     force: bool,
     every_file: bool,
-    go_ahead: Callable[[], bool] = lambda: True,
-    published: Callable[[], None] = lambda: None,
 ) -> PushReport:
-    """``go_ahead()``: called once the catalogue is streamed, before anything is published
-    (it waits for the channel workers' streams, and raises when one failed); ``published()``:
-    once this process published its files (the workers publish theirs), before any push."""
     plans: list[tuple[Channel, Ledger, PushStats]] = []
     pairs: list[tuple[Lane, Ledger]] = []
     with ExitStack() as stack:
@@ -224,9 +206,7 @@ def _push(
             skipping.account()
             for _, _, stats in plans:
                 stats.skipped = len(skipping.scanned.skipped)
-        go_ahead()
         _publish(run, budget, force)
-        published()
     for channel, ledger, stats in plans:
         _plan_removals(channel, ledger, run.report, force)
         stats.planned = ledger.counts()

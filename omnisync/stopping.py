@@ -48,19 +48,6 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     log.warning("%s received: finishing the current batch (send it again to abort)", name)
 
 
-def as_worker() -> None:
-    """In a channel worker (omnisync.parallel): the run's own process decides. It ignores
-    Ctrl-C (the terminal sends it to the whole group) and stops, silently, on the SIGTERM the
-    run's process sends when it stops."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _quiet)
-
-
-def _quiet(signum: int, frame: FrameType | None) -> None:
-    _requested.append(signal.Signals(signum).name)
-    _stop.set()
-
-
 @contextmanager
 def graceful() -> Iterator[None]:
     """Handle SIGTERM and SIGINT as above for the block (main thread only)."""

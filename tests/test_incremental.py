@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_push_ledger import T0, WAREHOUSE
 
-from omnisync import faults, parallel, push, rawfiles, rawsplit
+from omnisync import faults, push, rawfiles
 from omnisync.channels.capabilities import ItemResult, PushItem
 from omnisync.channels.ozon import Ozon
 from omnisync.config import load_config
@@ -250,38 +250,6 @@ def edited(rows: list[Row], edits: list[tuple[str, int, int]], fresh: Iterator[i
     return rows
 
 
-class Joins(list[bool]):
-    """Whether each split scan was joined (else the first process scanned on alone)."""
-
-    on = False
-    gaps: list[int]  # per joined split: memory entries between where the halves started
-
-    def all(self, joined: bool) -> bool:
-        return not self.on or (len(self) > 0 and all(j == joined for j in self))
-
-
-@pytest.fixture(params=["one process", "halves"])
-def halves(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Joins:
-    """The scan in one process, or split at the products file's middle line whatever its size
-    (rawsplit.py)."""
-    joins = Joins()
-    joins.gaps = []
-    if request.param == "halves":
-        joins.on = True
-        monkeypatch.setattr(rawsplit, "SPLIT_MIN", 0)
-        monkeypatch.setattr(parallel, "cores", lambda: 2)
-        join = rawsplit._join
-
-        def spied(mine: Any, half: Any, workdir: Path) -> bool:
-            at = mine.out.follows[0].at
-            joins.append(join(mine, half, workdir))
-            joins.gaps += [half.starts[0] - at] if joins[-1] else []
-            return joins[-1]
-
-        monkeypatch.setattr(rawsplit, "_join", spied)
-    return joins
-
-
 @pytest.fixture(scope="module")
 def two_sandboxes() -> Iterator[tuple[Sandbox, Sandbox]]:
     pair = Sandbox().start(), Sandbox().start()
@@ -301,7 +269,7 @@ def two_sandboxes() -> Iterator[tuple[Sandbox, Sandbox]]:
     )
 )
 def test_skipping_gives_what_reading_everything_gives(
-    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins, steps: list[tuple[Any, bool, int]]
+    two_sandboxes: tuple[Sandbox, Sandbox], steps: list[tuple[Any, bool, int]]
 ) -> None:
     fast, full = two_sandboxes
     for box in two_sandboxes:
@@ -354,12 +322,9 @@ def stray_quotes(root: Path, box: Sandbox, price: int = 15990) -> Path:
     return config
 
 
-def test_stray_quotes_never_hide_a_row(
-    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins
-) -> None:
+def test_stray_quotes_never_hide_a_row(two_sandboxes: tuple[Sandbox, Sandbox]) -> None:
     steps = [stray_quotes, stray_quotes, partial(stray_quotes, price=17000)]
     runs = same_as_reading_everything(two_sandboxes, steps)
-    assert halves.all(False)  # the split falls in the rows the quotes join: no worker's half
     assert [r.run.products for r in runs] == [6, 6, 6]
     assert runs[2].pushes[0].planned["update"] == 1  # S2's new price, inside the quotes
 
@@ -375,7 +340,7 @@ def repeats(root: Path, box: Sandbox, spelling: str = '"S01"') -> Path:
 
 @pytest.mark.parametrize("spelling", ['"S01"', "S01\u00a0"])
 def test_a_repeat_only_the_reader_sees_keeps_the_first_row(
-    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins, spelling: str
+    two_sandboxes: tuple[Sandbox, Sandbox], spelling: str
 ) -> None:
     step = partial(repeats, spelling=spelling)
     same_as_reading_everything(two_sandboxes, [step, step, step])
@@ -384,7 +349,7 @@ def test_a_repeat_only_the_reader_sees_keeps_the_first_row(
 
 
 def test_ids_the_channel_folds_are_compared_with_skipped_ones(
-    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins, monkeypatch: pytest.MonkeyPatch
+    two_sandboxes: tuple[Sandbox, Sandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(Ozon, "unique_key", lambda self, record: record.key.casefold())
 
@@ -411,7 +376,6 @@ def odd_rows(root: Path, box: Sandbox, quantity: int = 1) -> Path:
 
 def test_odd_rows_give_what_reading_everything_gives(
     two_sandboxes: tuple[Sandbox, Sandbox],
-    halves: Joins,
 ) -> None:
     runs = same_as_reading_everything(
         two_sandboxes, [odd_rows, odd_rows, partial(odd_rows, quantity=4)]
@@ -432,7 +396,7 @@ def test_a_dry_runs_copy_is_left_alone_for_a_day(tmp_path: Path, sandbox: Sandbo
 
 
 def test_released_side_file_pages_change_nothing(
-    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins, monkeypatch: pytest.MonkeyPatch
+    two_sandboxes: tuple[Sandbox, Sandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(rawfiles, "RELEASE_EVERY", 1)  # release after every SKU's rows
     same_as_reading_everything(two_sandboxes, [odd_rows, partial(odd_rows, quantity=4)])
@@ -446,9 +410,8 @@ def crlf(root: Path, box: Sandbox, quantity: int = 1) -> Path:
     return config
 
 
-def test_windows_line_ends_skip_too(two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins) -> None:
+def test_windows_line_ends_skip_too(two_sandboxes: tuple[Sandbox, Sandbox]) -> None:
     runs = same_as_reading_everything(two_sandboxes, [crlf, crlf, partial(crlf, quantity=6)])
-    assert halves.all(True)
     assert [r.pushes[0].skipped for r in runs] == [0, 6, 5]
 
 
@@ -460,12 +423,10 @@ def two_accounts(root: Path, box: Sandbox, quantity: int = 1, title: str = "Kett
 
 def test_two_accounts_skip_only_what_both_would_skip(
     two_sandboxes: tuple[Sandbox, Sandbox],
-    halves: Joins,
 ) -> None:
     steps = [two_accounts, two_accounts, partial(two_accounts, quantity=4),
              partial(two_accounts, quantity=4, title="")]  # fmt: skip
     runs = same_as_reading_everything(two_sandboxes, steps)
-    assert halves.all(True)
     assert [[p.skipped for p in r.pushes] for r in runs] == [[0, 0], [8, 8], [7, 7], [7, 7]]
     assert [p.planned["update"] for p in runs[2].pushes] == [1, 1]
 
@@ -494,13 +455,11 @@ def before_the_split(root: Path, box: Sandbox, change: str = "") -> Path:
 
 
 def test_a_change_just_before_the_split_is_carried_across_it(
-    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins
+    two_sandboxes: tuple[Sandbox, Sandbox],
 ) -> None:
     steps = [before_the_split, before_the_split, partial(before_the_split, change="quantity"),
              before_the_split, partial(before_the_split, change="drop")]  # fmt: skip
     runs = same_as_reading_everything(two_sandboxes, steps)
-    assert halves.all(True)
-    assert not halves.on or halves.gaps == [0, 0, 1, 1, 1]  # the first run has no memory
     assert [r.pushes[0].planned["delete"] for r in runs] == [0, 0, 0, 0, 1]  # its stock set to 0
     assert [r.pushes[0].skipped for r in runs] == [0, 12, 11, 11, 11]
 
@@ -515,12 +474,11 @@ def sparse_stock(root: Path, box: Sandbox, quantity: int = 3) -> Path:
 
 
 def test_a_sparse_side_file_is_walked_to_the_split(
-    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins, monkeypatch: pytest.MonkeyPatch
+    two_sandboxes: tuple[Sandbox, Sandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(rawfiles, "FIND_FIRST", 1)  # S06 has no stock row: walk the runs
     steps = [sparse_stock, sparse_stock, partial(sparse_stock, quantity=5)]
     runs = same_as_reading_everything(two_sandboxes, steps)
-    assert halves.all(True)
     assert [r.pushes[0].skipped for r in runs] == [0, 12, 11]
     assert held(two_sandboxes[0])["ozon_stocks"][f"S09@{WAREHOUSE}"] == 5
 
@@ -538,7 +496,7 @@ def moved_to_the_split(root: Path, box: Sandbox, move: bool = False) -> Path:
 
 
 def test_one_row_moved_to_the_split_skips_as_much_as_one_process(
-    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins
+    two_sandboxes: tuple[Sandbox, Sandbox],
 ) -> None:
     steps = [moved_to_the_split, moved_to_the_split, partial(moved_to_the_split, move=True)]
     runs = same_as_reading_everything(two_sandboxes, steps)
@@ -553,7 +511,7 @@ def new_at_the_split(root: Path, box: Sandbox, new: int = 0) -> Path:
 
 
 def test_new_skus_at_the_split_skip_as_much_as_one_process(
-    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins
+    two_sandboxes: tuple[Sandbox, Sandbox],
 ) -> None:
     steps = [new_at_the_split, new_at_the_split, partial(new_at_the_split, new=200)]
     runs = same_as_reading_everything(two_sandboxes, steps)
@@ -572,52 +530,13 @@ def changed_past_the_split(root: Path, box: Sandbox, quantity: int | None = None
 
 
 def test_a_changed_block_past_the_split_keeps_the_subset(
-    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins, monkeypatch: pytest.MonkeyPatch
+    two_sandboxes: tuple[Sandbox, Sandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(rawfiles, "SUBSET_MIN", 3)  # 10,000 of a million, scaled down
     steps = [changed_past_the_split, changed_past_the_split,
              partial(changed_past_the_split, quantity=9)]  # fmt: skip
     runs = same_as_reading_everything(two_sandboxes, steps)
     assert [r.pushes[0].skipped for r in runs] == [0, 40, 32]  # 8 read of 40: worth a copy
-
-
-def test_a_worker_that_cannot_be_forked_leaves_the_scan_to_this_process(
-    tmp_path: Path,
-    sandbox: Sandbox,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    config = write(tmp_path, sandbox, catalogue())
-    pushed(config)
-    monkeypatch.setattr(rawsplit, "SPLIT_MIN", 0)
-    monkeypatch.setattr(parallel, "cores", lambda: 2)
-
-    def no_fork() -> int:
-        raise OSError(11, "Resource temporarily unavailable")  # EAGAIN: RLIMIT_NPROC, cgroup
-
-    monkeypatch.setattr(os, "fork", no_fork)
-    again = pushed(config, now=T0 + timedelta(hours=1)).pushes[0]
-    assert again.skipped == 12
-    assert "could not start the scan's worker" in caplog.text
-
-
-def test_workers_1_keeps_the_scan_in_one_process(
-    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = write(tmp_path, sandbox, catalogue())
-    data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    config.write_text(yaml.safe_dump({**data, "workers": 1}), encoding="utf-8")
-    monkeypatch.setattr(rawsplit, "SPLIT_MIN", 0)
-    monkeypatch.setattr(parallel, "cores", lambda: 2)
-    started: list[int] = []
-    worker = rawsplit._worker
-    monkeypatch.setattr(rawsplit, "_worker", lambda *a: started.append(1) or worker(*a))
-    pushed(config)
-    assert pushed(config, now=T0 + timedelta(hours=1)).pushes[0].skipped == 12
-    assert started == []
-    config.write_text(yaml.safe_dump({**data, "workers": 2}), encoding="utf-8")
-    pushed(config, now=T0 + timedelta(hours=2))
-    assert started == [1]  # the same catalogue, two workers allowed: split
 
 
 def repeated_with_stock(root: Path, box: Sandbox, repeat: bool = False) -> Path:
@@ -630,7 +549,7 @@ def repeated_with_stock(root: Path, box: Sandbox, repeat: bool = False) -> Path:
 
 
 def test_a_repeat_with_side_rows_is_read_as_the_catalogue_has_it(
-    two_sandboxes: tuple[Sandbox, Sandbox], halves: Joins
+    two_sandboxes: tuple[Sandbox, Sandbox],
 ) -> None:
     steps = [repeated_with_stock, partial(repeated_with_stock, repeat=True)]
     runs = same_as_reading_everything(two_sandboxes, steps)

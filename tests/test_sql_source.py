@@ -178,14 +178,6 @@ def test_problems_name_the_query_and_row(erp: str) -> None:
     assert len(products) == 64 and products[0].price == Decimal("39990.00")
 
 
-def test_a_database_is_read_once_by_one_process(tmp_path: Path) -> None:
-    """Forked workers would each query it, at other moments: feeds could disagree on stock."""
-    config = demo_config("sqlite:///erp.db", tmp_path).model_copy(update={"workers": 4})
-    assert pipeline.workers(config) == 1
-    csv = load_config(DEMO_CONFIG).model_copy(update={"workers": 4})
-    assert pipeline.workers(csv) == 4
-
-
 def test_an_order_delivered_before_the_read_no_longer_reserves_stock(tmp_path: Path) -> None:
     """The database's stock is as of the read: a sale delivered before it is in it already,
     while an open order still holds its units (with no snapshot time, a delivered order would

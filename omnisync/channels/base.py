@@ -116,9 +116,6 @@ class Channel(ABC):
     # reads the products only to look things up (names for its lines): they reach its writer
     # unchecked and uncounted, and its items are what its files list (FileFeed.listed).
     lists_products: ClassVar[bool] = True
-    # Time per product relative to the Google feed (from `make bench`), so that the processes
-    # of a run (omnisync.parallel) get shares that take about as long.
-    cost: ClassVar[float] = 1.0
 
     def __init__(
         self, name: str, config: ChannelConfig, context: ChannelContext | None = None

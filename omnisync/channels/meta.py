@@ -47,7 +47,6 @@ class MetaCatalog(Channel, SingleFileFeed):
     config: MetaConfig
     label = "Meta"
     suffix = "csv"
-    cost = 0.8  # relative to Google (make bench)
 
     def to_record(self, product: Product) -> Record:
         record = self.new_record(product)

@@ -53,7 +53,6 @@ class PickupBoard(PerStoreFiles):
     # (order lines hold SKUs, and the channels' own names are not stored). So a run counts
     # the orders it lists as its items, not the products (``listed``).
     lists_products = False
-    cost = 0.05
 
     def to_record(self, product: Product) -> Record:
         record = self.new_record(product)

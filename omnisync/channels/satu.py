@@ -73,7 +73,6 @@ class Satu(SatuPushes, PullsOrders, SingleFileFeed):
     config_model = SatuConfig
     config: SatuConfig
     label = "Satu"
-    cost = 1.4  # relative to Google: the YML checklist re-reads the written file
     suffix = "xml"
 
     def to_record(self, product: Product) -> Record:

@@ -16,8 +16,10 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from omnisync.engine import pl
 from omnisync.errors import SourceError
 from omnisync.models import Problem
+from omnisync.sources import csvshape
 from omnisync.sources.base import ProblemSink
 
 # A 100 KB description is normal; the csv module's default cap is 128 KiB per field.
@@ -27,6 +29,7 @@ csv.field_size_limit(FIELD_LIMIT)
 DELIMITERS = ",;\t|"  # those the settings offer
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape turns bad bytes into
 Row = tuple[int, list[str]]
+BATCH = 5000  # rows the engine's reader hands over at a time
 # Excel's first line naming the delimiter; one character, not a quote or a line break.
 _SEP_LINE = re.compile(r'sep=([^"\r\n])\r?\n?', re.IGNORECASE)
 SNIFF_BYTES = 64 * 1024  # what the encoding check reads of a file
@@ -72,6 +75,7 @@ class CsvTable:
         self.encoding, self.codec = encoding, codec(encoding)
         self.name = path.name
         self.header: list[str] = []
+        self._cells = 0  # the header record's cells, the empty ones at its end included
 
     def index(self, column: str) -> int:
         """Position of ``column``, -1 when the file does not have it."""
@@ -88,10 +92,61 @@ class CsvTable:
         try:
             reader = self._reader(f)
             self.header = self._read_header(reader)
+            batches = self._engine_body(reader, newline, on_problem)
         except BaseException:
             f.close()
             raise
+        if batches is not None:
+            f.close()
+            return batches
         return self._body(f, reader, on_problem, clean)
+
+    def _engine_body(
+        self, reader: Any, newline: str, on_problem: ProblemSink
+    ) -> Generator[Row, None, None] | None:
+        """The rows after the header through the engine's CSV reader, when the file's shape
+        lets it read them exactly as the csv module does (``csvshape``); None otherwise: a
+        file in another encoding, of CR-only lines, or with a row the csv module reports."""
+        if not self.codec.startswith("utf-8") or newline != "\n":
+            return None
+        skip, width = reader.line_num, len(self.header)
+        shape = csvshape.scan(
+            self.path, reader.dialect.delimiter, skip, frozenset({width, self._cells})
+        )
+        if not shape.plain:
+            return None
+        frame = pl.scan_csv(
+            self.path,
+            has_header=False,
+            separator=reader.dialect.delimiter,
+            skip_lines=skip,
+            empty_string_is_null=False,
+            # The header's width, whatever the first line after it holds (a blank line).
+            schema=dict.fromkeys((f"c{i}" for i in range(self._cells)), pl.String),
+            missing_columns="insert",
+            encoding="utf8",
+            raise_if_empty=False,
+        )
+        return self._engine_rows(frame, shape.lines, on_problem)
+
+    def _engine_rows(
+        self, frame: pl.LazyFrame, lines: pl.Series, on_problem: ProblemSink
+    ) -> Generator[Row, None, None]:
+        width, at = len(self.header), 0
+        for batch in frame.collect_batches(chunk_size=BATCH, engine="streaming"):
+            starts = lines.slice(at, batch.height).to_list()
+            at += batch.height
+            for line, cells in zip(starts, batch.iter_rows(), strict=True):
+                if not line:
+                    continue  # a blank line, which the csv module skips too
+                if len(cells) == width:
+                    yield line, list(cells)
+                else:
+                    row = self._checked(line, list(cells), on_problem)
+                    if row is not None:
+                        yield row
+        if at != len(lines):  # the two reads must see the same records; never seen
+            raise SourceError(self.name, None, f"read {at} records, expected {len(lines)}")
 
     def bytes_plain(self) -> bool:
         """Whether the raw scan of incremental planning (``rawscan``) may split this file's
@@ -140,6 +195,7 @@ class CsvTable:
 
     def _read_header(self, reader: Any) -> list[str]:
         line, first = self._first_record(reader)
+        self._cells = len(first)
         header = [cell.strip().lower() for cell in first]
         while header and not header[-1]:
             header.pop()  # spreadsheets leave trailing empty columns
