@@ -80,7 +80,6 @@ def plan(folder: Path, out: Path) -> tuple[int, dict[str, Any]]:
 
     subprocess.run([sys.executable, __file__, "plan-setup", str(folder), str(out)], check=True)
     calls = _counting_ozon()
-    halves = _scan_workers()
     config = _plan_config(folder, out)
     catalog = config.catalog.model_copy(update={"stock": out / "stock.csv"})
     config = config.model_copy(update={"catalog": catalog})
@@ -95,29 +94,8 @@ def plan(folder: Path, out: Path) -> tuple[int, dict[str, Any]]:
         "expected_requests": expected,
         "planned_updates": result.pushes[0].planned["update"],
         "timed_seconds": seconds,
-        "scan_worker_rss_mb": max((peak for peak, _ in halves), default=0.0),
-        "scan_worker_own_mb": max((own for _, own in halves), default=0.0),
     }
     return result.run.products, extra
-
-
-def _scan_workers() -> list[tuple[float, float]]:
-    """The peak RSS of each scan worker (``omnisync.rawsplit``) of the timed push and its own
-    pages, from its log event: it lives beside this process while the products file is
-    scanned, forked from it (so its RSS counts the pages they share)."""
-    import logging
-
-    peaks: list[tuple[float, float]] = []
-
-    class Listener(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if getattr(record, "event", None) == "scan_worker":
-                peaks.append((record.__dict__["peak_rss_mb"], record.__dict__["own_mb"]))
-
-    logger = logging.getLogger("omnisync")
-    logger.addHandler(Listener(logging.DEBUG))
-    logger.setLevel(logging.DEBUG)
-    return peaks
 
 
 def plan_setup(folder: Path, out: Path) -> None:
@@ -226,13 +204,8 @@ def main() -> None:
         wanted = scenario.split(":", 1)[1]
         items = build(folder, out, FILE_CHANNELS if wanted == "all" else [wanted])
     seconds = extra.pop("timed_seconds", None) or time.perf_counter() - began
-    # This process's peak plus its channel worker's (omnisync.parallel forks one per extra
-    # core; on 2 cores one, and RUSAGE_CHILDREN holds the largest child's peak): both live at
-    # once, so the machine needs the sum.
-    # The plan's child is its setup, run before it, not beside it.
-    children = () if scenario == "plan" else (resource.RUSAGE_CHILDREN,)
-    peak = sum(resource.getrusage(who).ru_maxrss
-               for who in (resource.RUSAGE_SELF, *children)) / 1024  # KiB on Linux  # fmt: skip
+    # A run is one process (issue 17); the plan's child is its setup, run before it.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     result: dict[str, Any] = {"scenario": scenario, "seconds": round(seconds, 3),
                               "items": items, "peak_rss_mb": round(peak, 1), **extra}  # fmt: skip
     shutil.rmtree(out, ignore_errors=True)

@@ -65,12 +65,7 @@ def table(results: list[dict[str, Any]]) -> str:
         ratio = r["seconds"] / floors[r["size"]] if floors.get(r["size"]) else 0
         name = r["scenario"]
         if name == "plan":
-            worker = r["scan_worker_rss_mb"]  # 0: the file was too small to split its scan
-            own = r["scan_worker_own_mb"]
-            beside = (
-                f"; scan worker: peak RSS {worker:.0f} MB, {own:.0f} MB its own" if worker else ""
-            )
-            name = f"plan ({r['changed']:,} changed, {r['requests']} requests{beside})"
+            name = f"plan ({r['changed']:,} changed, {r['requests']} requests)"
         lines.append(f"| {name} | {r['size']:,} | {r['seconds']:.2f} | {rate:,.0f} | "
                      f"{r['peak_rss_mb']:.0f} | {ratio:.2f} |")  # fmt: skip
     return "\n".join(lines)
@@ -82,8 +77,7 @@ def targets(results: list[dict[str, Any]]) -> list[tuple[str, bool]]:
     at = {r["scenario"]: r for r in results if r["size"] == size}
     floor, google = at["floor"]["seconds"], at["build:google"]["seconds"]
     ours = [r["peak_rss_mb"] for r in at.values() if r["scenario"] != "pandas"]
-    plan = at["plan"]  # and its scan worker, forked beside it: what it adds to the machine
-    ours.append(plan["peak_rss_mb"] + plan["scan_worker_own_mb"])
+    plan = at["plan"]
     found = [
         ("Google XML ≤ 1.6× the floor", google <= 1.6 * floor),
         (
