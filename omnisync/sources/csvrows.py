@@ -12,7 +12,7 @@ import codecs
 import csv
 import itertools
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -83,38 +83,28 @@ class CsvTable:
 
     def rows(self, on_problem: ProblemSink) -> Generator[Row, None, None]:
         """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily."""
-        clean = _BAD_BYTES[0]  # before the first read: it decodes ahead of the header
-        try:
-            newline = _newline(self._check_encoding())
-            f = self.path.open(encoding=self.codec, errors="omnisync-counted", newline=newline)
-        except OSError as exc:
-            raise SourceError(self.name, None, f"cannot open: {exc.strerror}") from exc
-        try:
-            reader = self._reader(f)
-            self.header = self._read_header(reader)
-            batches = self._engine_body(reader, newline, on_problem)
-        except BaseException:
-            f.close()
-            raise
+        batches = self.batches(on_problem)
         if batches is not None:
-            f.close()
-            return batches
+            return _rows_of(batches)
+        clean = _BAD_BYTES[0]  # before the first read: it decodes ahead of the header
+        f, reader, _ = self._opened()
         return self._body(f, reader, on_problem, clean)
 
-    def _engine_body(
-        self, reader: Any, newline: str, on_problem: ProblemSink
-    ) -> Generator[Row, None, None] | None:
-        """The rows after the header through the engine's CSV reader, when the file's shape
-        lets it read them exactly as the csv module does (``csvshape``); None otherwise: a
-        file in another encoding, of CR-only lines, or with a row the csv module reports."""
-        if not self.codec.startswith("utf-8") or newline != "\n":
-            return None
-        skip, width = reader.line_num, len(self.header)
-        shape = csvshape.scan(
-            self.path, reader.dialect.delimiter, skip, frozenset({width, self._cells})
-        )
-        if not shape.plain:
-            return None
+    def batches(self, on_problem: ProblemSink) -> Iterator[pl.DataFrame] | None:
+        """The rows as the engine's batches, when the file's shape lets its CSV reader read
+        them exactly as the csv module does (``csvshape``); None otherwise (a file in another
+        encoding, of CR-only lines, or with a row the csv module reports). The header is read
+        now either way. A batch has the header's columns as ``c0``, ``c1``, … and each row's
+        first ``line``; blank lines are left out."""
+        f, reader, newline = self._opened()
+        with f:
+            if not self.codec.startswith("utf-8") or newline != "\n":
+                return None
+            skip, width = reader.line_num, len(self.header)
+            widths = frozenset({width, self._cells})
+            shape = csvshape.scan(self.path, reader.dialect.delimiter, skip, widths)
+            if not shape.plain:
+                return None
         frame = pl.scan_csv(
             self.path,
             has_header=False,
@@ -127,26 +117,48 @@ class CsvTable:
             encoding="utf8",
             raise_if_empty=False,
         )
-        return self._engine_rows(frame, shape.lines, on_problem)
+        return self._batches(frame, shape.lines, on_problem)
 
-    def _engine_rows(
+    def _opened(self) -> tuple[TextIO, Any, str]:
+        """The file open past its header (read), its csv reader and its line ends."""
+        try:
+            newline = _newline(self._check_encoding())
+            f = self.path.open(encoding=self.codec, errors="omnisync-counted", newline=newline)
+        except OSError as exc:
+            raise SourceError(self.name, None, f"cannot open: {exc.strerror}") from exc
+        try:
+            reader = self._reader(f)
+            self.header = self._read_header(reader)
+        except BaseException:
+            f.close()
+            raise
+        return f, reader, newline
+
+    def _batches(
         self, frame: pl.LazyFrame, lines: pl.Series, on_problem: ProblemSink
-    ) -> Generator[Row, None, None]:
+    ) -> Iterator[pl.DataFrame]:
         width, at = len(self.header), 0
+        names = [f"c{i}" for i in range(width)]
         for batch in frame.collect_batches(chunk_size=BATCH, engine="streaming"):
-            starts = lines.slice(at, batch.height).to_list()
+            batch = batch.with_columns(line=lines.slice(at, batch.height))
             at += batch.height
-            for line, cells in zip(starts, batch.iter_rows(), strict=True):
-                if not line:
-                    continue  # a blank line, which the csv module skips too
-                if len(cells) == width:
-                    yield line, list(cells)
-                else:
-                    row = self._checked(line, list(cells), on_problem)
-                    if row is not None:
-                        yield row
+            batch = batch.filter(pl.col("line") != 0)  # blank lines: the csv module skips them
+            if self._cells > width:
+                batch = self._trimmed(batch, names, on_problem)
+            yield batch.select(*names, "line")
         if at != len(lines):  # the two reads must see the same records; never seen
             raise SourceError(self.name, None, f"read {at} records, expected {len(lines)}")
+
+    def _trimmed(
+        self, batch: pl.DataFrame, names: list[str], on_problem: ProblemSink
+    ) -> pl.DataFrame:
+        """Rows with text under the header's empty trailing cells are reported (``_checked``,
+        row by row: they are rare) and left out; the empty cells of the rest are dropped."""
+        extra = [f"c{i}" for i in range(len(names), self._cells)]
+        broken = pl.any_horizontal(pl.col(c).str.strip_chars() != "" for c in extra)
+        for row in batch.filter(broken).iter_rows():
+            self._checked(row[-1], list(row[:-1]), on_problem)
+        return batch.filter(~broken)
 
     def bytes_plain(self) -> bool:
         """Whether the raw scan of incremental planning (``rawscan``) may split this file's
@@ -287,6 +299,13 @@ class CsvTable:
 
     def _problem(self, line: int, code: str, message: str, sku: str | None = None) -> Problem:
         return Problem(code=code, message=message, sku=sku, file=self.name, line=line)
+
+
+def _rows_of(batches: Iterator[pl.DataFrame]) -> Generator[Row, None, None]:
+    for batch in batches:
+        width = batch.width - 1
+        for cells in batch.iter_rows():
+            yield cells[-1], list(cells[:width])
 
 
 def _printable(cell: str) -> str | None:
