@@ -21,15 +21,15 @@ HEADER = b"sku,title,price\n"
 def read(path: Path, engine: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     """(rows, problems, whether the engine read the file)."""
     used: list[bool] = []
-    batches = CsvTable.batches
+    engine_frame = CsvTable.engine_frame
 
     def spied(self: CsvTable, *args: Any) -> Any:
-        found = batches(self, *args) if engine else None
+        found = engine_frame(self, *args) if engine else None
         used.append(found is not None)
         return found
 
     with monkeypatch.context() as m:
-        m.setattr(CsvTable, "batches", spied)
+        m.setattr(CsvTable, "engine_frame", spied)
         problems: list[Problem] = []
         table = CsvTable(path, required=("sku",))
         rows = [(line, list(cells)) for line, cells in table.rows(problems.append)]

@@ -83,19 +83,17 @@ class CsvTable:
 
     def rows(self, on_problem: ProblemSink) -> Generator[Row, None, None]:
         """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily."""
-        batches = self.batches(on_problem)
-        if batches is not None:
-            return _rows_of(batches)
+        engine = self.engine_frame()
+        if engine is not None:
+            return _rows_of(engine.batches(on_problem))
         clean = _BAD_BYTES[0]  # before the first read: it decodes ahead of the header
         f, reader, _ = self._opened()
         return self._body(f, reader, on_problem, clean)
 
-    def batches(self, on_problem: ProblemSink) -> Iterator[pl.DataFrame] | None:
-        """The rows as the engine's batches, when the file's shape lets its CSV reader read
-        them exactly as the csv module does (``csvshape``); None otherwise (a file in another
-        encoding, of CR-only lines, or with a row the csv module reports). The header is read
-        now either way. A batch has the header's columns as ``c0``, ``c1``, … and each row's
-        first ``line``; blank lines are left out."""
+    def engine_frame(self) -> EngineFrame | None:
+        """The file for the engine, when its shape lets its CSV reader read it exactly as the
+        csv module does (``csvshape``); None otherwise (a file in another encoding, of CR-only
+        lines, or with a row the csv module reports). The header is read now either way."""
         f, reader, newline = self._opened()
         with f:
             if not self.codec.startswith("utf-8") or newline != "\n":
@@ -117,7 +115,7 @@ class CsvTable:
             encoding="utf8",
             raise_if_empty=False,
         )
-        return self._batches(frame, shape.lines, on_problem)
+        return EngineFrame(self, frame, shape.lines)
 
     def _opened(self) -> tuple[TextIO, Any, str]:
         """The file open past its header (read), its csv reader and its line ends."""
@@ -133,32 +131,6 @@ class CsvTable:
             f.close()
             raise
         return f, reader, newline
-
-    def _batches(
-        self, frame: pl.LazyFrame, lines: pl.Series, on_problem: ProblemSink
-    ) -> Iterator[pl.DataFrame]:
-        width, at = len(self.header), 0
-        names = [f"c{i}" for i in range(width)]
-        for batch in frame.collect_batches(chunk_size=BATCH, engine="streaming"):
-            batch = batch.with_columns(line=lines.slice(at, batch.height))
-            at += batch.height
-            batch = batch.filter(pl.col("line") != 0)  # blank lines: the csv module skips them
-            if self._cells > width:
-                batch = self._trimmed(batch, names, on_problem)
-            yield batch.select(*names, "line")
-        if at != len(lines):  # the two reads must see the same records; never seen
-            raise SourceError(self.name, None, f"read {at} records, expected {len(lines)}")
-
-    def _trimmed(
-        self, batch: pl.DataFrame, names: list[str], on_problem: ProblemSink
-    ) -> pl.DataFrame:
-        """Rows with text under the header's empty trailing cells are reported (``_checked``,
-        row by row: they are rare) and left out; the empty cells of the rest are dropped."""
-        extra = [f"c{i}" for i in range(len(names), self._cells)]
-        broken = pl.any_horizontal(pl.col(c).str.strip_chars() != "" for c in extra)
-        for row in batch.filter(broken).iter_rows():
-            self._checked(row[-1], list(row[:-1]), on_problem)
-        return batch.filter(~broken)
 
     def bytes_plain(self) -> bool:
         """Whether the raw scan of incremental planning (``rawscan``) may split this file's
@@ -299,6 +271,48 @@ class CsvTable:
 
     def _problem(self, line: int, code: str, message: str, sku: str | None = None) -> Problem:
         return Problem(code=code, message=message, sku=sku, file=self.name, line=line)
+
+
+class EngineFrame:
+    """A plain CSV file as the engine reads it: ``frame`` (every record, the header's cells as
+    ``c0``, ``c1``, …) and ``lines`` (each record's first line, 0 for a blank line)."""
+
+    def __init__(self, table: CsvTable, frame: pl.LazyFrame, lines: pl.Series) -> None:
+        self.table, self.frame, self.lines = table, frame, lines
+
+    def batches(self, on_problem: ProblemSink) -> Iterator[pl.DataFrame]:
+        """The rows in batches: the header's columns as ``c0``, ``c1``, …, and each row's
+        first ``line``; blank lines left out."""
+        table, lines, at = self.table, self.lines, 0
+        names = [f"c{i}" for i in range(len(table.header))]
+        for batch in self.frame.collect_batches(chunk_size=BATCH, engine="streaming"):
+            batch = batch.with_columns(line=lines.slice(at, batch.height))
+            at += batch.height
+            batch = batch.filter(pl.col("line") != 0)  # blank lines: the csv module skips them
+            if batch.width - 1 > len(names):
+                batch = self._trimmed(batch, names, on_problem)
+            yield batch.select(*names, "line")
+        if at != len(lines):  # the two reads must see the same records; never seen
+            raise SourceError(table.name, None, f"read {at} records, expected {len(lines)}")
+
+    def column(self, name: str) -> pl.DataFrame:
+        """One column of every row (blank lines left out) with its ``line``: a narrow read,
+        for what the engine must know of the whole file before it streams it (repeats)."""
+        at = self.table.index(name)
+        found = self.frame.select(pl.col(f"c{at}").alias(name)).collect(engine="streaming")
+        found = found.with_columns(line=self.lines)
+        return found.filter(pl.col("line") != 0)
+
+    def _trimmed(
+        self, batch: pl.DataFrame, names: list[str], on_problem: ProblemSink
+    ) -> pl.DataFrame:
+        """Rows with text under the header's empty trailing cells are reported (``_checked``,
+        row by row: they are rare) and left out; the empty cells of the rest are dropped."""
+        extra = [f"c{i}" for i in range(len(names), batch.width - 1)]
+        broken = pl.any_horizontal(pl.col(c).str.strip_chars() != "" for c in extra)
+        for row in batch.filter(broken).iter_rows():
+            self.table._checked(row[-1], list(row[:-1]), on_problem)
+        return batch.filter(~broken)
 
 
 def _rows_of(batches: Iterator[pl.DataFrame]) -> Generator[Row, None, None]:
