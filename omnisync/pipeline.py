@@ -21,6 +21,7 @@ from omnisync.channels.base import Channel, ChannelContext
 from omnisync.channels.capabilities import FileFeed
 from omnisync.channels.registry import lookup
 from omnisync.config import Config
+from omnisync.engine import run as engine_run
 from omnisync.errors import ExitCode, Redo, UsageError
 from omnisync.keyset import KeySet
 from omnisync.lanes import Lane
@@ -195,16 +196,25 @@ class Run:
             for lane in self.lanes:
                 if lane.writer is not None:
                     stack.enter_context(lane.writer)
-            for count, product in enumerate(self._unique(), 1):
-                stopping.check("while reading the catalogue; nothing was published or sent")
-                for lane in self.lanes:
-                    lane.accept(product, self.report)
-                if self.observe is not None:
-                    self.observe(product)
-                if self.progress and count % PROGRESS_EVERY == 0:
-                    self.progress(count)
+            found = engine_run.plan(self)
+            if found is not None:
+                reserved = load_reserved(self.config.state, self.source.snapshot_time())
+                engine_run.stream(self, found, reserved)
+            else:
+                self._products()
         if self.progress:
             self.progress(self.report.products)
+
+    def _products(self) -> None:
+        """The catalogue product by product into every lane."""
+        for count, product in enumerate(self._unique(), 1):
+            stopping.check("while reading the catalogue; nothing was published or sent")
+            for lane in self.lanes:
+                lane.accept(product, self.report)
+            if self.observe is not None:
+                self.observe(product)
+            if self.progress and count % PROGRESS_EVERY == 0:
+                self.progress(count)
 
     def _unique(self) -> Iterator[Product]:
         """Products with a SKU seen before are reported and skipped: the first row wins.

@@ -10,7 +10,7 @@ stock: a product without rows there has none.
 
 from __future__ import annotations
 
-from collections.abc import Container, Generator, Iterator
+from collections.abc import Callable, Container, Generator, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -149,6 +149,27 @@ class TableSource(Source):
                     yield product
             for index in sides.all():
                 index.report_leftovers(on_problem)
+
+    def builder(
+        self, header: list[str], on_problem: ProblemSink
+    ) -> Callable[[Row], Product | None]:
+        """Build products one row at a time, as ``read`` does, for a reader that hands over
+        only some rows (the engine's rare ones; every row of a repeated SKU among them, so the
+        repeats are found here as ``read`` finds them). No side tables."""
+        seen, columns, sides = KeySet(), _Columns(header), _Sides(None, None, None)
+
+        def build(row: Row) -> Product | None:
+            line, cells = row
+            sku = cells[columns.sku].strip()
+            if sku in seen:
+                on_problem(duplicate_sku(sku, self.table.name, line))
+                return None
+            product = self._product(line, cells, columns, sides, on_problem)
+            if product is not None:
+                seen.add(sku)
+            return product
+
+        return build
 
     def skus(self, on_problem: ProblemSink) -> Iterator[str]:
         """The SKU column alone: no side files, no product building (``orders pull``)."""

@@ -52,6 +52,11 @@ class RssWriter(CountingWriter):
         self.doc.leaves(pairs)
         self.doc.close()
 
+    def write_items(self, markup: str, count: int) -> None:
+        """``count`` items the engine serialised (``engine/google.py``), as one text."""
+        self.doc.markup(markup)
+        self.written += count
+
     def close(self, failed: bool) -> None:
         self.doc.finish(failed)
 

@@ -1,0 +1,154 @@
+"""The Google primary feed's items as columns: each plain row's ``<item>`` in the RSS feed,
+byte for byte what ``channels/google`` writes for it through ``feed.RssWriter``, and the mask
+of the rows that are plain for this channel (no problem, no warning, nothing the per-item
+mapping would change). Every other row goes through the per-item mapping.
+
+Attribute reference: channels.md §1.1 and https://support.google.com/merchants/answer/7052112.
+"""
+
+from __future__ import annotations
+
+from omnisync.channels.google import feed
+from omnisync.channels.google.channel import DESCRIPTION_MAX, TITLE_MAX, GoogleMerchant
+from omnisync.channels.google.rules import LENGTH_LIMITS
+from omnisync.checks import IMAGE_TYPES
+from omnisync.engine import pl
+from omnisync.engine.products import Cells, cents, money
+from omnisync.engine.xml import element
+
+# The columns the mapping reads: each must be clean (engine.products.clean) for a plain row.
+USED = (
+    "sku", "title", "description", "brand", "gtin", "mpn", "price", "sale_price", "currency",
+    "url", "image_url", "additional_image_urls", "category", "google_category", "condition",
+    "item_group_id", "color", "size", "availability", "availability_date", "quantity",
+)  # fmt: skip
+ITEM_DEPTH = 2  # rss > channel > item
+
+
+def eligible(channel: object) -> bool:
+    """Whether the engine writes this channel's items: a Google XML feed with no rules (rules
+    still take the per-item path)."""
+    return (
+        isinstance(channel, GoogleMerchant)
+        and channel.config.format == "xml"
+        and not channel.config.rules.model_dump(exclude_defaults=True)
+    )
+
+
+class GoogleItems:
+    """The channel's item text and plain mask over a batch of the products file."""
+
+    def __init__(self, channel: GoogleMerchant, cells: Cells) -> None:
+        self.channel, self.cells = channel, cells
+
+    def fields(self) -> dict[str, pl.Expr]:
+        """The item's fields in ``feed.COLUMNS`` order, each as the feed writes it ("" for
+        one it leaves out)."""
+        c = self.cells
+        currency = self._currency()
+        sale = c("sale_price")
+        gtin = _gtin(c("gtin"))
+        quantity = c("quantity")
+        return {
+            "id": c("sku"),
+            "title": c("title"),
+            "description": c("description"),
+            "link": c("url"),
+            "image_link": c("image_url").str.replace_all(",", "%2C", literal=True),
+            "additional_image_link": pl.lit(""),
+            "availability": pl.when((quantity == "") | (quantity.cast(pl.Int64, strict=False) > 0))
+            .then(pl.lit("in_stock"))
+            .otherwise(pl.lit("out_of_stock")),
+            "availability_date": pl.lit(""),
+            "price": money(c("price"), currency),
+            "sale_price": pl.when(sale != "").then(money(sale, currency)).otherwise(pl.lit("")),
+            "brand": c("brand"),
+            "gtin": gtin,
+            "mpn": c("mpn"),
+            "identifier_exists": pl.when((gtin != "") | ((c("brand") != "") & (c("mpn") != "")))
+            .then(pl.lit(""))
+            .otherwise(pl.lit("no")),
+            "condition": c("condition").str.to_lowercase(),
+            "google_product_category": c("google_category"),
+            "product_type": _product_type(c("category")),
+            "item_group_id": c("item_group_id"),
+            "color": c("color"),
+            "size": c("size"),
+        }
+
+    def item(self) -> pl.Expr:
+        """The ``<item>`` element with its leading line break and indentation."""
+        fields = self.fields()
+        tags = [(_prefixed(feed.TAGS[name]), fields[name]) for name in feed.COLUMNS]
+        return element("item", tags, ITEM_DEPTH)
+
+    def plain(self) -> pl.Expr:
+        """Rows this channel maps with no problem and nothing changed (the checks of
+        channels/google/rules.py and the mapping's warnings, each made impossible)."""
+        c = self.cells
+        sale, gtin = c("sale_price"), _gtin(c("gtin"))
+        limits = LENGTH_LIMITS
+        return pl.all_horizontal(
+            _text(c("title"), TITLE_MAX),
+            _text(c("description"), DESCRIPTION_MAX),
+            c("description") != "",
+            c("brand").str.len_chars() <= limits["brand"],
+            c("mpn").str.len_chars() <= limits["mpn"],
+            _product_type(c("category")).str.len_chars() <= limits["product_type"],
+            (gtin != "") | (c("brand") != ""),
+            (gtin == "") | _gtin_valid(gtin),
+            c("condition").str.contains("^(?i:new|refurbished|used)?$"),
+            self._currency().str.contains("^[A-Z]{3}$"),
+            (sale == "") | (cents(sale) <= cents(c("price"))),
+            _image_type(c("image_url")),
+            *(c(name) == "" for name in ("additional_image_urls", "availability")),
+            c("availability_date") == "",
+        )
+
+    def _currency(self) -> pl.Expr:
+        own = self.cells("currency")
+        return pl.when(own != "").then(own).otherwise(pl.lit(self.channel.config.currency or ""))
+
+
+def _prefixed(tag: str) -> str:
+    """A Clark name in Google's namespace as the feed writes it (``g:`` is declared on rss)."""
+    return tag.replace(f"{{{feed.G}}}", "g:")
+
+
+def _text(value: pl.Expr, limit: int) -> pl.Expr:
+    """Text the mapping writes as it is: no markup to clean (no "<" or "&"), not cut."""
+    return ~value.str.contains("[<&]") & (value.str.len_chars() <= limit)
+
+
+def _gtin(raw: pl.Expr) -> pl.Expr:
+    """``checks.normalize_gtin``: Google ignores spaces and dashes."""
+    return raw.str.replace_all(" ", "", literal=True).str.replace_all("-", "", literal=True)
+
+
+def _gtin_valid(gtin: pl.Expr) -> pl.Expr:
+    """GTIN-8/12/13/14 with its GS1 check digit (``checks.gtin_problem``), on digits padded to
+    14 (leading zeros weigh nothing): weights 3, 1, 3, … from the digit before the check."""
+    digits = gtin.str.zfill(14)
+    total = pl.sum_horizontal(
+        digits.str.slice(i, 1).cast(pl.Int64, strict=False) * (3 if i % 2 == 0 else 1)
+        for i in range(13)
+    )
+    check = digits.str.slice(13, 1).cast(pl.Int64, strict=False)
+    return (
+        gtin.str.contains("^[0-9]+$")
+        & gtin.str.len_bytes().is_in([8, 12, 13, 14])
+        & ((10 - total % 10) % 10 == check)
+    )
+
+
+def _product_type(category: pl.Expr) -> pl.Expr:
+    """The category path as Google's product_type: its parts trimmed, joined with " > "."""
+    parts = category.str.split(">").list.eval(pl.element().str.strip_chars())
+    return parts.list.eval(pl.element().filter(pl.element() != "")).list.join(" > ")
+
+
+def _image_type(url: pl.Expr) -> pl.Expr:
+    """``checks.image_type_problem``: the path's extension, if any, names an image type."""
+    path = url.str.replace(r"[?#].*$", "").str.replace(r"^[^:]*://[^/]*", "")
+    extension = path.str.extract(r"\.([^./]*)$").str.to_lowercase()
+    return extension.is_null() | (extension == "") | extension.is_in(sorted(IMAGE_TYPES))

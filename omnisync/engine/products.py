@@ -1,0 +1,78 @@
+"""The catalogue's products as columns: each product field an expression over a batch of the
+products file's cells (``c0``, ``c1``, … as the header names them), and ``plain``: the rows
+the engine maps itself because the per-row reader (``sources/tabular.py``) would build them
+with no problem and exactly these values. Every other row is built by that reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from omnisync.engine import pl
+
+# Characters a plain value holds none of: what XML forbids or feeds clean away (C0 but tab and
+# line breaks, DEL, C1, the non-characters), so that no value is changed on its way out.
+CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]"
+# A price the engine reads itself: no thousands spaces, no comma, no leading zero, at most two
+# decimals, above 0 (anything else the reader parses or refuses with its own message).
+PRICE = r"^[1-9][0-9]{0,14}(\.[0-9]{1,2})?$"
+QUANTITY = r"^[0-9]{1,15}$"
+# A SKU every channel keeps as it is (Google: letters, digits, _ and -, 1 to 50 characters).
+SKU = r"^[A-Za-z0-9_-]{1,50}$"
+# A URL the reader leaves as it is and no check refuses (checks.url_problem): absolute http(s),
+# printable ASCII without spaces, no user info, no brackets, at most 2,000 characters.
+URL = r"^(?i:https?)://[^/?#@\\]+(?:[/?#].*)?$"
+URL_CHARS = r"^[!-Z\\^-~]{1,2000}$"  # printable ASCII but [ and ]
+
+
+class Cells:
+    """Where each column sits in the file's header; a column the file lacks reads as ""."""
+
+    def __init__(self, header: Sequence[str]) -> None:
+        self.at = {name: i for i, name in reversed(list(enumerate(header))) if name}
+
+    def __call__(self, name: str) -> pl.Expr:
+        """The column's cells, white space stripped as the reader strips it."""
+        at = self.at.get(name)
+        return pl.col(f"c{at}").str.strip_chars() if at is not None else pl.lit("")
+
+
+def cents(price: pl.Expr) -> pl.Expr:
+    """A plain price (``PRICE``) in cents, to compare two exactly."""
+    whole = price.str.extract(r"^([0-9]+)").cast(pl.Int64, strict=False)  # null past 2^63
+    fraction = (price.str.extract(r"\.([0-9]+)$").fill_null("") + "00").str.slice(0, 2)
+    return whole * 100 + fraction.cast(pl.Int64, strict=False)
+
+
+def money(price: pl.Expr, currency: pl.Expr) -> pl.Expr:
+    """``15990`` → ``15990.00 KZT`` (``text.money`` for a plain price)."""
+    whole = price.str.extract(r"^([0-9]+)")
+    fraction = (price.str.extract(r"\.([0-9]+)$").fill_null("") + "00").str.slice(0, 2)
+    return pl.concat_str(whole, pl.lit("."), fraction, pl.lit(" "), currency)
+
+
+def url_plain(url: pl.Expr) -> pl.Expr:
+    return url.str.contains(URL_CHARS) & url.str.contains(URL)
+
+
+def clean(value: pl.Expr) -> pl.Expr:
+    """The value holds no character a writer would change or a reader refuse."""
+    return ~value.str.contains(CONTROL)
+
+
+def source_plain(cells: Cells, used: Sequence[str]) -> pl.Expr:
+    """Rows the reader would build with no problem, each of ``used`` as the cell holds it:
+    the required cells present, a SKU every channel keeps, a plain price and quantity, URLs
+    without user info (``values.check_urls``), nothing a writer cleans away."""
+    sale, quantity = cells("sale_price"), cells("quantity")
+    checks = [
+        cells("sku").str.contains(SKU),
+        cells("title") != "",
+        cells("price").str.contains(PRICE),
+        (sale == "") | sale.str.contains(PRICE),
+        (quantity == "") | quantity.str.contains(QUANTITY),
+        *(url_plain(cells(name)) for name in ("url", "image_url")),
+        cells("item_group_id").str.contains(r"^[A-Za-z0-9_-]{0,50}$"),
+        *(clean(cells(name)) for name in used),
+    ]
+    return pl.all_horizontal(checks)

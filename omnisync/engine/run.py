@@ -1,0 +1,162 @@
+"""A run's catalogue pass through the engine: the products file in batches, each channel's
+items for the plain rows built as columns and written as one text per stretch of plain rows,
+and every other row built and mapped one by one, in file order, by the per-item code.
+
+Taken when the engine can serve the whole run (``plan``): a CSV catalogue of one products
+file the engine reads (``csvshape``), and channels the engine maps (``google.eligible``).
+Otherwise the run reads product by product (``pipeline.Run``), as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from omnisync import stopping
+from omnisync.engine import google, pl
+from omnisync.engine.products import Cells, source_plain
+from omnisync.lanes import Lane
+from omnisync.models import Product
+from omnisync.report import RunReport
+from omnisync.sources.csvfile import CsvSource
+from omnisync.sources.csvrows import EngineFrame
+
+# Whitespace as Python's str.strip() takes it: Rust's (\s) and the four separators
+# U+001C-U+001F besides; a SKU is compared as the per-row reader strips it.
+_PY_STRIP = r"^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$"
+
+
+class RunLike(Protocol):
+    """What of ``pipeline.Run`` the engine's pass uses."""
+
+    source: Any
+    lanes: list[Lane]
+    report: RunReport
+    progress: Callable[[int], None] | None
+    observe: Callable[[Product], None] | None
+
+    def _reserve(self, product: Product, reserved: Mapping[str, int]) -> Product: ...
+
+
+@dataclass
+class Plan:
+    frame: EngineFrame
+    header: list[str]
+
+
+def plan(run: RunLike) -> Plan | None:
+    """The engine's share of ``run``: all of it, or None."""
+    source = run.source
+    if not isinstance(source, CsvSource) or any(source.paths.values()):
+        return None  # side files (stock, city prices, reviews): read row by row for now
+    if run.observe is not None or not run.lanes:
+        return None
+    for lane in run.lanes:
+        if not google.eligible(lane.channel) or lane.on_item is not None:
+            return None
+        if not lane.channel.lists_products or lane.writer is None:
+            return None
+    frame = source.table.engine_frame()
+    if frame is None:
+        return None
+    return Plan(frame, list(source.table.header))
+
+
+def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]]) -> None:
+    """The catalogue into every lane, in file order."""
+    cells = Cells(found.header)
+    items = [google.GoogleItems(lane.channel, cells) for lane in run.lanes]  # type: ignore[arg-type]
+    base = source_plain(cells, google.USED) & ~pl.col("line").is_in(
+        _suspects(found.frame).implode()
+    )
+    if reserved:
+        base = base & ~cells("sku").is_in(sorted(reserved))
+    # A mask that met a null (a cast that failed) is false: such a row goes one by one.
+    columns = [base.fill_null(False).alias("base")]
+    for n, mapped in enumerate(items):
+        plain = (base & mapped.plain()).fill_null(False)
+        columns += [plain.alias(f"plain{n}"), mapped.item().alias(f"item{n}")]
+    build = run.source.builder(found.header, run.report.add)
+    for batch in found.frame.batches(run.report.add):
+        stopping.check("while reading the catalogue; nothing was published or sent")
+        _batch(run, batch, batch.with_columns(columns), build, reserved)
+        if run.progress:
+            run.progress(run.report.products)
+
+
+def _batch(
+    run: RunLike,
+    cells: pl.DataFrame,
+    mapped: pl.DataFrame,
+    build: Callable[[tuple[int, list[str]]], Product | None],
+    reserved: Mapping[str, Mapping[str, int]],
+) -> None:
+    """One batch: stretches of rows plain for every channel as text, the rest one by one."""
+    lanes = run.lanes
+    plain = [mapped[f"plain{n}"] for n in range(len(lanes))]
+    every = pl.DataFrame(plain).select(pl.all_horizontal(pl.all())).to_series()
+    run.report.products += int(mapped["base"].sum())
+    start = 0
+    for stop in [*every.not_().arg_true().to_list(), mapped.height]:
+        if stop > start:
+            _write(run, mapped, start, stop)
+        if stop < mapped.height:
+            row = cells.row(stop)
+            _one(run, mapped, stop, (row[-1], list(row[:-1])), plain, build, reserved)
+        start = stop + 1
+
+
+def _write(run: RunLike, mapped: pl.DataFrame, start: int, stop: int) -> None:
+    count = stop - start
+    for n, lane in enumerate(run.lanes):
+        text = mapped[f"item{n}"].slice(start, count).str.join("").item()
+        lane.writer.write_items(text, count)  # type: ignore[union-attr]
+        lane.stats.items_total += count
+        lane.stats.items_valid += count
+
+
+def _one(
+    run: RunLike,
+    mapped: pl.DataFrame,
+    at: int,
+    row: tuple[int, list[str]],
+    plain: list[pl.Series],
+    build: Callable[[tuple[int, list[str]]], Product | None],
+    reserved: Mapping[str, Mapping[str, int]],
+) -> None:
+    """A row some channel cannot take as plain: built and mapped by the per-item code for
+    those channels (the plain ones write the engine's item)."""
+    product = build(row)
+    if product is None:
+        return
+    if not mapped["base"][at]:
+        run.report.products += 1  # counted here: the batch counted only its plain rows
+    if product.sku in reserved:
+        product = run._reserve(product, reserved[product.sku])
+    for n, lane in enumerate(run.lanes):
+        if plain[n][at]:
+            _write(run, mapped, at, at + 1)
+        else:
+            lane.accept(product, run.report)
+
+
+def _suspects(frame: EngineFrame) -> pl.Series:
+    """Lines of rows whose SKU another row repeats, as the reader compares SKUs (stripped) or
+    as a channel compares ids (case folded): they go row by row, where repeats are found
+    exactly. A 64-bit hash compares them here; two SKUs sharing one only cost a slower row."""
+    skus = frame.column("sku").with_columns(pl.col("sku").str.replace_all(_PY_STRIP, ""))
+    folded = _folded(skus["sku"])
+    found = skus.filter(
+        pl.col("sku").hash().is_duplicated()
+        | pl.col("sku").str.to_lowercase().hash().is_duplicated()
+        | pl.col("sku").str.to_lowercase().is_in(folded)
+    )
+    return found["line"]
+
+
+def _folded(skus: pl.Series) -> list[str]:
+    """The case-folded forms of the SKUs beyond ASCII (few): Python's casefold can make ASCII
+    of them ("STRAßE" → "strasse"), which a lowercase SKU elsewhere may equal."""
+    beyond = skus.filter(~skus.str.contains(r"^[\x00-\x7f]*$"))
+    return sorted({sku.casefold() for sku in beyond.to_list()})

@@ -1,0 +1,27 @@
+"""XML elements built as columns: the bytes ``channels.writers.XmlDocument`` writes for the
+same element (its indentation, its escaping — the libxml2 way), one string per row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from omnisync.engine import pl
+
+
+def escaped(value: pl.Expr) -> pl.Expr:
+    """Element content escaped as ``writers.escape_text`` escapes it ("&" first)."""
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
+        value = value.str.replace_all(char, entity, literal=True)
+    return value
+
+
+def element(tag: str, leaves: Sequence[tuple[str, pl.Expr]], depth: int) -> pl.Expr:
+    """``<tag>`` at ``depth`` holding one text element per non-empty leaf, in order, each on
+    its own line one level deeper: what ``XmlDocument.open``, ``leaves`` and ``close`` write."""
+    indent, inner = "\n" + "  " * depth, "\n" + "  " * (depth + 1)
+    parts = [pl.lit(f"{indent}<{tag}>")]
+    for name, value in leaves:
+        leaf = pl.concat_str(pl.lit(f"{inner}<{name}>"), escaped(value), pl.lit(f"</{name}>"))
+        parts.append(pl.when(value != "").then(leaf))
+    parts.append(pl.lit(f"{indent}</{tag}>"))
+    return pl.concat_str(parts, ignore_nulls=True)
