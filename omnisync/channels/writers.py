@@ -159,10 +159,11 @@ class XmlDocument:
         inner = "".join(indent + self._markup(child, depth + 1) for child in content)
         return f"{head}{inner}\n{'  ' * depth}</{name}>"
 
-    def markup(self, text: str) -> None:
-        """Elements serialised elsewhere, each with its leading line break and indentation:
-        the engine's items (``engine/xml.py`` writes exactly what ``element`` would)."""
-        self._write(text)
+    def markup(self, data: bytes) -> None:
+        """Elements serialised elsewhere as UTF-8, each with its leading line break and
+        indentation: the engine's items (``engine/xml.py`` writes what ``element`` would)."""
+        self._flush()
+        self.stream.write(data)
 
     def newline(self) -> None:
         if self._open:  # nothing may precede the root element

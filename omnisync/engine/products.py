@@ -26,15 +26,19 @@ URL_CHARS = r"^[!-Z\\^-~]{1,2000}$"  # printable ASCII but [ and ]
 
 
 class Cells:
-    """Where each column sits in the file's header; a column the file lacks reads as ""."""
+    """Where each column sits in the file's header; a column the file lacks reads as "".
+    ``stripped()`` adds each cell with white space stripped as the reader strips it (``s0``,
+    ``s1``, …), once; the expressions read those."""
 
     def __init__(self, header: Sequence[str]) -> None:
         self.at = {name: i for i, name in reversed(list(enumerate(header))) if name}
 
+    def stripped(self) -> list[pl.Expr]:
+        return [pl.col(f"c{at}").str.strip_chars().alias(f"s{at}") for at in self.at.values()]
+
     def __call__(self, name: str) -> pl.Expr:
-        """The column's cells, white space stripped as the reader strips it."""
         at = self.at.get(name)
-        return pl.col(f"c{at}").str.strip_chars() if at is not None else pl.lit("")
+        return pl.col(f"s{at}") if at is not None else pl.lit("")
 
 
 def cents(price: pl.Expr) -> pl.Expr:
@@ -73,6 +77,6 @@ def source_plain(cells: Cells, used: Sequence[str]) -> pl.Expr:
         (quantity == "") | quantity.str.contains(QUANTITY),
         *(url_plain(cells(name)) for name in ("url", "image_url")),
         cells("item_group_id").str.contains(r"^[A-Za-z0-9_-]{0,50}$"),
-        *(clean(cells(name)) for name in used),
+        clean(pl.concat_str([cells(name) for name in used], separator=" ")),
     ]
     return pl.all_horizontal(checks)

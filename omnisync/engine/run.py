@@ -67,9 +67,8 @@ def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]])
     """The catalogue into every lane, in file order."""
     cells = Cells(found.header)
     items = [google.GoogleItems(lane.channel, cells) for lane in run.lanes]  # type: ignore[arg-type]
-    base = source_plain(cells, google.USED) & ~pl.col("line").is_in(
-        _suspects(found.frame).implode()
-    )
+    suspects = _suspects(found.frame).implode()
+    base = source_plain(cells, google.USED) & ~pl.col("record").is_in(suspects)
     if reserved:
         base = base & ~cells("sku").is_in(sorted(reserved))
     # A mask that met a null (a cast that failed) is false: such a row goes one by one.
@@ -78,47 +77,48 @@ def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]])
         plain = (base & mapped.plain()).fill_null(False)
         columns += [plain.alias(f"plain{n}"), mapped.item().alias(f"item{n}")]
     build = run.source.builder(found.header, run.report.add)
-    for batch in found.frame.batches(run.report.add):
+    for batch in found.frame.batches(run.report.add, [cells.stripped(), columns]):
         stopping.check("while reading the catalogue; nothing was published or sent")
-        _batch(run, batch, batch.with_columns(columns), build, reserved)
+        _batch(run, found.frame.cells, batch, build, reserved)
         if run.progress:
             run.progress(run.report.products)
 
 
 def _batch(
     run: RunLike,
-    cells: pl.DataFrame,
-    mapped: pl.DataFrame,
+    names: list[str],
+    batch: pl.DataFrame,
     build: Callable[[tuple[int, list[str]]], Product | None],
     reserved: Mapping[str, Mapping[str, int]],
 ) -> None:
     """One batch: stretches of rows plain for every channel as text, the rest one by one."""
     lanes = run.lanes
-    plain = [mapped[f"plain{n}"] for n in range(len(lanes))]
+    plain = [batch[f"plain{n}"] for n in range(len(lanes))]
     every = pl.DataFrame(plain).select(pl.all_horizontal(pl.all())).to_series()
-    run.report.products += int(mapped["base"].sum())
+    run.report.products += int(batch["base"].sum())
     start = 0
-    for stop in [*every.not_().arg_true().to_list(), mapped.height]:
+    for stop in [*every.not_().arg_true().to_list(), batch.height]:
         if stop > start:
-            _write(run, mapped, start, stop)
-        if stop < mapped.height:
-            row = cells.row(stop)
-            _one(run, mapped, stop, (row[-1], list(row[:-1])), plain, build, reserved)
+            _write(run, batch, start, stop)
+        if stop < batch.height:
+            row = batch.select(*names, "line").row(stop)
+            _one(run, batch, stop, (row[-1], list(row[:-1])), plain, build, reserved)
         start = stop + 1
 
 
-def _write(run: RunLike, mapped: pl.DataFrame, start: int, stop: int) -> None:
+def _write(run: RunLike, batch: pl.DataFrame, start: int, stop: int) -> None:
     count = stop - start
     for n, lane in enumerate(run.lanes):
-        text = mapped[f"item{n}"].slice(start, count).str.join("").item()
-        lane.writer.write_items(text, count)  # type: ignore[union-attr]
+        # The stretch's items as one UTF-8 text, handed over as bytes: never re-encoded.
+        markup = batch[f"item{n}"].slice(start, count).str.join("").cast(pl.Binary).item()
+        lane.writer.write_items(markup, count)  # type: ignore[union-attr]
         lane.stats.items_total += count
         lane.stats.items_valid += count
 
 
 def _one(
     run: RunLike,
-    mapped: pl.DataFrame,
+    batch: pl.DataFrame,
     at: int,
     row: tuple[int, list[str]],
     plain: list[pl.Series],
@@ -130,19 +130,19 @@ def _one(
     product = build(row)
     if product is None:
         return
-    if not mapped["base"][at]:
+    if not batch["base"][at]:
         run.report.products += 1  # counted here: the batch counted only its plain rows
     if product.sku in reserved:
         product = run._reserve(product, reserved[product.sku])
     for n, lane in enumerate(run.lanes):
         if plain[n][at]:
-            _write(run, mapped, at, at + 1)
+            _write(run, batch, at, at + 1)
         else:
             lane.accept(product, run.report)
 
 
 def _suspects(frame: EngineFrame) -> pl.Series:
-    """Lines of rows whose SKU another row repeats, as the reader compares SKUs (stripped) or
+    """Records whose SKU another row repeats, as the reader compares SKUs (stripped) or
     as a channel compares ids (case folded): they go row by row, where repeats are found
     exactly. A 64-bit hash compares them here; two SKUs sharing one only cost a slower row."""
     skus = frame.column("sku").with_columns(pl.col("sku").str.replace_all(_PY_STRIP, ""))
@@ -152,7 +152,7 @@ def _suspects(frame: EngineFrame) -> pl.Series:
         | pl.col("sku").str.to_lowercase().hash().is_duplicated()
         | pl.col("sku").str.to_lowercase().is_in(folded)
     )
-    return found["line"]
+    return found["record"]
 
 
 def _folded(skus: pl.Series) -> list[str]:

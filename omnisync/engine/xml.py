@@ -9,10 +9,9 @@ from omnisync.engine import pl
 
 
 def escaped(value: pl.Expr) -> pl.Expr:
-    """Element content escaped as ``writers.escape_text`` escapes it ("&" first)."""
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
-        value = value.str.replace_all(char, entity, literal=True)
-    return value
+    """Element content escaped as ``writers.escape_text`` escapes it, in one pass (so an
+    entity's "&" is never escaped again)."""
+    return value.str.replace_many(["&", "<", ">", "\r"], ["&amp;", "&lt;", "&gt;", "&#13;"])
 
 
 def element(tag: str, leaves: Sequence[tuple[str, pl.Expr]], depth: int) -> pl.Expr:

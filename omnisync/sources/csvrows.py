@@ -12,7 +12,7 @@ import codecs
 import csv
 import itertools
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -85,7 +85,7 @@ class CsvTable:
         """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily."""
         engine = self.engine_frame()
         if engine is not None:
-            return _rows_of(engine.batches(on_problem))
+            return _rows_of(engine, on_problem)
         clean = _BAD_BYTES[0]  # before the first read: it decodes ahead of the header
         f, reader, _ = self._opened()
         return self._body(f, reader, on_problem, clean)
@@ -275,51 +275,59 @@ class CsvTable:
 
 class EngineFrame:
     """A plain CSV file as the engine reads it: ``frame`` (every record, the header's cells as
-    ``c0``, ``c1``, …) and ``lines`` (each record's first line, 0 for a blank line)."""
+    ``c0``, ``c1``, …, and its ``record`` number from 0) and ``lines`` (each record's first
+    line, 0 for a blank line)."""
 
     def __init__(self, table: CsvTable, frame: pl.LazyFrame, lines: pl.Series) -> None:
-        self.table, self.frame, self.lines = table, frame, lines
+        self.table, self.lines = table, lines
+        self.frame = frame.with_row_index("record")
+        self.cells = [f"c{i}" for i in range(len(table.header))]
 
-    def batches(self, on_problem: ProblemSink) -> Iterator[pl.DataFrame]:
-        """The rows in batches: the header's columns as ``c0``, ``c1``, …, and each row's
-        first ``line``; blank lines left out."""
-        table, lines, at = self.table, self.lines, 0
-        names = [f"c{i}" for i in range(len(table.header))]
-        for batch in self.frame.collect_batches(chunk_size=BATCH, engine="streaming"):
+    def batches(
+        self, on_problem: ProblemSink, stages: Sequence[Sequence[pl.Expr]] = ()
+    ) -> Iterator[pl.DataFrame]:
+        """The rows in batches: ``c0``, ``c1``, … (the header's cells), ``line`` (the row's
+        first), ``record``, then the columns of ``stages`` — expressions the engine's threads
+        compute as they read, each stage over the cells and the stages before it; blank
+        lines left out."""
+        lines, at = self.lines, 0
+        frame, added = self.frame, []
+        for columns in stages:
+            frame = frame.with_columns(columns)
+            added += [column.meta.output_name() for column in columns]
+        for batch in frame.collect_batches(chunk_size=BATCH, engine="streaming"):
             batch = batch.with_columns(line=lines.slice(at, batch.height))
             at += batch.height
             batch = batch.filter(pl.col("line") != 0)  # blank lines: the csv module skips them
-            if batch.width - 1 > len(names):
-                batch = self._trimmed(batch, names, on_problem)
-            yield batch.select(*names, "line")
+            batch = self._trimmed(batch, on_problem)
+            yield batch.select(*self.cells, "line", "record", *added)
         if at != len(lines):  # the two reads must see the same records; never seen
-            raise SourceError(table.name, None, f"read {at} records, expected {len(lines)}")
+            raise SourceError(self.table.name, None, f"read {at} records, expected {len(lines)}")
 
     def column(self, name: str) -> pl.DataFrame:
-        """One column of every row (blank lines left out) with its ``line``: a narrow read,
-        for what the engine must know of the whole file before it streams it (repeats)."""
+        """One column of every row (blank lines left out) with its ``record``: a narrow
+        read, for what the engine must know of the whole file before it streams it."""
         at = self.table.index(name)
-        found = self.frame.select(pl.col(f"c{at}").alias(name)).collect(engine="streaming")
-        found = found.with_columns(line=self.lines)
-        return found.filter(pl.col("line") != 0)
+        wanted = self.frame.select(pl.col(f"c{at}").alias(name), "record")
+        found = wanted.collect(engine="streaming").with_columns(line=self.lines)
+        return found.filter(pl.col("line") != 0).drop("line")
 
-    def _trimmed(
-        self, batch: pl.DataFrame, names: list[str], on_problem: ProblemSink
-    ) -> pl.DataFrame:
+    def _trimmed(self, batch: pl.DataFrame, on_problem: ProblemSink) -> pl.DataFrame:
         """Rows with text under the header's empty trailing cells are reported (``_checked``,
-        row by row: they are rare) and left out; the empty cells of the rest are dropped."""
-        extra = [f"c{i}" for i in range(len(names), batch.width - 1)]
+        row by row: they are rare) and left out."""
+        extra = [f"c{i}" for i in range(len(self.cells), self.table._cells)]
+        if not extra:
+            return batch
         broken = pl.any_horizontal(pl.col(c).str.strip_chars() != "" for c in extra)
-        for row in batch.filter(broken).iter_rows():
+        for row in batch.filter(broken).select(*self.cells, *extra, "line").iter_rows():
             self.table._checked(row[-1], list(row[:-1]), on_problem)
         return batch.filter(~broken)
 
 
-def _rows_of(batches: Iterator[pl.DataFrame]) -> Generator[Row, None, None]:
-    for batch in batches:
-        width = batch.width - 1
-        for cells in batch.iter_rows():
-            yield cells[-1], list(cells[:width])
+def _rows_of(engine: EngineFrame, on_problem: ProblemSink) -> Generator[Row, None, None]:
+    for batch in engine.batches(on_problem):
+        for cells in batch.select(*engine.cells, "line").iter_rows():
+            yield cells[-1], list(cells[:-1])
 
 
 def _printable(cell: str) -> str | None:

@@ -52,7 +52,7 @@ class RssWriter(CountingWriter):
         self.doc.leaves(pairs)
         self.doc.close()
 
-    def write_items(self, markup: str, count: int) -> None:
+    def write_items(self, markup: bytes, count: int) -> None:
         """``count`` items the engine serialised (``engine/google.py``), as one text."""
         self.doc.markup(markup)
         self.written += count
