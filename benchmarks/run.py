@@ -23,7 +23,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from generate import VERSION, write  # noqa: E402
 
-CHANNELS = ["build:google", "build:kaspi", "build:satu", "build:local", "build:meta"]
+# engine:google — the Google feed of the products file alone, which the engine serves whole
+# so far (issue 17); build:* read the side files too, row by row.
+CHANNELS = [
+    "build:google", "engine:google", "build:kaspi", "build:satu", "build:local", "build:meta"
+]  # fmt: skip
 ORDERS = 10_000
 DATA = Path(os.environ.get("OMNISYNC_BENCH_DATA", HERE / ".data"))
 

@@ -227,13 +227,13 @@ class Run:
                 self.report.add(duplicate_sku(product.sku, product.file, product.line))
                 continue
             if product.sku in reserved:
-                product = self._reserve(product, reserved[product.sku])
+                product = self.reserve(product, reserved[product.sku])
             if checks:
                 seen.add(product.sku)
             self.report.products += 1
             yield product
 
-    def _reserve(self, product: Product, reserved: Mapping[str, int]) -> Product:
+    def reserve(self, product: Product, reserved: Mapping[str, int]) -> Product:
         """Available-to-sell; an oversell (orders hold more than is on hand) is reported on
         every run until the central stock or the orders settle it, so it cannot go unseen."""
         for location in oversold(product, reserved):

@@ -143,3 +143,33 @@ def test_any_catalogue_gives_what_the_per_item_mapping_gives(
 ) -> None:
     space = Workspace(tmp_path_factory.mktemp("engine"))
     both(space.setup(rows), monkeypatch)
+
+
+def test_a_reserved_sku_goes_row_by_row_as_the_per_item_path_has_it(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An open order holds more than the catalogue has: the engine leaves the SKU to the
+    per-item path, which shows what is left to sell and warns of the oversell."""
+    from decimal import Decimal
+
+    from omnisync.orders.model import Order, OrderLine
+    from omnisync.store.db import open_store
+    from omnisync.store.orders import IngestStats, ingest
+
+    rows = [good_row(sku="S-1", quantity="2"), good_row(sku="S-2", quantity="2")]
+    config = workspace.setup(rows)
+    placed = Order(
+        channel="ozon", account="main", external_id="1", code="1", status="accepted",
+        channel_status="accepted", created_at=NOW, updated_at=NOW,
+        lines=(OrderLine("S-1", 3, Decimal("100")),), location="WH-1",
+    )  # fmt: skip
+    store = open_store(load_config(config).state)
+    try:
+        ingest(store, [placed], lambda code: code, None, IngestStats())
+    finally:
+        store.close()
+    result = both(config, monkeypatch)
+    assert result["engine"]
+    assert [p["code"] for p in result["problems"]] == ["oversell"]
+    feed = result["feeds"]["google.xml"].decode()
+    assert feed.count("<g:availability>out_of_stock") == 1

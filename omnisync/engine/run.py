@@ -36,7 +36,7 @@ class RunLike(Protocol):
     progress: Callable[[int], None] | None
     observe: Callable[[Product], None] | None
 
-    def _reserve(self, product: Product, reserved: Mapping[str, int]) -> Product: ...
+    def reserve(self, product: Product, reserved: Mapping[str, int]) -> Product: ...
 
 
 @dataclass
@@ -133,7 +133,7 @@ def _one(
     if not batch["base"][at]:
         run.report.products += 1  # counted here: the batch counted only its plain rows
     if product.sku in reserved:
-        product = run._reserve(product, reserved[product.sku])
+        product = run.reserve(product, reserved[product.sku])
     for n, lane in enumerate(run.lanes):
         if plain[n][at]:
             _write(run, batch, at, at + 1)
