@@ -146,3 +146,34 @@ def test_any_file_reads_as_the_csv_module_reads_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes
 ) -> None:
     both(tmp_path, data, monkeypatch)
+
+
+def test_the_sku_column_alone_reads_as_the_rows_give_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``orders pull`` matches order lines against the catalogue's SKUs: read as one column
+    by the engine, stripped as Python strips (U+001C-U+001F too), empty ones left out."""
+    from omnisync.sources.csvfile import CsvSource
+
+    path = tmp_path / "products.csv"
+    rest = ",1,https://s.kz/p,https://c.kz/i.jpg"
+    rows = [" A ,x", '"\x1cB\x1f",y', ",z", "", 'C,"two\nlines"', "A,again"]
+    header = "sku,title,price,url,image_url"
+    path.write_text("\n".join([header, *(r + rest if r else r for r in rows)]) + "\n")
+    with monkeypatch.context() as m:  # no row crosses into Python whole
+        m.setattr(CsvTable, "rows", lambda *_: pytest.fail("read row by row"))
+        engine = list(CsvSource(path).skus(lambda _: None))
+    with monkeypatch.context() as m:
+        m.setattr(CsvTable, "engine_frame", lambda self: None)
+        reference = list(CsvSource(path).skus(lambda _: None))
+    assert engine == reference == ["A", "B", "C", "A"]
+
+
+def test_rows_of_a_few_skus_leave_the_others_in_the_engine(tmp_path: Path) -> None:
+    """``stock_of`` (an order pull's oversell check) wants a few SKUs of a million: the
+    engine filters them before any row crosses into Python; the caller still checks."""
+    path = tmp_path / "stock.csv"
+    path.write_text("sku,location,quantity\nA,W,1\n B\x1c,W,2\nC,W,3\nB,S,4\n")
+    table = CsvTable(path, required=("sku",))
+    rows = list(table.rows(lambda _: None, only={"B"}))
+    assert rows == [(3, [" B\x1c", "W", "2"]), (5, ["B", "S", "4"])]

@@ -25,6 +25,12 @@ URL = r"^(?i:https?)://[^/?#@\\]+(?:[/?#].*)?$"
 URL_CHARS = r"^[!-Z\\^-~]{1,2000}$"  # printable ASCII but [ and ]
 
 
+def python_stripped(text: pl.Expr) -> pl.Expr:
+    """``text`` stripped as Python's ``str.strip()`` strips it: Rust's white space (``\\s``)
+    and the separators U+001C-U+001F besides (Polars' ``strip_chars`` keeps those)."""
+    return text.str.replace_all(r"^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$", "")
+
+
 class Cells:
     """Where each column sits in the file's header; a column the file lacks reads as "".
     ``stripped()`` adds each cell with white space stripped as the reader strips it (``s0``,

@@ -15,16 +15,12 @@ from typing import Any, Protocol
 
 from omnisync import stopping
 from omnisync.engine import google, pl
-from omnisync.engine.products import Cells, source_plain
+from omnisync.engine.products import Cells, python_stripped, source_plain
 from omnisync.lanes import Lane
 from omnisync.models import Product
 from omnisync.report import RunReport
 from omnisync.sources.csvfile import CsvSource
 from omnisync.sources.csvrows import EngineFrame
-
-# Whitespace as Python's str.strip() takes it: Rust's (\s) and the four separators
-# U+001C-U+001F besides; a SKU is compared as the per-row reader strips it.
-_PY_STRIP = r"^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$"
 
 
 class RunLike(Protocol):
@@ -145,7 +141,7 @@ def _suspects(frame: EngineFrame) -> pl.Series:
     """Records whose SKU another row repeats, as the reader compares SKUs (stripped) or
     as a channel compares ids (case folded): they go row by row, where repeats are found
     exactly. A 64-bit hash compares them here; two SKUs sharing one only cost a slower row."""
-    skus = frame.column("sku").with_columns(pl.col("sku").str.replace_all(_PY_STRIP, ""))
+    skus = frame.column("sku").with_columns(python_stripped(pl.col("sku")))
     folded = _folded(skus["sku"])
     found = skus.filter(
         pl.col("sku").hash().is_duplicated()

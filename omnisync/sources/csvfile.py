@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
 
 from omnisync.catalogs import CsvFileKey
+from omnisync.engine import pl
+from omnisync.engine.products import python_stripped
+from omnisync.sources.base import ProblemSink
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.tabular import TableSource
 
@@ -63,6 +66,15 @@ class CsvSource(TableSource):
             return False
         tables = [self.table, *(t for t in self.sides.values() if isinstance(t, CsvTable))]
         return all(table.bytes_plain() for table in tables)
+
+    def skus(self, on_problem: ProblemSink) -> Iterator[str]:
+        """The SKU column alone, read by the engine when the file is plain (``orders pull``
+        matches order lines against it): no row's other cells cross into Python."""
+        engine = self.table.engine_frame()
+        if engine is None or self.table.widened:
+            return super().skus(on_problem)
+        found = engine.column("sku").select(python_stripped(pl.col("sku")))
+        return (sku for sku in found.to_series().to_list() if sku)
 
     def snapshot_time(self) -> datetime | None:
         """The stock file's (else the products file's) modification time."""

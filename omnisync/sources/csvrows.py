@@ -12,11 +12,12 @@ import codecs
 import csv
 import itertools
 import re
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Collection, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from omnisync.engine import pl
+from omnisync.engine.products import python_stripped
 from omnisync.errors import SourceError
 from omnisync.models import Problem
 from omnisync.sources import csvshape
@@ -77,15 +78,24 @@ class CsvTable:
         self.header: list[str] = []
         self._cells = 0  # the header record's cells, the empty ones at its end included
 
+    @property
+    def widened(self) -> bool:
+        """The header has empty cells at its end (a spreadsheet's): a row with text under
+        them is reported, which a read of one column would not see."""
+        return self._cells > len(self.header)
+
     def index(self, column: str) -> int:
         """Position of ``column``, -1 when the file does not have it."""
         return self.header.index(column) if column in self.header else -1
 
-    def rows(self, on_problem: ProblemSink) -> Generator[Row, None, None]:
-        """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily."""
+    def rows(
+        self, on_problem: ProblemSink, only: Collection[str] | None = None
+    ) -> Generator[Row, None, None]:
+        """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily.
+        ``only``: rows of other SKUs may be left out (the engine leaves them out)."""
         engine = self.engine_frame()
         if engine is not None:
-            return _rows_of(engine, on_problem)
+            return _rows_of(engine, on_problem, only)
         clean = _BAD_BYTES[0]  # before the first read: it decodes ahead of the header
         f, reader, _ = self._opened()
         return self._body(f, reader, on_problem, clean)
@@ -324,8 +334,16 @@ class EngineFrame:
         return batch.filter(~broken)
 
 
-def _rows_of(engine: EngineFrame, on_problem: ProblemSink) -> Generator[Row, None, None]:
+def _rows_of(
+    engine: EngineFrame, on_problem: ProblemSink, only: Collection[str] | None
+) -> Generator[Row, None, None]:
+    wanted = None
+    if only is not None and engine.table.index("sku") >= 0:
+        sku = pl.col(f"c{engine.table.index('sku')}")
+        wanted = python_stripped(sku).is_in(list(only))  # as the caller compares them
     for batch in engine.batches(on_problem):
+        if wanted is not None:
+            batch = batch.filter(wanted)
         for cells in batch.select(*engine.cells, "line").iter_rows():
             yield cells[-1], list(cells[:-1])
 

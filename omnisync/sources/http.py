@@ -10,7 +10,7 @@ the products are taken, one at a time: memory stays flat however long the catalo
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Collection, Generator, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,9 @@ class ItemsTable:
     def index(self, column: str) -> int:
         return self.header.index(column) if column in self.header else -1
 
-    def rows(self, on_problem: ProblemSink) -> Generator[Row, None, None]:
+    def rows(
+        self, on_problem: ProblemSink, only: Collection[str] | None = None
+    ) -> Generator[Row, None, None]:
         with closing(self.reader.items()) as items:  # a read cut short closes the client now
             for line, item in items:
                 if not isinstance(item, dict):

@@ -16,7 +16,7 @@ readable product row and is reported, never silently ignored.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Container, Generator, Iterator
+from collections.abc import Collection, Container, Generator, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
@@ -92,7 +92,7 @@ class SideIndex(ABC, Generic[V]):
     def _parsed(
         self, on_problem: ProblemSink, wanted: Container[str] | None = None
     ) -> Iterator[tuple[int, str, list[str]]]:
-        rows = self.table.rows(on_problem)
+        rows = self.table.rows(on_problem, wanted if isinstance(wanted, Collection) else None)
         first, *positions = [self.table.index(c) for c in self.columns]
         for line, cells in rows:
             sku = cells[first].strip()

@@ -12,7 +12,7 @@ alongside it; in another order they are indexed, with the same ``side_file_order
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator
+from collections.abc import Collection, Generator
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,9 @@ class QueryTable:
     def index(self, column: str) -> int:
         return self.header.index(column) if column in self.header else -1
 
-    def rows(self, on_problem: ProblemSink) -> Generator[Row, None, None]:
+    def rows(
+        self, on_problem: ProblemSink, only: Collection[str] | None = None
+    ) -> Generator[Row, None, None]:
         connection = self._connect()
         result = None
         try:

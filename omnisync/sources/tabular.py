@@ -10,7 +10,7 @@ stock: a product without rows there has none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Generator, Iterator
+from collections.abc import Callable, Collection, Container, Generator, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -48,9 +48,13 @@ class Table(Protocol):
     def index(self, column: str) -> int:
         """Position of ``column``, -1 when the table does not have it."""
 
-    def rows(self, on_problem: ProblemSink) -> Generator[Row, None, None]:
+    def rows(
+        self, on_problem: ProblemSink, only: Collection[str] | None = None
+    ) -> Generator[Row, None, None]:
         """Read the header now (raising when it lacks a required column), the rows lazily, each
-        with its line (or row) number."""
+        with its line (or row) number. ``only``: the caller wants the rows of these SKUs
+        alone; a table may leave the others out (the engine does, before they cross into
+        Python), and the caller still checks."""
 
 
 REQUIRED = ("sku", "title", "price", "url", "image_url")
@@ -132,7 +136,11 @@ class TableSource(Source):
     ) -> Iterator[Product]:
         seen, failed = KeySet(), KeySet(bits=4)  # bounded memory: 8 bytes a SKU
         sides = self._sides(on_problem, _Taken(seen, failed), wanted)
-        with _closing(sides), closing(self.table.rows(on_problem)) as rows:  # a redo cuts it short
+        only = wanted if isinstance(wanted, Collection) else None
+        with (
+            _closing(sides),
+            closing(self.table.rows(on_problem, only)) as rows,
+        ):  # a redo cuts it short
             columns = _Columns(self.table.header)
             for line, cells in rows:
                 sku = cells[columns.sku].strip()
