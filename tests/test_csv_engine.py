@@ -177,3 +177,22 @@ def test_rows_of_a_few_skus_leave_the_others_in_the_engine(tmp_path: Path) -> No
     table = CsvTable(path, required=("sku",))
     rows = list(table.rows(lambda _: None, only={"B"}))
     assert rows == [(3, [" B\x1c", "W", "2"]), (5, ["B", "S", "4"])]
+
+
+def test_an_empty_polars_setting_counts_as_unset(tmp_path: Path) -> None:
+    """Polars panics on an empty POLARS_CSV_CHUNK_SIZE; a shell that exports it empty must
+    not break a run."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "f.csv"
+    path.write_text('sku,title\nA,"x, y"\n')
+    code = (
+        "import sys; from pathlib import Path; from omnisync.sources import csvshape;"
+        "print(csvshape.scan(Path(sys.argv[1]), ',', 1, frozenset({2})).plain)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "POLARS_CSV_CHUNK_SIZE": "", "POLARS_MAX_THREADS": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "True", done.stderr[-500:]
