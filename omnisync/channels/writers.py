@@ -281,6 +281,12 @@ class DelimitedWriter:
     def counts(self) -> Mapping[str, int]:
         return {self.output: self.written}
 
+    def write_items(self, markup: bytes, count: int) -> None:
+        """``count`` rows the engine serialised (``engine/meta.py``), as one UTF-8 text."""
+        self.text.flush()  # the rows written before, first
+        self.text.buffer.write(markup)
+        self.written += count
+
     def __exit__(self, *exc: object) -> None:
         self.text.flush()
         self.text.detach()  # the caller owns (and fsyncs, and closes) the binary stream

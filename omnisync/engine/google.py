@@ -11,9 +11,15 @@ from __future__ import annotations
 from omnisync.channels.google import feed
 from omnisync.channels.google.channel import DESCRIPTION_MAX, TITLE_MAX, GoogleMerchant
 from omnisync.channels.google.rules import LENGTH_LIMITS
-from omnisync.checks import IMAGE_TYPES
 from omnisync.engine import pl
-from omnisync.engine.products import Cells, cents, money
+from omnisync.engine.products import (
+    Cells,
+    cents,
+    gtin_normalized,
+    image_type,
+    money,
+    text_as_is,
+)
 from omnisync.engine.xml import element
 
 # The columns the mapping reads: each must be clean (engine.products.clean) for a plain row.
@@ -47,7 +53,7 @@ class GoogleItems:
         c = self.cells
         currency = self._currency()
         sale = c("sale_price")
-        gtin = _gtin(c("gtin"))
+        gtin = gtin_normalized(c("gtin"))
         quantity = c("quantity")
         return {
             "id": c("sku"),
@@ -86,11 +92,11 @@ class GoogleItems:
         """Rows this channel maps with no problem and nothing changed (the checks of
         channels/google/rules.py and the mapping's warnings, each made impossible)."""
         c = self.cells
-        sale, gtin = c("sale_price"), _gtin(c("gtin"))
+        sale, gtin = c("sale_price"), gtin_normalized(c("gtin"))
         limits = LENGTH_LIMITS
         return pl.all_horizontal(
-            _text(c("title"), TITLE_MAX),
-            _text(c("description"), DESCRIPTION_MAX),
+            text_as_is(c("title"), TITLE_MAX),
+            text_as_is(c("description"), DESCRIPTION_MAX),
             c("description") != "",
             c("brand").str.len_chars() <= limits["brand"],
             c("mpn").str.len_chars() <= limits["mpn"],
@@ -100,7 +106,7 @@ class GoogleItems:
             c("condition").str.contains("^(?i:new|refurbished|used)?$"),
             self._currency().str.contains("^[A-Z]{3}$"),
             (sale == "") | (cents(sale) <= cents(c("price"))),
-            _image_type(c("image_url")),
+            image_type(c("image_url")),
             *(c(name) == "" for name in ("additional_image_urls", "availability")),
             c("availability_date") == "",
         )
@@ -113,16 +119,6 @@ class GoogleItems:
 def _prefixed(tag: str) -> str:
     """A Clark name in Google's namespace as the feed writes it (``g:`` is declared on rss)."""
     return tag.replace(f"{{{feed.G}}}", "g:")
-
-
-def _text(value: pl.Expr, limit: int) -> pl.Expr:
-    """Text the mapping writes as it is: no markup to clean (no "<" or "&"), not cut."""
-    return ~value.str.contains("[<&]") & (value.str.len_chars() <= limit)
-
-
-def _gtin(raw: pl.Expr) -> pl.Expr:
-    """``checks.normalize_gtin``: Google ignores spaces and dashes."""
-    return raw.str.replace_all(" ", "", literal=True).str.replace_all("-", "", literal=True)
 
 
 def _gtin_valid(gtin: pl.Expr) -> pl.Expr:
@@ -143,12 +139,3 @@ def _product_type(category: pl.Expr) -> pl.Expr:
     """The category path as Google's product_type: its parts trimmed, joined with " > "."""
     parts = category.str.split(">").list.eval(pl.element().str.strip_chars())
     return parts.list.eval(pl.element().filter(pl.element() != "")).list.join(" > ")
-
-
-def _image_type(url: pl.Expr) -> pl.Expr:
-    """``checks.image_type_problem``: the path's last segment has no extension, or one naming
-    an image type (a name ending in "." goes the per-item way)."""
-    types = "|".join(sorted(IMAGE_TYPES))
-    return url.str.contains(
-        rf"(?i)^[^:]*://[^/?#]*(?:/[^?#]*/)?(?:[^./?#]*|[^/?#]*\.(?:{types}))(?:[?#].*)?$"
-    )

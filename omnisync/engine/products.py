@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from omnisync.checks import IMAGE_TYPES
 from omnisync.engine import pl
 
 # Characters a plain value holds none of: what XML forbids or feeds clean away (C0 but tab and
@@ -86,3 +87,22 @@ def source_plain(cells: Cells, used: Sequence[str]) -> pl.Expr:
         clean(pl.concat_str([cells(name) for name in used], separator=" ")),
     ]
     return pl.all_horizontal(checks)
+
+
+def text_as_is(value: pl.Expr, limit: int) -> pl.Expr:
+    """Text the mapping writes as it is: no markup to clean (no "<" or "&"), not cut."""
+    return ~value.str.contains("[<&]") & (value.str.len_chars() <= limit)
+
+
+def gtin_normalized(raw: pl.Expr) -> pl.Expr:
+    """``checks.normalize_gtin``: Google ignores spaces and dashes."""
+    return raw.str.replace_all(" ", "", literal=True).str.replace_all("-", "", literal=True)
+
+
+def image_type(url: pl.Expr) -> pl.Expr:
+    """``checks.image_type_problem``: the path's last segment has no extension, or one naming
+    an image type (a name ending in "." goes the per-item way)."""
+    types = "|".join(sorted(IMAGE_TYPES))
+    return url.str.contains(
+        rf"(?i)^[^:]*://[^/?#]*(?:/[^?#]*/)?(?:[^./?#]*|[^/?#]*\.(?:{types}))(?:[?#].*)?$"
+    )

@@ -3,7 +3,7 @@ items for the plain rows built as columns and written as one text per stretch of
 and every other row built and mapped one by one, in file order, by the per-item code.
 
 Taken when the engine can serve the whole run (``plan``): a CSV catalogue of one products
-file the engine reads (``csvshape``), and channels the engine maps (``google.eligible``).
+file the engine reads (``csvshape``), and channels the engine maps (``MAPPINGS``).
 Otherwise the run reads product by product (``pipeline.Run``), as before.
 """
 
@@ -14,13 +14,36 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from omnisync import stopping
-from omnisync.engine import google, pl
+from omnisync.engine import google, meta, pl
 from omnisync.engine.products import Cells, python_stripped, source_plain
 from omnisync.lanes import Lane
 from omnisync.models import Product
 from omnisync.report import RunReport
 from omnisync.sources.csvfile import CsvSource
 from omnisync.sources.csvrows import EngineFrame
+
+
+class Rows(Protocol):
+    """A channel's rows as columns (``google.GoogleItems``, ``meta.MetaItems``)."""
+
+    def plain(self) -> pl.Expr: ...
+
+    def item(self) -> pl.Expr: ...
+
+
+Mapped = tuple[Callable[..., Rows], tuple[str, ...]]  # a mapping and the columns it reads
+# (whether the engine maps a channel, its mapping, the catalogue columns that mapping reads)
+MAPPINGS: tuple[tuple[Callable[[object], bool], Callable[..., Rows], tuple[str, ...]], ...] = (
+    (google.eligible, google.GoogleItems, google.USED),
+    (meta.eligible, meta.MetaItems, meta.USED),
+)
+
+
+def _mapping(channel: object) -> Mapped | None:
+    for eligible, mapping, used in MAPPINGS:
+        if eligible(channel):
+            return mapping, used
+    return None
 
 
 class RunLike(Protocol):
@@ -39,6 +62,7 @@ class RunLike(Protocol):
 class Plan:
     frame: EngineFrame
     header: list[str]
+    mappings: list[Mapped]  # each lane's, in order
 
 
 def plan(run: RunLike) -> Plan | None:
@@ -48,23 +72,28 @@ def plan(run: RunLike) -> Plan | None:
         return None  # side files (stock, city prices, reviews): read row by row for now
     if run.observe is not None or not run.lanes:
         return None
+    mappings = []
     for lane in run.lanes:
-        if not google.eligible(lane.channel) or lane.on_item is not None:
+        mapped = _mapping(lane.channel)
+        if mapped is None or lane.on_item is not None:
             return None
         if not lane.channel.lists_products or lane.writer is None:
             return None
+        mappings.append(mapped)
     frame = source.table.engine_frame()
     if frame is None:
         return None
-    return Plan(frame, list(source.table.header))
+    return Plan(frame, list(source.table.header), mappings)
 
 
 def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]]) -> None:
     """The catalogue into every lane, in file order."""
     cells = Cells(found.header)
-    items = [google.GoogleItems(lane.channel, cells) for lane in run.lanes]  # type: ignore[arg-type]
+    pairs = zip(found.mappings, run.lanes, strict=True)
+    items = [mapping(lane.channel, cells) for (mapping, _), lane in pairs]
+    used = sorted({name for _, names in found.mappings for name in names})
     suspects = _suspects(found.frame).implode()
-    base = source_plain(cells, google.USED) & ~pl.col("record").is_in(suspects)
+    base = source_plain(cells, used) & ~pl.col("record").is_in(suspects)
     if reserved:
         base = base & ~cells("sku").is_in(sorted(reserved))
     # A mask that met a null (a cast that failed) is false: such a row goes one by one.
@@ -103,13 +132,17 @@ def _batch(
 
 
 def _write(run: RunLike, batch: pl.DataFrame, start: int, stop: int) -> None:
-    count = stop - start
     for n, lane in enumerate(run.lanes):
-        # The stretch's items as one UTF-8 text, handed over as bytes: never re-encoded.
-        markup = batch[f"item{n}"].slice(start, count).str.join("").cast(pl.Binary).item()
-        lane.writer.write_items(markup, count)  # type: ignore[union-attr]
-        lane.stats.items_total += count
-        lane.stats.items_valid += count
+        _write_lane(lane, batch[f"item{n}"], start, stop)
+
+
+def _write_lane(lane: Lane, items: pl.Series, start: int, stop: int) -> None:
+    """The lane's items of rows ``start`` to ``stop`` as one UTF-8 text: never re-encoded."""
+    count = stop - start
+    markup = items.slice(start, count).str.join("").cast(pl.Binary).item()
+    lane.writer.write_items(markup, count)  # type: ignore[union-attr]
+    lane.stats.items_total += count
+    lane.stats.items_valid += count
 
 
 def _one(
@@ -132,7 +165,7 @@ def _one(
         product = run.reserve(product, reserved[product.sku])
     for n, lane in enumerate(run.lanes):
         if plain[n][at]:
-            _write(run, batch, at, at + 1)
+            _write_lane(lane, batch[f"item{n}"], at, at + 1)
         else:
             lane.accept(product, run.report)
 

@@ -1,6 +1,7 @@
-"""The engine's Google feed against the per-item mapping, the reference: for any catalogue,
-the same bytes, the same problems in the same order, the same counts. Rows the engine cannot
-take as plain go through the per-item code; the tests check the engine took the plain ones."""
+"""The engine's feeds (Google XML, Meta CSV) against the per-item mapping, the reference: for
+any catalogue and channels, the same bytes, the same problems in the same order, the same
+counts. Rows the engine cannot take as plain go through the per-item code; the tests check
+the engine took the plain ones."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def build(config: Path, engine: bool, monkeypatch: pytest.MonkeyPatch) -> dict[s
         m.setattr(engine_run, "plan", spied)
         report = pipeline.build(load_config(config), now=NOW)
     out = config.parent / "out"
-    feeds = {p.name: p.read_bytes() for p in sorted(out.glob("*.xml"))}
+    feeds = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
     for path in out.iterdir():
         path.unlink()
     (config.parent / "out").rmdir()
@@ -76,10 +77,31 @@ def test_a_catalogue_with_side_files_is_read_row_by_row(
     assert not both(config, monkeypatch)["engine"]
 
 
-VALUES = {
+VALUES: dict[str, list[str]] = {
     "sku": ["A-1", "a-1", "A-1 ", "STRASSE", "STRAßE", "Ä-1", "x" * 51, "", "A\x1c", "B/2"],
-    "title": ["Kettle", "<b>K</b>", "Tom & Jerry", "x" * 151, "", " ", "K\x07", "K\r\nL", "a>b"],
-    "description": ["Fine.", "", "<p>Fine</p>", "a&b", "x" * 5001, "line\r\nbreak", "a > b"],
+    "title": [
+        "Kettle",
+        'K "1", a',
+        "<b>K</b>",
+        "Tom & Jerry",
+        "x" * 151,
+        "",
+        " ",
+        "K\x07",
+        "K\r\nL",
+        "a>b",
+    ],
+    "description": [
+        "Fine.",
+        "",
+        "<p>Fine</p>",
+        "a&b",
+        "x" * 5001,
+        "line\r\nbreak",
+        "a > b",
+        "a  b\t c",
+        "x" * 10000,
+    ],
     "brand": ["Acme", "", "b" * 71, "A&B"],
     "gtin": ["4006381333931", "", "4006381333932", "400-638-133-3931", "12345", "abc"],
     "mpn": ["AK-1", "", "m" * 71],
@@ -134,15 +156,40 @@ def catalogues(draw: st.DrawFn) -> list[dict[str, str]]:
     return rows
 
 
+GOOGLE = {"type": "google_merchant", "format": "xml", "currency": "KZT"}
+META = {"type": "meta", "currency": "KZT"}
+CHANNEL_SETS = {
+    "google": {"google": GOOGLE},
+    "meta": {"meta": META},
+    "google and meta, no currency on meta": {"google": GOOGLE, "meta": {"type": "meta"}},
+}
+
+
+@pytest.mark.parametrize("channels", list(CHANNEL_SETS))
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(rows=catalogues())
 def test_any_catalogue_gives_what_the_per_item_mapping_gives(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, rows: Any
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: Any,
+    channels: str,
 ) -> None:
     space = Workspace(tmp_path_factory.mktemp("engine"))
-    both(space.setup(rows), monkeypatch)
+    space.write_products(rows)
+    both(space.write_config(CHANNEL_SETS[channels]), monkeypatch)
+
+
+def test_meta_rows_are_written_by_the_engine(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [good_row(sku=f"K-{n}", title=f'Kettle "{n}", 1.7 L') for n in range(5)]
+    workspace.write_products(rows)
+    result = both(workspace.write_config({"meta": META}), monkeypatch)
+    assert result["engine"]
+    lines = result["feeds"]["meta.csv"].decode().splitlines()
+    assert len(lines) == 6 and '"Kettle ""0"", 1.7 L"' in lines[1]
 
 
 def test_a_reserved_sku_goes_row_by_row_as_the_per_item_path_has_it(

@@ -1,0 +1,111 @@
+"""The Meta catalog CSV's rows as columns: each plain row's line, byte for byte what
+``channels/meta.py`` writes for it through ``writers.DelimitedWriter``, and the mask of the rows
+that are plain for this channel (no problem, no warning, nothing the per-item mapping would
+change). Every other row goes through the per-item mapping.
+
+Field reference: channels.md (Meta) and developers.facebook.com/docs/commerce-platform/catalog.
+"""
+
+from __future__ import annotations
+
+from omnisync.channels import limits
+from omnisync.channels.meta import COLUMNS, MetaCatalog
+from omnisync.engine import pl
+from omnisync.engine.products import (
+    Cells,
+    cents,
+    gtin_normalized,
+    image_type,
+    money,
+    text_as_is,
+)
+
+USED = (
+    "sku", "title", "description", "brand", "gtin", "price", "sale_price", "currency", "url",
+    "image_url", "additional_image_urls", "condition", "item_group_id", "quantity",
+)  # fmt: skip
+
+
+def eligible(channel: object) -> bool:
+    """Whether the engine writes this channel's rows: a Meta catalog with no rules."""
+    return isinstance(channel, MetaCatalog) and not channel.config.rules.model_dump(
+        exclude_defaults=True
+    )
+
+
+class MetaItems:
+    """The channel's CSV row and plain mask over a batch of the products file."""
+
+    def __init__(self, channel: MetaCatalog, cells: Cells) -> None:
+        self.channel, self.cells = channel, cells
+
+    def fields(self) -> dict[str, pl.Expr]:
+        c = self.cells
+        currency = self._currency()
+        quantity, sale, price = c("quantity"), c("sale_price"), c("price")
+        on_sale = (sale != "") & (cents(sale) < cents(price))  # Product.on_sale: 0 < sale < price
+        return {
+            "id": c("sku"),
+            "title": c("title"),
+            "description": _words(c("description")),
+            "availability": pl.when((quantity == "") | (quantity.cast(pl.Int64, strict=False) > 0))
+            .then(pl.lit("in stock"))
+            .otherwise(pl.lit("out of stock")),
+            "condition": pl.when(c("condition") == "")
+            .then(pl.lit("new"))
+            .otherwise(c("condition").str.to_lowercase()),
+            "price": money(price, currency),
+            "sale_price": pl.when(on_sale).then(money(sale, currency)).otherwise(pl.lit("")),
+            "link": c("url"),
+            "image_link": c("image_url"),
+            "additional_image_link": pl.lit(""),
+            "brand": c("brand"),
+            "item_group_id": c("item_group_id"),
+            "quantity_to_sell_on_facebook": quantity.cast(pl.Int64, strict=False)
+            .cast(pl.String)
+            .fill_null(""),
+        }
+
+    def item(self) -> pl.Expr:
+        """The row as the csv module writes it (RFC 4180 quoting, cells on one line)."""
+        fields = self.fields()
+        return pl.concat_str(
+            [pl.concat_str([_cell(fields[name]) for name in COLUMNS], separator=","), pl.lit("\n")]
+        )
+
+    def plain(self) -> pl.Expr:
+        """Rows this channel maps with no problem and nothing changed (``meta._checks`` and
+        the mapping's warnings, each made impossible)."""
+        c = self.cells
+        description = _words(c("description"))
+        return pl.all_horizontal(
+            text_as_is(c("title"), limits.META_TITLE_MAX),
+            text_as_is(c("description"), limits.META_DESCRIPTION_MAX),
+            description != "",
+            description.str.len_chars() <= limits.META_DESCRIPTION_MAX,
+            c("brand").str.len_chars() <= limits.META_BRAND_MAX,
+            (gtin_normalized(c("gtin")) != "") | (c("brand") != ""),
+            c("condition").str.contains("^(?i:new|refurbished|used)?$"),
+            self._currency().str.contains("^[A-Z]{3}$"),
+            image_type(c("image_url")),
+            c("additional_image_urls") == "",
+        )
+
+    def _currency(self) -> pl.Expr:
+        own = self.cells("currency")
+        return pl.when(own != "").then(own).otherwise(pl.lit(self.channel.config.currency or ""))
+
+
+def _words(text: pl.Expr) -> pl.Expr:
+    """``" ".join(text.split())``: white space runs as one space, none at the ends."""
+    return text.str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def _cell(value: pl.Expr) -> pl.Expr:
+    """A CSV cell as ``DelimitedWriter`` writes it: tabs and line breaks as one space
+    (``text.one_line``), then quoted, inner quotes doubled, when it holds "," or '"'."""
+    one_line = value.str.replace_all(r"[\t\r\n]+", " ")
+    quoted = pl.concat_str(
+        pl.lit('"'), one_line.str.replace_all('"', '""', literal=True), pl.lit('"')
+    )
+    return pl.when(one_line.str.contains('[,"]')).then(quoted).otherwise(one_line)
