@@ -15,8 +15,10 @@ from omnisync.engine import pl
 from omnisync.engine.products import (
     Cells,
     cents,
+    currency,
     gtin_normalized,
     image_type,
+    in_stock,
     money,
     text_as_is,
 )
@@ -51,10 +53,9 @@ class GoogleItems:
         """The item's fields in ``feed.COLUMNS`` order, each as the feed writes it ("" for
         one it leaves out)."""
         c = self.cells
-        currency = self._currency()
+        priced_in = currency(self.cells, self.channel.config.currency)
         sale = c("sale_price")
         gtin = gtin_normalized(c("gtin"))
-        quantity = c("quantity")
         return {
             "id": c("sku"),
             "title": c("title"),
@@ -62,12 +63,12 @@ class GoogleItems:
             "link": c("url"),
             "image_link": c("image_url").str.replace_all(",", "%2C", literal=True),
             "additional_image_link": pl.lit(""),
-            "availability": pl.when((quantity == "") | (quantity.cast(pl.Int64, strict=False) > 0))
+            "availability": pl.when(in_stock(c))
             .then(pl.lit("in_stock"))
             .otherwise(pl.lit("out_of_stock")),
             "availability_date": pl.lit(""),
-            "price": money(c("price"), currency),
-            "sale_price": pl.when(sale != "").then(money(sale, currency)).otherwise(pl.lit("")),
+            "price": money(c("price"), priced_in),
+            "sale_price": pl.when(sale != "").then(money(sale, priced_in)).otherwise(pl.lit("")),
             "brand": c("brand"),
             "gtin": gtin,
             "mpn": c("mpn"),
@@ -104,16 +105,12 @@ class GoogleItems:
             (gtin != "") | (c("brand") != ""),
             (gtin == "") | _gtin_valid(gtin),
             c("condition").str.contains("^(?i:new|refurbished|used)?$"),
-            self._currency().str.contains("^[A-Z]{3}$"),
+            currency(self.cells, self.channel.config.currency).str.contains("^[A-Z]{3}$"),
             (sale == "") | (cents(sale) <= cents(c("price"))),
             image_type(c("image_url")),
             *(c(name) == "" for name in ("additional_image_urls", "availability")),
             c("availability_date") == "",
         )
-
-    def _currency(self) -> pl.Expr:
-        own = self.cells("currency")
-        return pl.when(own != "").then(own).otherwise(pl.lit(self.channel.config.currency or ""))
 
 
 def _prefixed(tag: str) -> str:

@@ -14,8 +14,10 @@ from omnisync.engine import pl
 from omnisync.engine.products import (
     Cells,
     cents,
+    currency,
     gtin_normalized,
     image_type,
+    in_stock,
     money,
     text_as_is,
 )
@@ -41,21 +43,21 @@ class MetaItems:
 
     def fields(self) -> dict[str, pl.Expr]:
         c = self.cells
-        currency = self._currency()
+        priced_in = currency(self.cells, self.channel.config.currency)
         quantity, sale, price = c("quantity"), c("sale_price"), c("price")
         on_sale = (sale != "") & (cents(sale) < cents(price))  # Product.on_sale: 0 < sale < price
         return {
             "id": c("sku"),
             "title": c("title"),
             "description": _words(c("description")),
-            "availability": pl.when((quantity == "") | (quantity.cast(pl.Int64, strict=False) > 0))
+            "availability": pl.when(in_stock(c))
             .then(pl.lit("in stock"))
             .otherwise(pl.lit("out of stock")),
             "condition": pl.when(c("condition") == "")
             .then(pl.lit("new"))
             .otherwise(c("condition").str.to_lowercase()),
-            "price": money(price, currency),
-            "sale_price": pl.when(on_sale).then(money(sale, currency)).otherwise(pl.lit("")),
+            "price": money(price, priced_in),
+            "sale_price": pl.when(on_sale).then(money(sale, priced_in)).otherwise(pl.lit("")),
             "link": c("url"),
             "image_link": c("image_url"),
             "additional_image_link": pl.lit(""),
@@ -86,14 +88,10 @@ class MetaItems:
             c("brand").str.len_chars() <= limits.META_BRAND_MAX,
             (gtin_normalized(c("gtin")) != "") | (c("brand") != ""),
             c("condition").str.contains("^(?i:new|refurbished|used)?$"),
-            self._currency().str.contains("^[A-Z]{3}$"),
+            currency(self.cells, self.channel.config.currency).str.contains("^[A-Z]{3}$"),
             image_type(c("image_url")),
             c("additional_image_urls") == "",
         )
-
-    def _currency(self) -> pl.Expr:
-        own = self.cells("currency")
-        return pl.when(own != "").then(own).otherwise(pl.lit(self.channel.config.currency or ""))
 
 
 def _words(text: pl.Expr) -> pl.Expr:

@@ -48,6 +48,19 @@ class Cells:
         return pl.col(f"s{at}") if at is not None else pl.lit("")
 
 
+def currency(cells: Cells, default: str | None) -> pl.Expr:
+    """The price's currency: the row's, else the channel's setting ("" when neither)."""
+    own = cells("currency")
+    return pl.when(own != "").then(own).otherwise(pl.lit(default or ""))
+
+
+def in_stock(cells: Cells) -> pl.Expr:
+    """Whether the channel shows the product available: stock untracked (no quantity) or
+    above 0 (``Channel.units`` without a stock file or a stock rule)."""
+    quantity = cells("quantity")
+    return (quantity == "") | (quantity.cast(pl.Int64, strict=False) > 0)
+
+
 def cents(price: pl.Expr) -> pl.Expr:
     """A plain price (``PRICE``) in cents, to compare two exactly."""
     whole = price.str.extract(r"^([0-9]+)").cast(pl.Int64, strict=False)  # null past 2^63
