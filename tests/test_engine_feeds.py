@@ -220,3 +220,14 @@ def test_a_reserved_sku_goes_row_by_row_as_the_per_item_path_has_it(
     assert [p["code"] for p in result["problems"]] == ["oversell"]
     feed = result["feeds"]["google.xml"].decode()
     assert feed.count("<g:availability>out_of_stock") == 1
+
+
+def test_an_id_whose_case_fold_equals_another_is_a_repeat_for_google(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Google compares ids case folded: "STRAßE" folds to "strasse", so it repeats the plain
+    "strasse" row before it; the engine must leave both to the per-item path to see it."""
+    rows = [good_row(sku="strasse"), good_row(sku="STRAßE"), good_row(sku="K-1")]
+    result = both(workspace.setup(rows), monkeypatch)
+    assert result["engine"]
+    assert "id_not_unique" in [p["code"] for p in result["problems"]]

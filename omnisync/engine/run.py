@@ -173,19 +173,23 @@ def _one(
 def _suspects(frame: EngineFrame) -> pl.Series:
     """Records whose SKU another row repeats, as the reader compares SKUs (stripped) or
     as a channel compares ids (case folded): they go row by row, where repeats are found
-    exactly. A 64-bit hash compares them here; two SKUs sharing one only cost a slower row."""
-    skus = frame.column("sku").with_columns(python_stripped(pl.col("sku")))
-    folded = _folded(skus["sku"])
-    found = skus.filter(
-        pl.col("sku").hash().is_duplicated()
-        | pl.col("sku").str.to_lowercase().hash().is_duplicated()
-        | pl.col("sku").str.to_lowercase().is_in(folded)
+    exactly. 64-bit hashes compare them here (two SKUs sharing one only cost a slower row),
+    read in the engine's pass: no SKU text is held but the few beyond ASCII."""
+    sku = python_stripped(pl.col(f"c{frame.table.index('sku')}"))
+    beyond = pl.when(~sku.str.contains(r"^[\x00-\x7f]*$")).then(sku)
+    keys = frame.select(
+        sku.hash().alias("sku"), sku.str.to_lowercase().hash().alias("id"), beyond.alias("beyond")
+    )
+    folded = _folded(keys["beyond"].drop_nulls()).hash()
+    found = keys.filter(
+        pl.col("sku").is_duplicated()
+        | pl.col("id").is_duplicated()
+        | pl.col("id").is_in(folded.implode())
     )
     return found["record"]
 
 
-def _folded(skus: pl.Series) -> list[str]:
+def _folded(skus: pl.Series) -> pl.Series:
     """The case-folded forms of the SKUs beyond ASCII (few): Python's casefold can make ASCII
     of them ("STRAßE" → "strasse"), which a lowercase SKU elsewhere may equal."""
-    beyond = skus.filter(~skus.str.contains(r"^[\x00-\x7f]*$"))
-    return sorted({sku.casefold() for sku in beyond.to_list()})
+    return pl.Series(sorted({sku.casefold() for sku in skus.to_list()}), dtype=pl.String)

@@ -73,8 +73,9 @@ class CsvSource(TableSource):
         engine = self.table.engine_frame()
         if engine is None or self.table.widened:
             return super().skus(on_problem)
-        found = engine.column("sku").select(python_stripped(pl.col("sku")))
-        return (sku for sku in found.to_series().to_list() if sku)
+        sku = python_stripped(pl.col(f"c{self.table.index('sku')}"))
+        found = engine.select(sku.alias("sku"))["sku"]
+        return (sku for sku in found.to_list() if sku)
 
     def snapshot_time(self) -> datetime | None:
         """The stock file's (else the products file's) modification time."""

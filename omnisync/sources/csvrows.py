@@ -314,13 +314,12 @@ class EngineFrame:
         if at != len(lines):  # the two reads must see the same records; never seen
             raise SourceError(self.table.name, None, f"read {at} records, expected {len(lines)}")
 
-    def column(self, name: str) -> pl.DataFrame:
-        """One column of every row (blank lines left out) with its ``record``: a narrow
-        read, for what the engine must know of the whole file before it streams it."""
-        at = self.table.index(name)
-        wanted = self.frame.select(pl.col(f"c{at}").alias(name), "record")
-        found = wanted.collect(engine="streaming").with_columns(line=self.lines)
-        return found.filter(pl.col("line") != 0).drop("line")
+    def select(self, *columns: pl.Expr) -> pl.DataFrame:
+        """``columns`` (expressions over the cells) of every row, blank lines left out, with
+        its ``record``: a narrow read, for what the engine must know of the whole file before
+        it streams it (repeats), or what a caller wants of one column (the SKUs)."""
+        found = self.frame.select(*columns, "record").collect(engine="streaming")
+        return found.filter(self.lines != 0)
 
     def _trimmed(self, batch: pl.DataFrame, on_problem: ProblemSink) -> pl.DataFrame:
         """Rows with text under the header's empty trailing cells are reported (``_checked``,
