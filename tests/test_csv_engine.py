@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omnisync.models import Problem
-from omnisync.sources import csvshape
+from omnisync.sources import csvengine, csvshape
 from omnisync.sources.csvrows import CsvTable
 
 HEADER = b"sku,title,price\n"
@@ -21,15 +21,15 @@ HEADER = b"sku,title,price\n"
 def read(path: Path, engine: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     """(rows, problems, whether the engine read the file)."""
     used: list[bool] = []
-    engine_frame = CsvTable.engine_frame
+    frame = csvengine.frame
 
-    def spied(self: CsvTable, *args: Any) -> Any:
-        found = engine_frame(self, *args) if engine else None
+    def spied(*args: Any) -> Any:
+        found = frame(*args) if engine else None
         used.append(found is not None)
         return found
 
     with monkeypatch.context() as m:
-        m.setattr(CsvTable, "engine_frame", spied)
+        m.setattr(csvengine, "frame", spied)
         problems: list[Problem] = []
         table = CsvTable(path, required=("sku",))
         rows = [(line, list(cells)) for line, cells in table.rows(problems.append)]
@@ -164,7 +164,7 @@ def test_the_sku_column_alone_reads_as_the_rows_give_it(
         m.setattr(CsvTable, "rows", lambda *_: pytest.fail("read row by row"))
         engine = list(CsvSource(path).skus(lambda _: None))
     with monkeypatch.context() as m:
-        m.setattr(CsvTable, "engine_frame", lambda self: None)
+        m.setattr(csvengine, "frame", lambda *_: None)
         reference = list(CsvSource(path).skus(lambda _: None))
     assert engine == reference == ["A", "B", "C", "A"]
 

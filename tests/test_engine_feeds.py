@@ -70,6 +70,8 @@ def test_plain_rows_are_written_by_the_engine(
 def test_a_catalogue_with_side_files_is_read_row_by_row(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A regression guard (it passes with the engine off too): stock is not joined in the
+    engine yet, so such a run must not take it."""
     workspace.write_products([good_row()])
     (workspace.root / "stock.csv").write_text("sku,location,quantity\nKETTLE-1,W,1\n")
     (workspace.root / "locations.csv").write_text("code,name,type\nW,Warehouse,warehouse\n")

@@ -15,12 +15,12 @@ from typing import Any, Protocol
 
 from omnisync import stopping
 from omnisync.engine import google, meta, pl
-from omnisync.engine.products import Cells, python_stripped, source_plain
+from omnisync.engine.products import Cells, source_plain
 from omnisync.lanes import Lane
 from omnisync.models import Product
 from omnisync.report import RunReport
+from omnisync.sources.csvengine import EngineFrame
 from omnisync.sources.csvfile import CsvSource
-from omnisync.sources.csvrows import EngineFrame
 
 
 class Rows(Protocol):
@@ -121,12 +121,14 @@ def _batch(
     plain = [batch[f"plain{n}"] for n in range(len(lanes))]
     every = pl.DataFrame(plain).select(pl.all_horizontal(pl.all())).to_series()
     run.report.products += int(batch["base"].sum())
+    stops = every.not_().arg_true().to_list()
+    rare = batch.select(*names, "line") if stops else batch  # the cells the per-row code reads
     start = 0
-    for stop in [*every.not_().arg_true().to_list(), batch.height]:
+    for stop in [*stops, batch.height]:
         if stop > start:
             _write(run, batch, start, stop)
         if stop < batch.height:
-            row = batch.select(*names, "line").row(stop)
+            row = rare.row(stop)
             _one(run, batch, stop, (row[-1], list(row[:-1])), plain, build, reserved)
         start = stop + 1
 
@@ -175,7 +177,7 @@ def _suspects(frame: EngineFrame) -> pl.Series:
     as a channel compares ids (case folded): they go row by row, where repeats are found
     exactly. 64-bit hashes compare them here (two SKUs sharing one only cost a slower row),
     read in the engine's pass: no SKU text is held but the few beyond ASCII."""
-    sku = python_stripped(pl.col(f"c{frame.table.index('sku')}"))
+    sku = frame.sku()
     beyond = pl.when(~sku.str.contains(r"^[\x00-\x7f]*$")).then(sku)
     keys = frame.select(
         sku.hash().alias("sku"), sku.str.to_lowercase().hash().alias("id"), beyond.alias("beyond")

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import get_args
 
 from omnisync.catalogs import CsvFileKey
-from omnisync.engine import pl
-from omnisync.engine.products import python_stripped
 from omnisync.sources.base import ProblemSink
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.tabular import TableSource
@@ -73,8 +71,7 @@ class CsvSource(TableSource):
         engine = self.table.engine_frame()
         if engine is None or self.table.widened:
             return super().skus(on_problem)
-        sku = python_stripped(pl.col(f"c{self.table.index('sku')}"))
-        found = engine.select(sku.alias("sku"))["sku"]
+        found = engine.select(engine.sku().alias("sku"))["sku"]
         return (sku for sku in found.to_list() if sku)
 
     def snapshot_time(self) -> datetime | None:

@@ -12,16 +12,15 @@ import codecs
 import csv
 import itertools
 import re
-from collections.abc import Collection, Generator, Iterator, Sequence
+from collections.abc import Collection, Generator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from omnisync.engine import pl
-from omnisync.engine.products import python_stripped
 from omnisync.errors import SourceError
 from omnisync.models import Problem
-from omnisync.sources import csvshape
+from omnisync.sources import csvengine
 from omnisync.sources.base import ProblemSink
+from omnisync.sources.csvengine import EngineFrame
 
 # A 100 KB description is normal; the csv module's default cap is 128 KiB per field.
 FIELD_LIMIT = 16 * 1024 * 1024
@@ -30,7 +29,6 @@ csv.field_size_limit(FIELD_LIMIT)
 DELIMITERS = ",;\t|"  # those the settings offer
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape turns bad bytes into
 Row = tuple[int, list[str]]
-BATCH = 5000  # rows the engine's reader hands over at a time
 # Excel's first line naming the delimiter; one character, not a quote or a line break.
 _SEP_LINE = re.compile(r'sep=([^"\r\n])\r?\n?', re.IGNORECASE)
 SNIFF_BYTES = 64 * 1024  # what the encoding check reads of a file
@@ -76,13 +74,13 @@ class CsvTable:
         self.encoding, self.codec = encoding, codec(encoding)
         self.name = path.name
         self.header: list[str] = []
-        self._cells = 0  # the header record's cells, the empty ones at its end included
+        self.raw_width = 0  # the header record's cells, the empty ones at its end included
 
     @property
     def widened(self) -> bool:
         """The header has empty cells at its end (a spreadsheet's): a row with text under
         them is reported, which a read of one column would not see."""
-        return self._cells > len(self.header)
+        return self.raw_width > len(self.header)
 
     def index(self, column: str) -> int:
         """Position of ``column``, -1 when the file does not have it."""
@@ -91,41 +89,35 @@ class CsvTable:
     def rows(
         self, on_problem: ProblemSink, only: Collection[str] | None = None
     ) -> Generator[Row, None, None]:
-        """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily.
+        """Read the header now (so ``header`` and ``index()`` work at once), the rest lazily:
+        through the engine when the file lets it (``engine_frame``), else row by row.
         ``only``: rows of other SKUs may be left out (the engine leaves them out)."""
-        engine = self.engine_frame()
-        if engine is not None:
-            return _rows_of(engine, on_problem, only)
         clean = _BAD_BYTES[0]  # before the first read: it decodes ahead of the header
-        f, reader, _ = self._opened()
+        f, reader, newline = self._opened()
+        try:
+            engine = self._engine(reader, newline)
+        except BaseException:
+            f.close()
+            raise
+        if engine is not None:
+            f.close()
+            return engine.rows(on_problem, only)
         return self._body(f, reader, on_problem, clean)
 
     def engine_frame(self) -> EngineFrame | None:
-        """The file for the engine, when its shape lets its CSV reader read it exactly as the
-        csv module does (``csvshape``); None otherwise (a file in another encoding, of CR-only
-        lines, or with a row the csv module reports). The header is read now either way."""
+        """The file for the engine (``csvengine``); None when it is in another encoding than
+        UTF-8, of CR-only lines, or has a row the csv module reports. A UTF-8 file's header is
+        read now either way."""
+        if not self.codec.startswith("utf-8"):
+            return None
         f, reader, newline = self._opened()
         with f:
-            if not self.codec.startswith("utf-8") or newline != "\n":
-                return None
-            skip, width = reader.line_num, len(self.header)
-            widths = frozenset({width, self._cells})
-            shape = csvshape.scan(self.path, reader.dialect.delimiter, skip, widths)
-            if not shape.plain:
-                return None
-        frame = pl.scan_csv(
-            self.path,
-            has_header=False,
-            separator=reader.dialect.delimiter,
-            skip_lines=skip,
-            empty_string_is_null=False,
-            # The header's width, whatever the first line after it holds (a blank line).
-            schema=dict.fromkeys((f"c{i}" for i in range(self._cells)), pl.String),
-            missing_columns="insert",
-            encoding="utf8",
-            raise_if_empty=False,
-        )
-        return EngineFrame(self, frame, shape.lines)
+            return self._engine(reader, newline)
+
+    def _engine(self, reader: Any, newline: str) -> EngineFrame | None:
+        if not self.codec.startswith("utf-8") or newline != "\n":
+            return None
+        return csvengine.frame(self, reader.dialect.delimiter, reader.line_num)
 
     def _opened(self) -> tuple[TextIO, Any, str]:
         """The file open past its header (read), its csv reader and its line ends."""
@@ -189,7 +181,7 @@ class CsvTable:
 
     def _read_header(self, reader: Any) -> list[str]:
         line, first = self._first_record(reader)
-        self._cells = len(first)
+        self.raw_width = len(first)
         header = [cell.strip().lower() for cell in first]
         while header and not header[-1]:
             header.pop()  # spreadsheets leave trailing empty columns
@@ -240,7 +232,7 @@ class CsvTable:
                         if len(cells) == width and _BAD_BYTES[0] == clean:
                             yield start, cells  # the common case, checked by the two tests
                         else:
-                            row = self._checked(start, cells, on_problem)
+                            row = self.checked(start, cells, on_problem)
                             if row is not None:
                                 yield row
                         start = reader.line_num + 1
@@ -249,7 +241,7 @@ class CsvTable:
                     on_problem(self._problem(start, "csv_syntax", _syntax(exc)))
                     start = reader.line_num + 1
 
-    def _checked(self, line: int, cells: list[str], on_problem: ProblemSink) -> Row | None:
+    def checked(self, line: int, cells: list[str], on_problem: ProblemSink) -> Row | None:
         """The row when it can be used; blank lines are skipped, broken rows reported."""
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             return None
@@ -281,70 +273,6 @@ class CsvTable:
 
     def _problem(self, line: int, code: str, message: str, sku: str | None = None) -> Problem:
         return Problem(code=code, message=message, sku=sku, file=self.name, line=line)
-
-
-class EngineFrame:
-    """A plain CSV file as the engine reads it: ``frame`` (every record, the header's cells as
-    ``c0``, ``c1``, …, and its ``record`` number from 0) and ``lines`` (each record's first
-    line, 0 for a blank line)."""
-
-    def __init__(self, table: CsvTable, frame: pl.LazyFrame, lines: pl.Series) -> None:
-        self.table, self.lines = table, lines
-        self.frame = frame.with_row_index("record")
-        self.cells = [f"c{i}" for i in range(len(table.header))]
-
-    def batches(
-        self, on_problem: ProblemSink, stages: Sequence[Sequence[pl.Expr]] = ()
-    ) -> Iterator[pl.DataFrame]:
-        """The rows in batches: ``c0``, ``c1``, … (the header's cells), ``line`` (the row's
-        first), ``record``, then the columns of ``stages`` — expressions the engine's threads
-        compute as they read, each stage over the cells and the stages before it; blank
-        lines left out."""
-        lines, at = self.lines, 0
-        frame, added = self.frame, []
-        for columns in stages:
-            frame = frame.with_columns(columns)
-            added += [column.meta.output_name() for column in columns]
-        for batch in frame.collect_batches(chunk_size=BATCH, engine="streaming"):
-            batch = batch.with_columns(line=lines.slice(at, batch.height))
-            at += batch.height
-            batch = batch.filter(pl.col("line") != 0)  # blank lines: the csv module skips them
-            batch = self._trimmed(batch, on_problem)
-            yield batch.select(*self.cells, "line", "record", *added)
-        if at != len(lines):  # the two reads must see the same records; never seen
-            raise SourceError(self.table.name, None, f"read {at} records, expected {len(lines)}")
-
-    def select(self, *columns: pl.Expr) -> pl.DataFrame:
-        """``columns`` (expressions over the cells) of every row, blank lines left out, with
-        its ``record``: a narrow read, for what the engine must know of the whole file before
-        it streams it (repeats), or what a caller wants of one column (the SKUs)."""
-        found = self.frame.select(*columns, "record").collect(engine="streaming")
-        return found.filter(self.lines != 0)
-
-    def _trimmed(self, batch: pl.DataFrame, on_problem: ProblemSink) -> pl.DataFrame:
-        """Rows with text under the header's empty trailing cells are reported (``_checked``,
-        row by row: they are rare) and left out."""
-        extra = [f"c{i}" for i in range(len(self.cells), self.table._cells)]
-        if not extra:
-            return batch
-        broken = pl.any_horizontal(pl.col(c).str.strip_chars() != "" for c in extra)
-        for row in batch.filter(broken).select(*self.cells, *extra, "line").iter_rows():
-            self.table._checked(row[-1], list(row[:-1]), on_problem)
-        return batch.filter(~broken)
-
-
-def _rows_of(
-    engine: EngineFrame, on_problem: ProblemSink, only: Collection[str] | None
-) -> Generator[Row, None, None]:
-    wanted = None
-    if only is not None and engine.table.index("sku") >= 0:
-        sku = pl.col(f"c{engine.table.index('sku')}")
-        wanted = python_stripped(sku).is_in(list(only))  # as the caller compares them
-    for batch in engine.batches(on_problem):
-        if wanted is not None:
-            batch = batch.filter(wanted)
-        for cells in batch.select(*engine.cells, "line").iter_rows():
-            yield cells[-1], list(cells[:-1])
 
 
 def _printable(cell: str) -> str | None:
