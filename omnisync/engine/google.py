@@ -63,7 +63,7 @@ class GoogleItems:
             "link": c("url"),
             "image_link": c("image_url").str.replace_all(",", "%2C", literal=True),
             "additional_image_link": pl.lit(""),
-            "availability": pl.when(in_stock(c))
+            "availability": pl.when(in_stock(c, self.channel.locations))
             .then(pl.lit("in_stock"))
             .otherwise(pl.lit("out_of_stock")),
             "availability_date": pl.lit(""),

@@ -19,6 +19,7 @@ from omnisync.engine.products import (
     image_type,
     in_stock,
     money,
+    on_hand,
     text_as_is,
 )
 
@@ -44,13 +45,13 @@ class MetaItems:
     def fields(self) -> dict[str, pl.Expr]:
         c = self.cells
         priced_in = currency(self.cells, self.channel.config.currency)
-        quantity, sale, price = c("quantity"), c("sale_price"), c("price")
+        sale, price, counted = c("sale_price"), c("price"), self.channel.locations
         on_sale = (sale != "") & (cents(sale) < cents(price))  # Product.on_sale: 0 < sale < price
         return {
             "id": c("sku"),
             "title": c("title"),
             "description": _words(c("description")),
-            "availability": pl.when(in_stock(c))
+            "availability": pl.when(in_stock(c, counted))
             .then(pl.lit("in stock"))
             .otherwise(pl.lit("out of stock")),
             "condition": pl.when(c("condition") == "")
@@ -63,9 +64,7 @@ class MetaItems:
             "additional_image_link": pl.lit(""),
             "brand": c("brand"),
             "item_group_id": c("item_group_id"),
-            "quantity_to_sell_on_facebook": quantity.cast(pl.Int64, strict=False)
-            .cast(pl.String)
-            .fill_null(""),
+            "quantity_to_sell_on_facebook": on_hand(c, counted).cast(pl.String).fill_null(""),
         }
 
     def item(self) -> pl.Expr:

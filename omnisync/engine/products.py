@@ -7,6 +7,7 @@ with no problem and exactly these values. Every other row is built by that reade
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from omnisync.checks import IMAGE_TYPES
 from omnisync.engine import pl
@@ -32,13 +33,21 @@ def python_stripped(text: pl.Expr) -> pl.Expr:
     return text.str.replace_all(r"^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$", "")
 
 
+class StockColumns(Protocol):
+    """The stock file joined to the products (``engine.sides.Stock``)."""
+
+    def units(self, counted: frozenset[str] | None) -> pl.Expr: ...
+
+
 class Cells:
     """Where each column sits in the file's header; a column the file lacks reads as "".
     ``stripped()`` adds each cell with white space stripped as the reader strips it (``s0``,
-    ``s1``, …), once; the expressions read those."""
+    ``s1``, …), once; the expressions read those. ``stock``: the stock file's columns, when
+    the catalogue has one (it is then the stock, not the quantity column)."""
 
-    def __init__(self, header: Sequence[str]) -> None:
+    def __init__(self, header: Sequence[str], stock: StockColumns | None = None) -> None:
         self.at = {name: i for i, name in reversed(list(enumerate(header))) if name}
+        self.stock = stock
 
     def stripped(self) -> list[pl.Expr]:
         return [pl.col(f"c{at}").str.strip_chars().alias(f"s{at}") for at in self.at.values()]
@@ -54,11 +63,19 @@ def currency(cells: Cells, default: str | None) -> pl.Expr:
     return pl.when(own != "").then(own).otherwise(pl.lit(default or ""))
 
 
-def in_stock(cells: Cells) -> pl.Expr:
-    """Whether the channel shows the product available: stock untracked (no quantity) or
-    above 0 (``Channel.units`` without a stock file or a stock rule)."""
-    quantity = cells("quantity")
-    return (quantity == "") | (quantity.cast(pl.Int64, strict=False) > 0)
+def on_hand(cells: Cells, counted: frozenset[str] | None) -> pl.Expr:
+    """Units on hand over the channel's ``counted`` locations (``Product.on_hand``): the
+    stock file's, else the quantity column's; null when stock is not tracked (no quantity)."""
+    if cells.stock is not None:
+        return cells.stock.units(counted)
+    return cells("quantity").cast(pl.Int64, strict=False)
+
+
+def in_stock(cells: Cells, counted: frozenset[str] | None) -> pl.Expr:
+    """Whether the channel shows the product available: stock untracked or above 0
+    (``Channel.units`` without a stock rule)."""
+    units = on_hand(cells, counted)
+    return units.is_null() | (units > 0)
 
 
 def cents(price: pl.Expr) -> pl.Expr:

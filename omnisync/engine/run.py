@@ -2,9 +2,10 @@
 items for the plain rows built as columns and written as one text per stretch of plain rows,
 and every other row built and mapped one by one, in file order, by the per-item code.
 
-Taken when the engine can serve the whole run (``plan``): a CSV catalogue of one products
-file the engine reads (``csvshape``), and channels the engine maps (``MAPPINGS``).
-Otherwise the run reads product by product (``pipeline.Run``), as before.
+Taken when the engine can serve the whole run (``plan``): a CSV catalogue whose products and
+stock files the engine reads (``csvshape``; the side files joined by ``engine.sides``), and
+channels the engine maps (``MAPPINGS``). Otherwise the run reads product by product
+(``pipeline.Run``), as before.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 from omnisync import stopping
 from omnisync.engine import google, meta, pl
 from omnisync.engine.products import Cells, source_plain
+from omnisync.engine.sides import Sides, read_sides
 from omnisync.lanes import Lane
 from omnisync.models import Product
 from omnisync.report import RunReport
@@ -63,13 +65,15 @@ class Plan:
     frame: EngineFrame
     header: list[str]
     mappings: list[Mapped]  # each lane's, in order
+    sides: Sides
 
 
 def plan(run: RunLike) -> Plan | None:
-    """The engine's share of ``run``: all of it, or None."""
+    """The engine's share of ``run``: all of it, or None. The side files are read now (their
+    problems reported) once the engine has taken the products file."""
     source = run.source
-    if not isinstance(source, CsvSource) or any(source.paths.values()):
-        return None  # side files (stock, city prices, reviews): read row by row for now
+    if not isinstance(source, CsvSource):
+        return None
     if run.observe is not None or not run.lanes:
         return None
     mappings = []
@@ -83,53 +87,65 @@ def plan(run: RunLike) -> Plan | None:
     frame = source.table.engine_frame()
     if frame is None:
         return None
-    return Plan(frame, list(source.table.header), mappings)
+    sides = read_sides(source, run.report.add)
+    if sides is None:
+        return None
+    return Plan(frame, list(source.table.header), mappings, sides)
 
 
 def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]]) -> None:
     """The catalogue into every lane, in file order."""
-    cells = Cells(found.header)
+    cells = Cells(found.header, found.sides.stock)
     pairs = zip(found.mappings, run.lanes, strict=True)
     items = [mapping(lane.channel, cells) for (mapping, _), lane in pairs]
     used = sorted({name for _, names in found.mappings for name in names})
     suspects = _suspects(found.frame).implode()
     base = source_plain(cells, used) & ~pl.col("record").is_in(suspects)
-    if reserved:
-        base = base & ~cells("sku").is_in(sorted(reserved))
+    rare = sorted({*reserved, *(found.sides.stock.rare_skus() if found.sides.stock else ())})
+    if rare:  # reserved SKUs, and stock the engine did not sum: their rows go one by one
+        base = base & ~cells("sku").is_in(rare)
     # A mask that met a null (a cast that failed) is false: such a row goes one by one.
     columns = [base.fill_null(False).alias("base")]
     for n, mapped in enumerate(items):
         plain = (base & mapped.plain()).fill_null(False)
         columns += [plain.alias(f"plain{n}"), mapped.item().alias(f"item{n}")]
     build = run.source.builder(found.header, run.report.add)
-    for batch in found.frame.batches(run.report.add, [cells.stripped(), columns]):
+    sides = found.sides
+    stages = [cells.stripped(), columns]
+    for batch in found.frame.batches(run.report.add, stages, sides.tables()):
         stopping.check("while reading the catalogue; nothing was published or sent")
-        _batch(run, found.frame.cells, batch, build, reserved)
+        _batch(run, found.frame.cells, batch, Rare(build, sides, reserved))
+        sides.match(batch)
         if run.progress:
             run.progress(run.report.products)
+    sides.report_leftovers(run.report.add)
 
 
-def _batch(
-    run: RunLike,
-    names: list[str],
-    batch: pl.DataFrame,
-    build: Callable[[tuple[int, list[str]]], Product | None],
-    reserved: Mapping[str, Mapping[str, int]],
-) -> None:
+@dataclass
+class Rare:
+    """How a row some channel cannot take as plain is built: by the per-row code, with the
+    side files' fields for its SKU and available-to-sell for a reserved one."""
+
+    build: Callable[[tuple[int, list[str]], Callable[[str], dict[str, Any]]], Product | None]
+    sides: Sides
+    reserved: Mapping[str, Mapping[str, int]]
+
+
+def _batch(run: RunLike, names: list[str], batch: pl.DataFrame, rare: Rare) -> None:
     """One batch: stretches of rows plain for every channel as text, the rest one by one."""
     lanes = run.lanes
     plain = [batch[f"plain{n}"] for n in range(len(lanes))]
     every = pl.DataFrame(plain).select(pl.all_horizontal(pl.all())).to_series()
     run.report.products += int(batch["base"].sum())
     stops = every.not_().arg_true().to_list()
-    rare = batch.select(*names, "line") if stops else batch  # the cells the per-row code reads
+    cells = batch.select(*names, "line") if stops else batch  # what the per-row code reads
     start = 0
     for stop in [*stops, batch.height]:
         if stop > start:
             _write(run, batch, start, stop)
         if stop < batch.height:
-            row = rare.row(stop)
-            _one(run, batch, stop, (row[-1], list(row[:-1])), plain, build, reserved)
+            row = cells.row(stop)
+            _one(run, batch, stop, (row[-1], list(row[:-1])), plain, rare)
         start = stop + 1
 
 
@@ -153,18 +169,17 @@ def _one(
     at: int,
     row: tuple[int, list[str]],
     plain: list[pl.Series],
-    build: Callable[[tuple[int, list[str]]], Product | None],
-    reserved: Mapping[str, Mapping[str, int]],
+    rare: Rare,
 ) -> None:
     """A row some channel cannot take as plain: built and mapped by the per-item code for
     those channels (the plain ones write the engine's item)."""
-    product = build(row)
+    product = rare.build(row, lambda sku: rare.sides.take(sku, batch, at))
     if product is None:
         return
     if not batch["base"][at]:
         run.report.products += 1  # counted here: the batch counted only its plain rows
-    if product.sku in reserved:
-        product = run.reserve(product, reserved[product.sku])
+    if product.sku in rare.reserved:
+        product = run.reserve(product, rare.reserved[product.sku])
     for n, lane in enumerate(run.lanes):
         if plain[n][at]:
             _write_lane(lane, batch[f"item{n}"], at, at + 1)

@@ -54,25 +54,36 @@ class EngineFrame:
         self.cells = [f"c{i}" for i in range(len(table.header))]
 
     def batches(
-        self, on_problem: ProblemSink, stages: Sequence[Sequence[pl.Expr]] = ()
+        self,
+        on_problem: ProblemSink,
+        stages: Sequence[Sequence[pl.Expr]] = (),
+        tables: Sequence[pl.DataFrame] = (),
     ) -> Iterator[pl.DataFrame]:
         """The rows in batches: ``c0``, ``c1``, … (the header's cells), ``line`` (the row's
-        first), ``record``, then the columns of ``stages`` — expressions the engine's threads
-        compute as they read, each stage over the cells and the stages before it; blank
-        lines left out."""
-        lines, at = self.lines, 0
+        first), ``record``, then the columns of ``tables`` and of ``stages``, blank lines left
+        out. ``tables``: each joined on ``key`` (one row a SKU) to the row's SKU as the per-row
+        reader strips it (``key`` is then a column too). ``stages``: expressions the engine's
+        threads compute as they read, each stage over the columns before it."""
         frame, added = self.frame, []
+        if tables:
+            frame = frame.with_columns(key=self.sku())
+            added.append("key")
+        for table in tables:
+            frame = frame.join(table.lazy(), on="key", how="left", maintain_order="left")
+            added += [name for name in table.columns if name != "key"]
         for columns in stages:
             frame = frame.with_columns(columns)
             added += [column.meta.output_name() for column in columns]
+        read = 0
         for batch in frame.collect_batches(chunk_size=BATCH, engine="streaming"):
-            batch = batch.with_columns(line=lines.slice(at, batch.height))
-            at += batch.height
+            batch = batch.with_columns(line=self.lines.gather(batch["record"]))
+            read += batch.height
             batch = batch.filter(pl.col("line") != 0)  # blank lines: the csv module skips them
             batch = self._trimmed(batch, on_problem)
             yield batch.select(*self.cells, "line", "record", *added)
-        if at != len(lines):  # the two reads must see the same records; never seen
-            raise SourceError(self.table.name, None, f"read {at} records, expected {len(lines)}")
+        expected = len(self.lines)
+        if read != expected:  # the two reads must see the same records; never seen
+            raise SourceError(self.table.name, None, f"read {read} records, expected {expected}")
 
     def sku(self) -> pl.Expr:
         """The SKU cells stripped as the per-row reader strips them (Python's ``strip``)."""

@@ -79,7 +79,7 @@ class SideIndex(ABC, Generic[V]):
         """Index the whole file now; ``wanted``: only the rows of these SKUs."""
         rows = self._parsed(on_problem, wanted)
         for line, sku, rest in rows:
-            self._fold(line, sku, rest, on_problem)
+            self.fold(line, sku, rest, on_problem)
         return self
 
     def stream(self, on_problem: ProblemSink, passed: Container[str]) -> Self:
@@ -99,7 +99,7 @@ class SideIndex(ABC, Generic[V]):
             if wanted is None or sku in wanted:
                 yield line, sku, [cells[i].strip() for i in positions]
 
-    def _fold(self, line: int, sku: str, rest: list[str], on_problem: ProblemSink) -> None:
+    def fold(self, line: int, sku: str, rest: list[str], on_problem: ProblemSink) -> None:
         """Add one row to ``values``, or report why it is rejected."""
         try:
             if not sku:
@@ -118,6 +118,10 @@ class SideIndex(ABC, Generic[V]):
                 )
             )
 
+    def line_of(self, sku: str) -> int | None:
+        """The line of the SKU's first row taken into the index (None: every row refused)."""
+        return self._lines.get(sku)
+
     def _read_for(self, sku: str) -> None:
         """Merged: read on until ``sku``'s rows are complete, or the window is full."""
         while self._ahead is not None:
@@ -128,11 +132,13 @@ class SideIndex(ABC, Generic[V]):
     def _advance(self) -> None:
         assert self._rows is not None and self._ahead is not None
         line, sku, rest = self._ahead
-        if sku and sku != self._checked:  # a rejected row too: indexed, it would meet its SKU
-            if sku in self._passed:
+        if sku != self._checked:  # a rejected row too: indexed, it would meet its SKU
+            if sku and sku in self._passed:
                 raise SideFilesUnordered(self.table.name)
-            self._checked = sku  # the rest of its run needs no check: it cannot pass meanwhile
-        self._fold(line, sku, rest, self._on_problem)
+            # The rest of its run needs no check: it cannot pass meanwhile. Any other row ends
+            # the run, an empty SKU's too (the products may take this SKU's rows at it).
+            self._checked = sku
+        self.fold(line, sku, rest, self._on_problem)
         self._ahead = next(self._rows, None)
 
     @abstractmethod

@@ -120,6 +120,12 @@ class TableSource(Source):
         self._location_codes = frozenset(loc.code for loc in found)
         return found
 
+    @property
+    def location_codes(self) -> frozenset[str] | None:
+        """The codes of the locations read (``locations()``); None without a locations table:
+        then any location a stock row names counts."""
+        return self._location_codes
+
     def read(self, on_problem: ProblemSink) -> Iterator[Product]:
         """Products in file order; a SKU seen before is reported and skipped (first row
         wins) before it takes any side rows."""
@@ -149,7 +155,7 @@ class TableSource(Source):
                 if sku in seen:
                     on_problem(duplicate_sku(sku, self.table.name, line))
                     continue
-                product = self._product(line, cells, columns, sides, on_problem)
+                product = self._product(line, cells, columns, sides.take, on_problem)
                 if product is None:
                     failed.add(sku)  # its side rows are taken (and lost with it), as indexed
                 else:
@@ -160,19 +166,20 @@ class TableSource(Source):
 
     def builder(
         self, header: list[str], on_problem: ProblemSink
-    ) -> Callable[[Row], Product | None]:
+    ) -> Callable[[Row, Callable[[str], dict[str, Any]]], Product | None]:
         """Build products one row at a time, as ``read`` does, for a reader that hands over
         only some rows (the engine's rare ones; every row of a repeated SKU among them, so the
-        repeats are found here as ``read`` finds them). No side tables."""
-        seen, columns, sides = KeySet(), _Columns(header), _Sides(None, None, None)
+        repeats are found here as ``read`` finds them). ``take(sku)``: the product fields the
+        side tables hold for the row's SKU, asked for when ``read`` would take them."""
+        seen, columns = KeySet(), _Columns(header)
 
-        def build(row: Row) -> Product | None:
+        def build(row: Row, take: Callable[[str], dict[str, Any]]) -> Product | None:
             line, cells = row
             sku = cells[columns.sku].strip()
             if sku in seen:
                 on_problem(duplicate_sku(sku, self.table.name, line))
                 return None
-            product = self._product(line, cells, columns, sides, on_problem)
+            product = self._product(line, cells, columns, take, on_problem)
             if product is not None:
                 seen.add(sku)
             return product
@@ -210,10 +217,15 @@ class TableSource(Source):
         )
 
     def _product(
-        self, line: int, cells: list[str], columns: _Columns, sides: _Sides, on_problem: ProblemSink
+        self,
+        line: int,
+        cells: list[str],
+        columns: _Columns,
+        take: Callable[[str], dict[str, Any]],
+        on_problem: ProblemSink,
     ) -> Product | None:
         row = [cell.strip() for cell in cells]
-        extra = sides.take(row[columns.sku])
+        extra = take(row[columns.sku])
         extra.update(self.row_fields(line, row[columns.sku], on_problem))
         try:
             return self._build(row, columns, extra, on_problem, line)
