@@ -59,17 +59,12 @@ def pandas(folder: Path, out: Path) -> int:
     return len(frame)
 
 
-def build(folder: Path, out: Path, channels: list[str], products_only: bool = False) -> int:
-    """``products_only``: the catalogue without its side files (stock, city prices), which
-    the engine serves whole so far (issue 17)."""
+def build(folder: Path, out: Path, channels: list[str]) -> int:
     from omnisync import pipeline
     from omnisync.config import load_config
 
     config = load_config(folder / "omnisync.yaml")
     config = config.model_copy(update={"output_dir": out, "state": out / "state.db"})
-    if products_only:
-        sides = dict.fromkeys(("stock", "locations", "city_prices", "reviews"))
-        config = config.model_copy(update={"catalog": config.catalog.model_copy(update=sides)})
     report = pipeline.build(config, channels)
     return report.products
 
@@ -203,8 +198,6 @@ def main() -> None:
         items = pandas(folder, out / "google.xml")
     elif scenario == "plan":
         items, extra = plan(folder, out)
-    elif scenario == "engine:google":
-        items = build(folder, out, ["google"], products_only=True)
     elif scenario.startswith("orders:"):
         items, extra = orders(folder, out, int(scenario.split(":", 1)[1]))
     else:

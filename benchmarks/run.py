@@ -1,5 +1,5 @@
 """``make bench``: one table — wall time, items per second, peak RSS — for the floor, the
-pandas baseline and omnisync on generated catalogues, with the issue 7 targets checked as
+pandas baseline and omnisync on generated catalogues, with the issue 17 targets checked as
 ratios against the floor measured in the same run. Each scenario runs in its own process.
 
     python benchmarks/run.py                      # 100k and 1M SKUs
@@ -23,11 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from generate import VERSION, write  # noqa: E402
 
-# engine:google — the Google feed of the products file alone, which the engine serves whole
-# so far (issue 17); build:* read the side files too, row by row.
-CHANNELS = [
-    "build:google", "engine:google", "build:kaspi", "build:satu", "build:local", "build:meta"
-]  # fmt: skip
+CHANNELS = ["build:google", "build:kaspi", "build:satu", "build:local", "build:meta"]
 ORDERS = 10_000
 DATA = Path(os.environ.get("OMNISYNC_BENCH_DATA", HERE / ".data"))
 
@@ -76,32 +72,31 @@ def table(results: list[dict[str, Any]]) -> str:
 
 
 def targets(results: list[dict[str, Any]]) -> list[tuple[str, bool]]:
-    """Issue 7's targets, on the largest size measured."""
+    """Issue 17's targets, on the largest size measured."""
     size = max(r["size"] for r in results)
     at = {r["scenario"]: r for r in results if r["size"] == size}
-    floor, google = at["floor"]["seconds"], at["build:google"]["seconds"]
-    ours = [r["peak_rss_mb"] for r in at.values() if r["scenario"] != "pandas"]
-    plan = at["plan"]
+    floor, google = at["floor"]["seconds"], at["build:google"]
+    everything, plan = at["build:all"], at["plan"]
     found = [
-        ("Google XML ≤ 1.6× the floor", google <= 1.6 * floor),
-        (
-            "all file channels in one pass ≤ 3.5× the floor",
-            at["build:all"]["seconds"] <= 3.5 * floor,
-        ),
-        ("peak RSS ≤ 200 MB", max(ours) <= 200),
+        ("Google XML ≤ 0.5× the floor", google["seconds"] <= 0.5 * floor),
+        ("Google XML peak RSS ≤ 256 MB", google["peak_rss_mb"] <= 256),
+        ("five file channels, multi-store, ≤ 1.5× the floor", everything["seconds"] <= 1.5 * floor),
+        ("five file channels peak RSS ≤ 512 MB", everything["peak_rss_mb"] <= 512),
     ]
     if "pandas" in at:
-        found.append(("≥ 5× faster than pandas", at["pandas"]["seconds"] >= 5 * google))
-    found.append(("push planning, 1 % changed, ≤ 5 s", plan["seconds"] <= 5))
+        faster = at["pandas"]["seconds"] >= 15 * google["seconds"]
+        found.append(("≥ 15× faster than pandas", faster))
+    found.append(("push planning, 1 % changed, ≤ 2 s", plan["seconds"] <= 2))
     exact = plan["requests"] == plan["expected_requests"]
     found.append((f"exactly ceil(changed / batch) = {plan['expected_requests']} requests", exact))
     pulled = at[f"orders:{ORDERS}"]  # against the largest catalogue: pull reads its SKUs
-    found.append((f"{ORDERS:,} orders ingested in ≤ 20 s", pulled["seconds"] <= 20))
+    found.append((f"{ORDERS:,} orders ingested in ≤ 10 s", pulled["seconds"] <= 10))
     sizes = sorted({r["size"] for r in results})
     if len(sizes) > 1:
         small = {r["scenario"]: r["peak_rss_mb"] for r in results if r["size"] == sizes[0]}
-        flat = all(at[s]["peak_rss_mb"] <= 1.25 * small[s] + 10 for s in CHANNELS)
-        found.append((f"RSS flat from {sizes[0]:,} to {size:,} SKUs", flat))
+        builds = [*CHANNELS, "build:all"]
+        grows = all(at[s]["peak_rss_mb"] <= 1.5 * small[s] for s in builds)
+        found.append((f"peak RSS grows ≤ 1.5× from {sizes[0]:,} to {size:,} SKUs", grows))
     return found
 
 

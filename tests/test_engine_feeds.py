@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omnisync import pipeline
+from omnisync.channels import yml
 from omnisync.config import load_config
 from omnisync.engine import run as engine_run
 
@@ -116,6 +117,8 @@ VALUES: dict[str, list[str]] = {
     "price": [
         "15990",
         "15990.5",
+        "15990.50",
+        "15990.0",
         "15 990",
         "0",
         "015990",
@@ -126,7 +129,7 @@ VALUES: dict[str, list[str]] = {
         "1" * 29,
         "1e30",
     ],
-    "sale_price": ["", "14990", "16990", "15990", "0"],
+    "sale_price": ["", "14990", "16990", "15990", "0", "14990.10"],
     "currency": ["KZT", "", "kzt", "RUBL"],
     "url": [
         "https://s.kz/p/1",
@@ -150,6 +153,7 @@ VALUES: dict[str, list[str]] = {
     "color": ["", "чёрный", "a<b"],
     "size": ["", "M"],
     "quantity": ["", "5", "0", "-1", "1.5", "00"],
+    "material": ["", "хлопок", "a<b", 'x "1"', "x\x07"],  # a column of the shop's own
 }
 
 
@@ -157,7 +161,7 @@ VALUES: dict[str, list[str]] = {
 def catalogues(draw: st.DrawFn) -> list[dict[str, str]]:
     rows = []
     for n in range(draw(st.integers(1, 8))):
-        row = good_row(sku=f"S-{n}")
+        row = good_row(sku=f"S-{n}") | {"material": ""}
         for field in draw(st.lists(st.sampled_from(sorted(VALUES)), max_size=4, unique=True)):
             row[field] = draw(st.sampled_from(VALUES[field]))
         rows.append(row)
@@ -166,9 +170,21 @@ def catalogues(draw: st.DrawFn) -> list[dict[str, str]]:
 
 GOOGLE = {"type": "google_merchant", "format": "xml", "currency": "KZT"}
 META = {"type": "meta", "currency": "KZT"}
+LOCATIONS = (
+    "code,name,type,pickup\nW,Store W,warehouse,no\nS1,Store 1,store,yes\nS2,Store 2,store,no\n"
+)
+LOCAL = {"type": "google_local_inventory", "currency": "KZT", "stores": {"S1": "s-1", "W": "w"}}
+SATU = {
+    "type": "satu",
+    "currency": "KZT",
+    "shop": {"name": "Shop", "company": "Shop LLP", "url": "https://shop.example.kz"},
+}
 CHANNEL_SETS = {
     "google": {"google": GOOGLE},
     "meta": {"meta": META},
+    "local inventory": {"local": LOCAL},
+    "satu": {"satu": SATU},
+    "satu, strict ids": {"satu": {**SATU, "strict_ids": True}},
     "google and meta, no currency on meta": {"google": GOOGLE, "meta": {"type": "meta"}},
 }
 
@@ -185,8 +201,9 @@ def test_any_catalogue_gives_what_the_per_item_mapping_gives(
     channels: str,
 ) -> None:
     space = Workspace(tmp_path_factory.mktemp("engine"))
-    space.write_products(rows)
-    both(space.write_config(CHANNEL_SETS[channels]), monkeypatch)
+    space.write_products(rows, list(rows[0]))
+    (space.root / "locations.csv").write_text(LOCATIONS, encoding="utf-8")  # no stock file
+    both(space.write_config(CHANNEL_SETS[channels], locations="locations.csv"), monkeypatch)
 
 
 def test_meta_rows_are_written_by_the_engine(
@@ -241,7 +258,6 @@ def test_an_id_whose_case_fold_equals_another_is_a_repeat_for_google(
     assert "id_not_unique" in [p["code"] for p in result["problems"]]
 
 
-LOCATIONS = "code,name,type\nW,Warehouse,warehouse\nS1,Store 1,store\nS2,Store 2,store\n"
 STOCK_VALUES = {
     "location": ["W", "S1", "S2", "S1 ", "NOPE", ""],
     "quantity": ["1", "0", "", "5", "007", "-2", "1.5", "2.0", "abc", " 3 ", "1" * 16],
@@ -274,7 +290,7 @@ def catalogues_with_sides(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def write_sides(space: Workspace, drawn: dict[str, Any]) -> Path:
-    space.write_products(drawn["rows"])
+    space.write_products(drawn["rows"], list(drawn["rows"][0]))
     catalog = {"stock": "stock.csv"}
     files = {"stock": ("sku,location,quantity", drawn["stock"])}
     for name, header in (("city_prices", "sku,city_id,price"), ("reviews", "sku,rating,count")):
@@ -289,7 +305,9 @@ def write_sides(space: Workspace, drawn: dict[str, Any]) -> Path:
         catalog["locations"] = "locations.csv"
     counted = drawn["counted"] if drawn["locations"] else None  # names locations.csv's codes
     google = {**GOOGLE, "locations": counted} if counted else GOOGLE
-    return space.write_config({"google": google, "meta": META}, **catalog)
+    local = {"local": LOCAL} if drawn["locations"] else {}  # its stores name locations.csv's
+    channels = {"google": google, "meta": META, "satu": SATU, **local}
+    return space.write_config(channels, **catalog)
 
 
 def test_any_catalogue_with_side_files_gives_what_the_per_item_path_gives(
@@ -353,3 +371,44 @@ def test_a_rare_stock_row_sends_its_product_row_by_row_with_all_its_stock(
     lines = result["feeds"]["meta.csv"].decode().splitlines()
     assert [line.rsplit(",", 1)[1] for line in lines[1:]] == ["7", "0"]
     assert [(p["code"], p["line"]) for p in result["problems"]] == [("negative_quantity", 5)]
+
+
+def test_local_inventory_lines_are_written_by_the_engine_per_store(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line per mapped store with its own units; pickup where locations.csv says so."""
+    workspace.write_products([good_row(sku="K-1", sale_price="14990"), good_row(sku="K-2")])
+    (workspace.root / "stock.csv").write_text("sku,location,quantity\nK-1,S1,3\nK-2,W,1\n")
+    (workspace.root / "locations.csv").write_text(LOCATIONS)
+    config = workspace.write_config({"local": LOCAL}, stock="stock.csv", locations="locations.csv")
+    result = both_with_sides(config, monkeypatch)
+    assert result["engine"]
+    assert result["feeds"]["local.tsv"].decode().splitlines()[1:] == [
+        "s-1\tK-1\t3\t15990.00 KZT\t14990.00 KZT\tin_stock\tbuy\tsame day",
+        "w\tK-1\t0\t15990.00 KZT\t14990.00 KZT\tout_of_stock\tnot supported\t",
+        "s-1\tK-2\t0\t15990.00 KZT\t\tout_of_stock\tbuy\tsame day",
+        "w\tK-2\t1\t15990.00 KZT\t\tin_stock\tnot supported\t",
+    ]
+    assert result["channels"] == [(2, 2, 0, 0)]
+
+
+def test_satu_offers_are_written_by_the_engine_with_their_category_ids(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [
+        good_row(sku="K-1", sale_price="14990.50", category="Сад > Инструменты")
+        | {"material": "сталь"},
+        good_row(sku="K-2", category="Дом") | {"material": ""},
+        good_row(sku="K-3", title="<b>K</b>", category="Сад > Инструменты") | {"material": ""},
+    ]
+    workspace.write_products(rows, list(rows[0]))
+    # Every path's id collides: the ids then depend on the order paths reach the tree.
+    monkeypatch.setattr(yml, "category_id", lambda path: 100_000_000)
+    result = both(workspace.write_config({"satu": SATU}), monkeypatch)
+    assert result["engine"]
+    feed = result["feeds"]["satu.xml"].decode()
+    assert feed.count("<offer ") == 3 and "<price>14990.5</price>" in feed
+    assert '<param name="material">сталь</param>' in feed
+    ids = [part.split("<")[0] for part in feed.split("<categoryId>")[1:]]
+    assert ids[0] == ids[2] != ids[1]
+    assert [p["code"] for p in result["problems"]] == ["title_markup_removed"]

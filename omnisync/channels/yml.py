@@ -95,6 +95,11 @@ class YmlWriter(CountingWriter):
     def write_record(self, record: Record) -> None:
         self.spill.write(self.build_offer(record, self.categories).encode("utf-8"))
 
+    def write_items(self, markup: bytes, count: int) -> None:
+        """``count`` offers the engine serialised (``engine/satu.py``), as one UTF-8 text."""
+        self.spill.write(markup)
+        self.written += count
+
     def close(self, failed: bool) -> None:
         try:
             if not failed:

@@ -12,8 +12,8 @@ from omnisync.channels.google import feed
 from omnisync.channels.google.channel import DESCRIPTION_MAX, TITLE_MAX, GoogleMerchant
 from omnisync.channels.google.rules import LENGTH_LIMITS
 from omnisync.engine import pl
+from omnisync.engine.items import Items
 from omnisync.engine.products import (
-    Cells,
     cents,
     currency,
     gtin_normalized,
@@ -43,11 +43,10 @@ def eligible(channel: object) -> bool:
     )
 
 
-class GoogleItems:
+class GoogleItems(Items):
     """The channel's item text and plain mask over a batch of the products file."""
 
-    def __init__(self, channel: GoogleMerchant, cells: Cells) -> None:
-        self.channel, self.cells = channel, cells
+    channel: GoogleMerchant
 
     def fields(self) -> dict[str, pl.Expr]:
         """The item's fields in ``feed.COLUMNS`` order, each as the feed writes it ("" for

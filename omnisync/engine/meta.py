@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from omnisync.channels import limits
 from omnisync.channels.meta import COLUMNS, MetaCatalog
-from omnisync.engine import pl
+from omnisync.engine import delimited, pl
+from omnisync.engine.items import Items
 from omnisync.engine.products import (
-    Cells,
-    cents,
     currency,
     gtin_normalized,
     image_type,
     in_stock,
     money,
     on_hand,
+    on_sale,
     text_as_is,
 )
 
@@ -36,17 +36,15 @@ def eligible(channel: object) -> bool:
     )
 
 
-class MetaItems:
+class MetaItems(Items):
     """The channel's CSV row and plain mask over a batch of the products file."""
 
-    def __init__(self, channel: MetaCatalog, cells: Cells) -> None:
-        self.channel, self.cells = channel, cells
+    channel: MetaCatalog
 
     def fields(self) -> dict[str, pl.Expr]:
         c = self.cells
         priced_in = currency(self.cells, self.channel.config.currency)
         sale, price, counted = c("sale_price"), c("price"), self.channel.locations
-        on_sale = (sale != "") & (cents(sale) < cents(price))  # Product.on_sale: 0 < sale < price
         return {
             "id": c("sku"),
             "title": c("title"),
@@ -58,7 +56,7 @@ class MetaItems:
             .then(pl.lit("new"))
             .otherwise(c("condition").str.to_lowercase()),
             "price": money(price, priced_in),
-            "sale_price": pl.when(on_sale).then(money(sale, priced_in)).otherwise(pl.lit("")),
+            "sale_price": pl.when(on_sale(c)).then(money(sale, priced_in)).otherwise(pl.lit("")),
             "link": c("url"),
             "image_link": c("image_url"),
             "additional_image_link": pl.lit(""),
@@ -70,9 +68,7 @@ class MetaItems:
     def item(self) -> pl.Expr:
         """The row as the csv module writes it (RFC 4180 quoting, cells on one line)."""
         fields = self.fields()
-        return pl.concat_str(
-            [pl.concat_str([_cell(fields[name]) for name in COLUMNS], separator=","), pl.lit("\n")]
-        )
+        return delimited.line([fields[name] for name in COLUMNS], ",")
 
     def plain(self) -> pl.Expr:
         """Rows this channel maps with no problem and nothing changed (``meta._checks`` and
@@ -96,13 +92,3 @@ class MetaItems:
 def _words(text: pl.Expr) -> pl.Expr:
     """``" ".join(text.split())``: white space runs as one space, none at the ends."""
     return text.str.replace_all(r"\s+", " ").str.strip_chars()
-
-
-def _cell(value: pl.Expr) -> pl.Expr:
-    """A CSV cell as ``DelimitedWriter`` writes it: tabs and line breaks as one space
-    (``text.one_line``), then quoted, inner quotes doubled, when it holds "," or '"'."""
-    one_line = value.str.replace_all(r"[\t\r\n]+", " ")
-    quoted = pl.concat_str(
-        pl.lit('"'), one_line.str.replace_all('"', '""', literal=True), pl.lit('"')
-    )
-    return pl.when(one_line.str.contains('[,"]')).then(quoted).otherwise(one_line)

@@ -38,6 +38,8 @@ class StockColumns(Protocol):
 
     def units(self, counted: frozenset[str] | None) -> pl.Expr: ...
 
+    def at(self, code: str) -> pl.Expr: ...
+
 
 class Cells:
     """Where each column sits in the file's header; a column the file lacks reads as "".
@@ -76,6 +78,13 @@ def in_stock(cells: Cells, counted: frozenset[str] | None) -> pl.Expr:
     (``Channel.units`` without a stock rule)."""
     units = on_hand(cells, counted)
     return units.is_null() | (units > 0)
+
+
+def on_sale(cells: Cells) -> pl.Expr:
+    """``Product.on_sale`` for plain prices (above 0 by ``PRICE``): a sale price below the
+    regular one."""
+    sale = cells("sale_price")
+    return (sale != "") & (cents(sale) < cents(cells("price")))
 
 
 def cents(price: pl.Expr) -> pl.Expr:

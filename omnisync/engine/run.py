@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from omnisync import stopping
-from omnisync.engine import google, meta, pl
+from omnisync.engine import google, local, meta, pl, satu
+from omnisync.engine.items import Items
 from omnisync.engine.products import Cells, source_plain
 from omnisync.engine.sides import Sides, read_sides
 from omnisync.lanes import Lane
@@ -24,20 +25,13 @@ from omnisync.report import RunReport
 from omnisync.sources.csvengine import EngineFrame
 from omnisync.sources.csvfile import CsvSource
 
-
-class Rows(Protocol):
-    """A channel's rows as columns (``google.GoogleItems``, ``meta.MetaItems``)."""
-
-    def plain(self) -> pl.Expr: ...
-
-    def item(self) -> pl.Expr: ...
-
-
-Mapped = tuple[Callable[..., Rows], tuple[str, ...]]  # a mapping and the columns it reads
+Mapped = tuple[Callable[..., Items], tuple[str, ...]]  # a mapping and the columns it reads
 # (whether the engine maps a channel, its mapping, the catalogue columns that mapping reads)
-MAPPINGS: tuple[tuple[Callable[[object], bool], Callable[..., Rows], tuple[str, ...]], ...] = (
+MAPPINGS: tuple[tuple[Callable[[object], bool], Callable[..., Items], tuple[str, ...]], ...] = (
     (google.eligible, google.GoogleItems, google.USED),
     (meta.eligible, meta.MetaItems, meta.USED),
+    (local.eligible, local.LocalItems, local.USED),
+    (satu.eligible, satu.SatuItems, satu.USED),
 )
 
 
@@ -101,9 +95,10 @@ def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]])
     used = sorted({name for _, names in found.mappings for name in names})
     suspects = _suspects(found.frame).implode()
     base = source_plain(cells, used) & ~pl.col("record").is_in(suspects)
-    rare = sorted({*reserved, *(found.sides.stock.rare_skus() if found.sides.stock else ())})
-    if rare:  # reserved SKUs, and stock the engine did not sum: their rows go one by one
-        base = base & ~cells("sku").is_in(rare)
+    # Reserved SKUs, and stock the engine did not sum: their rows go one by one.
+    skus = sorted({*reserved, *(found.sides.stock.rare_skus() if found.sides.stock else ())})
+    if skus:
+        base = base & ~cells("sku").is_in(skus)
     # A mask that met a null (a cast that failed) is false: such a row goes one by one.
     columns = [base.fill_null(False).alias("base")]
     for n, mapped in enumerate(items):
@@ -111,10 +106,12 @@ def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]])
         columns += [plain.alias(f"plain{n}"), mapped.item().alias(f"item{n}")]
     build = run.source.builder(found.header, run.report.add)
     sides = found.sides
+    outs = [Out(lane, f"item{n}", items[n]) for n, lane in enumerate(run.lanes)]
+    rare = Rare(build, sides, reserved, outs)
     stages = [cells.stripped(), columns]
     for batch in found.frame.batches(run.report.add, stages, sides.tables()):
         stopping.check("while reading the catalogue; nothing was published or sent")
-        _batch(run, found.frame.cells, batch, Rare(build, sides, reserved))
+        _batch(run, found.frame.cells, batch, rare)
         sides.match(batch)
         if run.progress:
             run.progress(run.report.products)
@@ -122,13 +119,33 @@ def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]])
 
 
 @dataclass
+class Out:
+    """Where a lane's engine items go: its writer, the batch column holding them, and its
+    mapping (which makes their text)."""
+
+    lane: Lane
+    column: str
+    items: Items
+
+    def write(self, batch: pl.DataFrame, start: int, stop: int) -> None:
+        """The items of rows ``start`` to ``stop`` as one UTF-8 text: never re-encoded."""
+        count, writer = stop - start, self.lane.writer
+        markup = self.items.text(batch[self.column].slice(start, count), writer)
+        writer.write_items(markup, count * self.items.rows)  # type: ignore[union-attr]
+        self.lane.stats.items_total += count
+        self.lane.stats.items_valid += count
+
+
+@dataclass
 class Rare:
     """How a row some channel cannot take as plain is built: by the per-row code, with the
-    side files' fields for its SKU and available-to-sell for a reserved one."""
+    side files' fields for its SKU and available-to-sell for a reserved one; ``outs``: each
+    lane's engine items, for the channels that take the row as plain."""
 
     build: Callable[[tuple[int, list[str]], Callable[[str], dict[str, Any]]], Product | None]
     sides: Sides
     reserved: Mapping[str, Mapping[str, int]]
+    outs: list[Out]
 
 
 def _batch(run: RunLike, names: list[str], batch: pl.DataFrame, rare: Rare) -> None:
@@ -142,25 +159,12 @@ def _batch(run: RunLike, names: list[str], batch: pl.DataFrame, rare: Rare) -> N
     start = 0
     for stop in [*stops, batch.height]:
         if stop > start:
-            _write(run, batch, start, stop)
+            for out in rare.outs:
+                out.write(batch, start, stop)
         if stop < batch.height:
             row = cells.row(stop)
             _one(run, batch, stop, (row[-1], list(row[:-1])), plain, rare)
         start = stop + 1
-
-
-def _write(run: RunLike, batch: pl.DataFrame, start: int, stop: int) -> None:
-    for n, lane in enumerate(run.lanes):
-        _write_lane(lane, batch[f"item{n}"], start, stop)
-
-
-def _write_lane(lane: Lane, items: pl.Series, start: int, stop: int) -> None:
-    """The lane's items of rows ``start`` to ``stop`` as one UTF-8 text: never re-encoded."""
-    count = stop - start
-    markup = items.slice(start, count).str.join("").cast(pl.Binary).item()
-    lane.writer.write_items(markup, count)  # type: ignore[union-attr]
-    lane.stats.items_total += count
-    lane.stats.items_valid += count
 
 
 def _one(
@@ -180,11 +184,11 @@ def _one(
         run.report.products += 1  # counted here: the batch counted only its plain rows
     if product.sku in rare.reserved:
         product = run.reserve(product, rare.reserved[product.sku])
-    for n, lane in enumerate(run.lanes):
+    for n, out in enumerate(rare.outs):
         if plain[n][at]:
-            _write_lane(lane, batch[f"item{n}"], at, at + 1)
+            out.write(batch, at, at + 1)
         else:
-            lane.accept(product, run.report)
+            out.lane.accept(product, run.report)
 
 
 def _suspects(frame: EngineFrame) -> pl.Series:

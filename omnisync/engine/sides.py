@@ -93,6 +93,12 @@ class Stock:
         ]
         return pl.sum_horizontal(columns).fill_null(0) if columns else pl.lit(0, pl.Int64)
 
+    def at(self, code: str) -> pl.Expr:
+        """Units at one location (``Product.stock.get(code, 0)``)."""
+        if code not in self.locations:
+            return pl.lit(0, pl.Int64)
+        return pl.col(f"stock_q{self.locations.index(code)}").fill_null(0)
+
     def rare_skus(self) -> list[str]:
         """SKUs with a row the engine did not sum: their products go row by row."""
         return list(self.rare.values)

@@ -1,0 +1,66 @@
+"""Google's local inventory feed as columns: each plain row's lines in the TSV, one per mapped
+store, byte for byte what ``channels/local_inventory.py`` writes through ``DelimitedWriter``,
+and the mask of the rows plain for it: those the primary feed takes as plain (the local feed
+leaves out what the primary would reject, channels.md §1.3), so the primary's mask is this
+feed's.
+"""
+
+from __future__ import annotations
+
+from omnisync.channels.local_inventory import GoogleLocalInventory
+from omnisync.engine import delimited, google, pl
+from omnisync.engine.items import Items
+from omnisync.engine.products import Cells, currency, in_stock, money, on_sale
+
+USED = google.USED  # the primary feed's checks read all of them
+
+
+def eligible(channel: object) -> bool:
+    """A local inventory feed with no rules."""
+    return isinstance(channel, GoogleLocalInventory) and not channel.config.rules.model_dump(
+        exclude_defaults=True
+    )
+
+
+class LocalItems(Items):
+    """The channel's lines and plain mask over a batch of the products file."""
+
+    channel: GoogleLocalInventory
+
+    def __init__(self, channel: GoogleLocalInventory, cells: Cells) -> None:
+        super().__init__(channel, cells)
+        self.rows = len(channel.config.stores)  # lines a product writes
+
+    def item(self) -> pl.Expr:
+        """A line per store, in the order ``stores`` maps them."""
+        return pl.concat_str(
+            [self._line(location, store) for location, store in self.channel.config.stores.items()]
+        )
+
+    def _line(self, location: str, store: str) -> pl.Expr:
+        """``GoogleLocalInventory._row``: the store's units when the catalogue has stock per
+        location, else none, and availability from the channel's total."""
+        c, config = self.cells, self.channel.config
+        priced_in = currency(c, config.currency)
+        if c.stock is not None:
+            units = c.stock.at(location)
+            quantity, available = units.cast(pl.String), units > 0
+        else:
+            quantity, available = pl.lit(""), in_stock(c, self.channel.locations)
+        where = self.channel.context.locations.get(location)
+        pickup = where is not None and where.pickup
+        method, sla = (config.pickup_method, config.pickup_sla) if pickup else ("not supported", "")
+        cells = [
+            pl.lit(store),
+            c("sku"),
+            quantity,
+            money(c("price"), priced_in),
+            pl.when(on_sale(c)).then(money(c("sale_price"), priced_in)).otherwise(pl.lit("")),
+            pl.when(available).then(pl.lit("in_stock")).otherwise(pl.lit("out_of_stock")),
+            pl.lit(method),
+            pl.lit(sla),
+        ]
+        return delimited.line(cells, "\t")
+
+    def plain(self) -> pl.Expr:
+        return google.GoogleItems(self.channel.primary, self.cells).plain()
