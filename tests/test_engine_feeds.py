@@ -179,12 +179,20 @@ SATU = {
     "currency": "KZT",
     "shop": {"name": "Shop", "company": "Shop LLP", "url": "https://shop.example.kz"},
 }
+KASPI = {
+    "type": "kaspi",
+    "company": "Shop",
+    "merchant_id": "1",
+    "stores": {"S1": "PP1", "W": "PP2"},
+}
 CHANNEL_SETS = {
     "google": {"google": GOOGLE},
     "meta": {"meta": META},
     "local inventory": {"local": LOCAL},
     "satu": {"satu": SATU},
     "satu, strict ids": {"satu": {**SATU, "strict_ids": True}},
+    "kaspi": {"kaspi": KASPI},
+    "kaspi, pre-order": {"kaspi": {**KASPI, "pre_order": 3}},
     "google and meta, no currency on meta": {"google": GOOGLE, "meta": {"type": "meta"}},
 }
 
@@ -305,7 +313,8 @@ def write_sides(space: Workspace, drawn: dict[str, Any]) -> Path:
         catalog["locations"] = "locations.csv"
     counted = drawn["counted"] if drawn["locations"] else None  # names locations.csv's codes
     google = {**GOOGLE, "locations": counted} if counted else GOOGLE
-    local = {"local": LOCAL} if drawn["locations"] else {}  # its stores name locations.csv's
+    # Their stores name locations.csv's codes.
+    local = {"local": LOCAL, "kaspi": KASPI} if drawn["locations"] else {}
     channels = {"google": google, "meta": META, "satu": SATU, **local}
     return space.write_config(channels, **catalog)
 
@@ -412,3 +421,24 @@ def test_satu_offers_are_written_by_the_engine_with_their_category_ids(
     ids = [part.split("<")[0] for part in feed.split("<categoryId>")[1:]]
     assert ids[0] == ids[2] != ids[1]
     assert [p["code"] for p in result["problems"]] == ["title_markup_removed"]
+
+
+def test_kaspi_offers_are_written_by_the_engine_but_those_with_city_prices(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace.write_products([good_row(sku=f"K-{n}", price="15990.00") for n in (1, 2, 3)])
+    (workspace.root / "stock.csv").write_text("sku,location,quantity\nK-1,S1,3\nK-3,W,1\n")
+    (workspace.root / "locations.csv").write_text(LOCATIONS)
+    (workspace.root / "city_prices.csv").write_text("sku,city_id,price\nK-2,750000000,14000\n")
+    config = workspace.write_config(
+        {"kaspi": {**KASPI, "pre_order": 2}},
+        stock="stock.csv",
+        locations="locations.csv",
+        city_prices="city_prices.csv",
+    )
+    result = both_with_sides(config, monkeypatch)
+    assert result["engine"]
+    feed = result["feeds"]["kaspi.xml"].decode()
+    assert feed.count("<offer ") == 3 and feed.count("<price>15990</price>") == 2
+    assert '<availability available="yes" storeId="PP1" stockCount="3" preOrder="2">' in feed
+    assert '<cityprice cityId="750000000">14000</cityprice>' in feed

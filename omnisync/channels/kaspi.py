@@ -23,10 +23,10 @@ from omnisync.channels import kaspi_orders, limits
 from omnisync.channels.base import Channel, Record, StoreMapConfig
 from omnisync.channels.capabilities import FeedWriter, PullsOrders
 from omnisync.channels.writers import (
-    CountingWriter,
     Node,
     SingleFileFeed,
     XmlDocument,
+    XmlFeedWriter,
     count_xml,
 )
 from omnisync.checks import currency_mismatch
@@ -289,7 +289,7 @@ def _checks(record: Record) -> list[tuple[tuple[str, str, str], Severity]]:
     return found
 
 
-class KaspiWriter(CountingWriter):
+class KaspiWriter(XmlFeedWriter):
     def __init__(self, output: str, stream: BinaryIO, config: KaspiConfig, date: str) -> None:
         super().__init__(output)
         self.stream, self.config, self.date = stream, config, date
@@ -317,6 +317,3 @@ class KaspiWriter(CountingWriter):
         else:
             children.append((_q("price"), None, str(f["price"])))
         self.doc.element((_q("offer"), {"sku": record.key}, children))
-
-    def close(self, failed: bool) -> None:
-        self.doc.finish(failed)

@@ -72,6 +72,21 @@ class CountingWriter(ABC):
 
 
 # (tag, attributes, content): content is text, child nodes, or None (an empty element).
+class XmlFeedWriter(CountingWriter):
+    """A writer of one ``XmlDocument`` (``doc``, made in ``open``), whose items the engine
+    may serialise itself (``engine/google.py``, ``engine/kaspi.py``)."""
+
+    doc: XmlDocument
+
+    def write_items(self, markup: bytes, count: int) -> None:
+        """``count`` items the engine serialised, as one UTF-8 text."""
+        self.doc.markup(markup)
+        self.written += count
+
+    def close(self, failed: bool) -> None:
+        self.doc.finish(failed)
+
+
 Node = tuple[str, Mapping[str, str] | None, "str | list[Node] | None"]
 
 

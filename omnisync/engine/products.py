@@ -6,7 +6,7 @@ with no problem and exactly these values. Every other row is built by that reade
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from omnisync.checks import IMAGE_TYPES
@@ -45,11 +45,21 @@ class Cells:
     """Where each column sits in the file's header; a column the file lacks reads as "".
     ``stripped()`` adds each cell with white space stripped as the reader strips it (``s0``,
     ``s1``, …), once; the expressions read those. ``stock``: the stock file's columns, when
-    the catalogue has one (it is then the stock, not the quantity column)."""
+    the catalogue has one (it is then the stock, not the quantity column); ``sides``: the
+    side files joined to the products."""
 
-    def __init__(self, header: Sequence[str], stock: StockColumns | None = None) -> None:
+    def __init__(
+        self,
+        header: Sequence[str],
+        stock: StockColumns | None = None,
+        sides: Collection[str] = (),
+    ) -> None:
         self.at = {name: i for i, name in reversed(list(enumerate(header))) if name}
-        self.stock = stock
+        self.stock, self.sides = stock, sides
+
+    def joined(self, side: str) -> pl.Expr:
+        """Whether the row's SKU has rows in a side file (``engine.sides.Side.name``)."""
+        return pl.col(f"{side}_row").is_not_null() if side in self.sides else pl.lit(False)
 
     def stripped(self) -> list[pl.Expr]:
         return [pl.col(f"c{at}").str.strip_chars().alias(f"s{at}") for at in self.at.values()]

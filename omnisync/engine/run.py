@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from omnisync import stopping
-from omnisync.engine import google, local, meta, pl, satu
+from omnisync.engine import google, kaspi, local, meta, pl, satu
 from omnisync.engine.items import Items
 from omnisync.engine.products import Cells, source_plain
 from omnisync.engine.sides import Sides, read_sides
@@ -32,6 +32,7 @@ MAPPINGS: tuple[tuple[Callable[[object], bool], Callable[..., Items], tuple[str,
     (meta.eligible, meta.MetaItems, meta.USED),
     (local.eligible, local.LocalItems, local.USED),
     (satu.eligible, satu.SatuItems, satu.USED),
+    (kaspi.eligible, kaspi.KaspiItems, kaspi.USED),
 )
 
 
@@ -89,7 +90,8 @@ def plan(run: RunLike) -> Plan | None:
 
 def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]]) -> None:
     """The catalogue into every lane, in file order."""
-    cells = Cells(found.header, found.sides.stock)
+    sides = found.sides
+    cells = Cells(found.header, sides.stock, [side.name for side in sides.joined])
     pairs = zip(found.mappings, run.lanes, strict=True)
     items = [mapping(lane.channel, cells) for (mapping, _), lane in pairs]
     used = sorted({name for _, names in found.mappings for name in names})
@@ -105,7 +107,6 @@ def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]])
         plain = (base & mapped.plain()).fill_null(False)
         columns += [plain.alias(f"plain{n}"), mapped.item().alias(f"item{n}")]
     build = run.source.builder(found.header, run.report.add)
-    sides = found.sides
     outs = [Out(lane, f"item{n}", items[n]) for n, lane in enumerate(run.lanes)]
     rare = Rare(build, sides, reserved, outs)
     stages = [cells.stripped(), columns]

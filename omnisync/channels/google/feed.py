@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, BinaryIO
 
 from omnisync.channels.base import Record
-from omnisync.channels.writers import CountingWriter, DelimitedWriter, XmlDocument
+from omnisync.channels.writers import DelimitedWriter, XmlDocument, XmlFeedWriter
 from omnisync.text import money
 
 G = "http://base.google.com/ns/1.0"
@@ -28,7 +28,7 @@ def cells(record: Record) -> dict[str, Any]:
     return out
 
 
-class RssWriter(CountingWriter):
+class RssWriter(XmlFeedWriter):
     def __init__(self, output: str, stream: BinaryIO, header: dict[str, str | None]) -> None:
         super().__init__(output)
         self.stream, self.header = stream, header
@@ -51,14 +51,6 @@ class RssWriter(CountingWriter):
         self.doc.open("item")
         self.doc.leaves(pairs)
         self.doc.close()
-
-    def write_items(self, markup: bytes, count: int) -> None:
-        """``count`` items the engine serialised (``engine/google.py``), as one text."""
-        self.doc.markup(markup)
-        self.written += count
-
-    def close(self, failed: bool) -> None:
-        self.doc.finish(failed)
 
 
 def tsv_writer(output: str, stream: BinaryIO) -> DelimitedWriter:
