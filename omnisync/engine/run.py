@@ -150,22 +150,30 @@ class Rare:
 
 
 def _batch(run: RunLike, names: list[str], batch: pl.DataFrame, rare: Rare) -> None:
-    """One batch: stretches of rows plain for every channel as text, the rest one by one."""
-    lanes = run.lanes
-    plain = [batch[f"plain{n}"] for n in range(len(lanes))]
-    every = pl.DataFrame(plain).select(pl.all_horizontal(pl.all())).to_series()
+    """One batch: each lane's stretches of rows plain for it as one text; a row some lane
+    cannot take as plain is built once, in file order, by the per-item code, for the lanes
+    that cannot (a lane's stretch is cut only where its own per-item rows go)."""
+    outs = rare.outs
+    plain = [batch[f"plain{n}"] for n in range(len(outs))]
     run.report.products += int(batch["base"].sum())
-    stops = every.not_().arg_true().to_list()
-    cells = batch.select(*names, "line") if stops else batch  # what the per-row code reads
-    start = 0
-    for stop in [*stops, batch.height]:
-        if stop > start:
-            for out in rare.outs:
-                out.write(batch, start, stop)
-        if stop < batch.height:
+    starts = [0] * len(outs)
+    stops = pl.DataFrame(plain).select(~pl.all_horizontal(pl.all())).to_series().arg_true()
+    if len(stops):
+        cells = batch.select(*names, "line")  # what the per-row code reads
+        masks, base = [mask.to_list() for mask in plain], batch["base"].to_list()
+        for stop in stops.to_list():
             row = cells.row(stop)
-            _one(run, batch, stop, (row[-1], list(row[:-1])), plain, rare)
-        start = stop + 1
+            product = _one(run, batch, stop, (row[-1], list(row[:-1])), base[stop], rare)
+            for n, out in enumerate(outs):
+                if not masks[n][stop]:
+                    if starts[n] < stop:
+                        out.write(batch, starts[n], stop)
+                    starts[n] = stop + 1
+                    if product is not None:
+                        out.lane.accept(product, run.report)
+    for n, out in enumerate(outs):
+        if starts[n] < batch.height:
+            out.write(batch, starts[n], batch.height)
 
 
 def _one(
@@ -173,23 +181,19 @@ def _one(
     batch: pl.DataFrame,
     at: int,
     row: tuple[int, list[str]],
-    plain: list[pl.Series],
+    counted: bool,
     rare: Rare,
-) -> None:
-    """A row some channel cannot take as plain: built and mapped by the per-item code for
-    those channels (the plain ones write the engine's item)."""
+) -> Product | None:
+    """A row some channel cannot take as plain, built by the per-row code (``counted``: the
+    batch counted it as read); available-to-sell for a reserved SKU."""
     product = rare.build(row, lambda sku: rare.sides.take(sku, batch, at))
     if product is None:
-        return
-    if not batch["base"][at]:
-        run.report.products += 1  # counted here: the batch counted only its plain rows
+        return None
+    if not counted:
+        run.report.products += 1
     if product.sku in rare.reserved:
         product = run.reserve(product, rare.reserved[product.sku])
-    for n, out in enumerate(rare.outs):
-        if plain[n][at]:
-            out.write(batch, at, at + 1)
-        else:
-            out.lane.accept(product, run.report)
+    return product
 
 
 def _suspects(frame: EngineFrame) -> pl.Series:
