@@ -129,7 +129,9 @@ def checklist(path: Path, id_pattern: re.Pattern[str], name_max: int) -> list[st
     """The file-level YML checks of channels.md §7.5, streamed over a written file."""
     state = _Checklist(id_pattern, name_max)
     try:
-        for _, element in etree.iterparse(str(path), events=("end",), **HARDENED):
+        # Only the elements read: an event for each of an offer's fields cost half the time.
+        tags = ("currency", "category", "offer", "yml_catalog")
+        for _, element in etree.iterparse(str(path), events=("end",), tag=tags, **HARDENED):
             state.see(element)
     except etree.XMLSyntaxError as exc:
         return [f"not well-formed XML: {exc.msg}"]
@@ -153,9 +155,6 @@ class _Checklist:
             self.currencies[el.get("id", "")] = el.get("rate", "")
         elif tag == "category":
             self.categories[el.get("id", "")] = el.get("parentId")
-        elif tag in ("name", "company", "url") and el.getparent().tag == "shop":
-            if (el.text or "").strip():
-                self.shop.add(tag)
         elif tag == "offer":
             self._offer(el)
             el.clear(keep_tail=False)
@@ -164,6 +163,10 @@ class _Checklist:
                 del parent[0]
         elif tag == "yml_catalog":
             self.date = bool(el.get("date"))
+            for shop in el.iterchildren("shop"):  # its offers are gone by now; its name stays
+                for field in ("name", "company", "url"):
+                    if (shop.findtext(field) or "").strip():
+                        self.shop.add(field)
 
     def _offer(self, el: Any) -> None:
         offer_id = el.get("id", "")
