@@ -15,7 +15,7 @@ from conftest import Workspace, good_row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omnisync import pipeline
+from omnisync import lanes, pipeline
 from omnisync.channels import yml
 from omnisync.config import load_config
 from omnisync.engine import run as engine_run
@@ -170,8 +170,10 @@ def catalogues(draw: st.DrawFn) -> list[dict[str, str]]:
 
 GOOGLE = {"type": "google_merchant", "format": "xml", "currency": "KZT"}
 META = {"type": "meta", "currency": "KZT"}
+# Kaspi reads a store's city: an id, a known city's name, or neither (no price can match it).
 LOCATIONS = (
-    "code,name,type,pickup\nW,Store W,warehouse,no\nS1,Store 1,store,yes\nS2,Store 2,store,no\n"
+    "code,name,type,pickup,city\nW,Store W,warehouse,no,Астана\n"
+    "S1,Store 1,store,yes,750000000\nS2,Store 2,store,no,Nowhere\n"
 )
 LOCAL = {"type": "google_local_inventory", "currency": "KZT", "stores": {"S1": "s-1", "W": "w"}}
 SATU = {
@@ -284,7 +286,9 @@ def catalogues_with_sides(draw: st.DrawFn) -> dict[str, Any]:
         )
     )
     city = st.tuples(
-        sku, st.sampled_from(["710000000", "750000000", "abc", ""]), st.sampled_from(["100", "x"])
+        sku,
+        st.sampled_from(["710000000", "750000000", "999", "abc", ""]),
+        st.sampled_from(["100", "100.50", "100.00", "0", "x"]),
     )
     review = st.tuples(sku, st.sampled_from(["4.5", "6", "x"]), st.sampled_from(["3", "-1"]))
     return {
@@ -423,22 +427,34 @@ def test_satu_offers_are_written_by_the_engine_with_their_category_ids(
     assert [p["code"] for p in result["problems"]] == ["title_markup_removed"]
 
 
-def test_kaspi_offers_are_written_by_the_engine_but_those_with_city_prices(
+def test_kaspi_offers_with_city_prices_are_written_by_the_engine(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """K-2's city price covers the one store that sells it (S1, in 750000000; W is in
+    Astana, where it has none, but W has none in stock): no warning, and the engine writes
+    it. K-3 is sold at W without an Astana price: the per-item mapping says so."""
     workspace.write_products([good_row(sku=f"K-{n}", price="15990.00") for n in (1, 2, 3)])
-    (workspace.root / "stock.csv").write_text("sku,location,quantity\nK-1,S1,3\nK-3,W,1\n")
+    stock = "sku,location,quantity\nK-1,S1,3\nK-2,S1,1\nK-3,W,1\n"
+    (workspace.root / "stock.csv").write_text(stock)
     (workspace.root / "locations.csv").write_text(LOCATIONS)
-    (workspace.root / "city_prices.csv").write_text("sku,city_id,price\nK-2,750000000,14000\n")
+    prices = "sku,city_id,price\nK-2,750000000,14000\nK-3,750000000,14500.00\n"
+    (workspace.root / "city_prices.csv").write_text(prices)
     config = workspace.write_config(
         {"kaspi": {**KASPI, "pre_order": 2}},
         stock="stock.csv",
         locations="locations.csv",
         city_prices="city_prices.csv",
     )
+    accepted: list[str] = []
+    accept = lanes.Lane.accept
+    monkeypatch.setattr(
+        lanes.Lane, "accept", lambda lane, p, r: accepted.append(p.sku) or accept(lane, p, r)
+    )
     result = both_with_sides(config, monkeypatch)
     assert result["engine"]
+    assert accepted[: accepted.index("K-1")] == ["K-3"]  # the engine's run, then the reference
     feed = result["feeds"]["kaspi.xml"].decode()
-    assert feed.count("<offer ") == 3 and feed.count("<price>15990</price>") == 2
+    assert feed.count("<offer ") == 3 and feed.count("<price>15990</price>") == 1
     assert '<availability available="yes" storeId="PP1" stockCount="3" preOrder="2">' in feed
     assert '<cityprice cityId="750000000">14000</cityprice>' in feed
+    assert [p["code"] for p in result["problems"]] == ["city_price_missing"]

@@ -153,14 +153,14 @@ class Kaspi(Channel, PullsOrders, SingleFileFeed):
         for location, attrib in stores:
             if location not in self.context.locations:
                 continue  # a channel used on its own: where its stores are is not known
-            city = self._city(location)
+            city = self.city_of(location)
             if attrib["available"] == "yes" and city not in priced:
                 message = self._unpriced(location, attrib, city)
                 record.notes.append(self.problem(
                     record, "cityprices", "city_price_missing", message, Severity.WARNING
                 ))  # fmt: skip
 
-    def _city(self, location: str) -> str | None:
+    def city_of(self, location: str) -> str | None:
         """The Kaspi city id of a location: its city as an id, or a known city's name."""
         city = self.context.locations[location].city.strip()
         return city if city.isdigit() else CITY_IDS.get(city.casefold())

@@ -30,6 +30,7 @@ from omnisync.sources.csvengine import EngineFrame
 from omnisync.sources.csvfile import CsvSource
 from omnisync.sources.csvrows import CsvTable
 from omnisync.sources.sidefiles import CityPriceIndex, ReviewIndex, SideIndex, StockIndex
+from omnisync.text import amount
 
 # Locations the stock table holds as columns (8 bytes a SKU each): a catalogue with more goes
 # row by row until the table holds them otherwise (docs/architecture.md, "The stock join").
@@ -280,12 +281,21 @@ def _stock_side(
 
 
 def read_indexed(table: Any, index: SideIndex[Any], on_problem: ProblemSink) -> Side:
-    """A side file no engine channel reads (city prices, reviews): its per-row index, whose
-    SKUs are joined to the products only to find those without one."""
+    """A side file read by its per-row index (its checks and problems): city prices, joined
+    with each SKU's prices (``city_prices``: city id and amount as ``text.amount`` writes
+    it, by city id) for Kaspi; reviews, joined only to find SKUs without a product row."""
     index.load(on_problem)
     skus = list(index.values)
     name = "city" if isinstance(index, CityPriceIndex) else "reviews"
-    frame = pl.DataFrame({"key": skus}, schema={"key": pl.String}).with_row_index(f"{name}_row")
+    columns: dict[str, Any] = {"key": skus}
+    schema: dict[str, Any] = {"key": pl.String}
+    if isinstance(index, CityPriceIndex):
+        columns["city_prices"] = [
+            [{"city": city, "amount": amount(price)} for city, price in sorted(prices.items())]
+            for prices in index.values.values()
+        ]
+        schema["city_prices"] = pl.List(pl.Struct({"city": pl.String, "amount": pl.String}))
+    frame = pl.DataFrame(columns, schema=schema).with_row_index(f"{name}_row")
     order = pl.Series(range(len(skus)), dtype=pl.UInt32)
     line = pl.Series([index.line_of(sku) for sku in skus], dtype=pl.Int64)
     return Side(name, table.name, index.leftover_code, frame, order, line)
