@@ -196,3 +196,21 @@ def test_an_empty_polars_setting_counts_as_unset(tmp_path: Path) -> None:
         [sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True
     )
     assert done.stdout.strip() == "True", done.stderr[-500:]
+
+
+def test_a_file_is_scanned_once_while_it_stays_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``orders pull`` reads the SKUs, then a few SKUs' rows: one scan. A file written anew
+    is scanned again."""
+    path = tmp_path / "products.csv"
+    path.write_text("sku,title\nA-1,Kettle\nB-2,Mug\n")
+    scans: list[Path] = []
+    scan = csvshape.scan
+    monkeypatch.setattr(csvshape, "scan", lambda p, *a: scans.append(p) or scan(p, *a))
+    table = CsvTable(path)
+    assert [cells for _, cells in table.rows(print)] == [["A-1", "Kettle"], ["B-2", "Mug"]]
+    assert [cells for _, cells in table.rows(print, only=["B-2"])] == [["B-2", "Mug"]]
+    assert len(scans) == 1
+    path.write_text("sku,title\nA-1,Kettle\nB-2,Mug\nC-3,Pot\n")
+    assert len(list(table.rows(print))) == 3 and len(scans) == 2

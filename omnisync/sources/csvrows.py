@@ -75,6 +75,7 @@ class CsvTable:
         self.name = path.name
         self.header: list[str] = []
         self.raw_width = 0  # the header record's cells, the empty ones at its end included
+        self._scanned: tuple[tuple[Any, ...], EngineFrame | None] | None = None
 
     @property
     def widened(self) -> bool:
@@ -115,9 +116,21 @@ class CsvTable:
             return self._engine(reader, newline)
 
     def _engine(self, reader: Any, newline: str) -> EngineFrame | None:
+        """The engine's reading of the file, scanned once while the file stays as it was (a
+        run reads a file more than once: ``orders pull`` its SKUs, then a few SKUs' rows)."""
         if not self.codec.startswith("utf-8") or newline != "\n":
             return None
-        return csvengine.frame(self, reader.dialect.delimiter, reader.line_num)
+        stat = self.path.stat()
+        key = (
+            reader.dialect.delimiter,
+            reader.line_num,
+            stat.st_ino,
+            stat.st_size,
+            stat.st_mtime_ns,
+        )
+        if self._scanned is None or self._scanned[0] != key:
+            self._scanned = key, csvengine.frame(self, reader.dialect.delimiter, reader.line_num)
+        return self._scanned[1]
 
     def _opened(self) -> tuple[TextIO, Any, str]:
         """The file open past its header (read), its csv reader and its line ends."""
