@@ -24,7 +24,7 @@ from omnisync.models import Product
 from omnisync.orders import pull
 from omnisync.orders.model import OPEN_SQL
 from omnisync.sandbox.server import Sandbox
-from omnisync.sources import tabular
+from omnisync.sources import csvshape, tabular
 from omnisync.sources.registry import make_source
 
 KASPI = ("--channel", "kaspi", "--since", "2026-10-15")
@@ -181,7 +181,14 @@ def test_the_stock_check_builds_only_the_waiting_orders_products(
         return Product(**fields)
 
     monkeypatch.setattr(tabular, "Product", counted)
+    scanned: list[str] = []
+    scan = csvshape.scan
+    monkeypatch.setattr(
+        csvshape, "scan", lambda path, *a: scanned.append(path.name) or scan(path, *a)
+    )
     report = pull.pull(load_config(config), ["kaspi"], since=SINCE)
+    # The SKUs are read, then the waiting orders' rows: the same source, one scan a file.
+    assert sorted(scanned) == sorted(set(scanned)) and "products.csv" in scanned
     db = sqlite3.connect(config.parent / "state.db")
     held = {sku for (sku,) in db.execute("SELECT DISTINCT sku FROM reservations")}
     db.close()

@@ -142,7 +142,7 @@ def _check_stock(run: Run, store: Store, known: Container[str], report: PullRepo
     if isinstance(known, _Everything):
         return
     pulls = {(p.channel, p.account): p for p in report.pulls}
-    for (channel, account, _), sku in stockcheck.check(store, run.config):
+    for (channel, account, _), sku in stockcheck.check(store, run.source):
         if (channel, account) in pulls:
             pulls[channel, account].stats.oversold.add(sku)
 

@@ -10,9 +10,8 @@ orders with the catalogue's stock here, as the feed build compares them
 
 from __future__ import annotations
 
-from omnisync.config import Config
 from omnisync.errors import SourceUnavailable
-from omnisync.sources.registry import make_source
+from omnisync.sources.base import Source
 from omnisync.store import Store
 from omnisync.store.orders import settle_unchecked, unchecked
 from omnisync.store.reservations import held, oversold
@@ -20,15 +19,15 @@ from omnisync.store.reservations import held, oversold
 Flagged = list[tuple[tuple[str, str, str], str]]  # (channel, account, external id), SKU
 
 
-def check(store: Store, config: Config) -> Flagged:
-    """Compare the marked orders with the catalogue's stock; returns those flagged oversell,
-    each with its SKU. Only the waiting orders' SKUs are read (``Source.stock_of``), only when
-    orders wait; while the catalogue is down they wait for the next pull."""
+def check(store: Store, source: Source) -> Flagged:
+    """Compare the marked orders with the catalogue's stock (``source``: the pull's, which has
+    read its SKUs: a file is scanned once); returns those flagged oversell, each with its SKU.
+    Only the waiting orders' SKUs are read (``Source.stock_of``), only when orders wait; while
+    the catalogue is down they wait for the next pull."""
     waiting = unchecked(store)
     if not waiting:
         return []
     try:
-        source = make_source(config)
         # Row problems are for validate and the build to report.
         products = {p.sku: p for p in source.stock_of(waiting.keys(), lambda _: None)}
     except SourceUnavailable:
