@@ -8,6 +8,8 @@ Attribute reference: channels.md §1.1 and https://support.google.com/merchants/
 
 from __future__ import annotations
 
+from typing import Any
+
 from omnisync.channels.google import feed
 from omnisync.channels.google.channel import DESCRIPTION_MAX, TITLE_MAX, GoogleMerchant
 from omnisync.channels.google.rules import LENGTH_LIMITS
@@ -24,7 +26,6 @@ from omnisync.engine.products import (
 )
 from omnisync.engine.xml import element
 
-# The columns the mapping reads: each must be clean (engine.products.clean) for a plain row.
 USED = (
     "sku", "title", "description", "brand", "gtin", "mpn", "price", "sale_price", "currency",
     "url", "image_url", "additional_image_urls", "category", "google_category", "condition",
@@ -33,20 +34,16 @@ USED = (
 ITEM_DEPTH = 2  # rss > channel > item
 
 
-def eligible(channel: object) -> bool:
-    """Whether the engine writes this channel's items: a Google XML feed with no rules (rules
-    still take the per-item path)."""
-    return (
-        isinstance(channel, GoogleMerchant)
-        and channel.config.format == "xml"
-        and not channel.config.rules.model_dump(exclude_defaults=True)
-    )
-
-
 class GoogleItems(Items):
     """The channel's item text and plain mask over a batch of the products file."""
 
     channel: GoogleMerchant
+    kind, used = GoogleMerchant, USED
+
+    @classmethod
+    def takes(cls, channel: Any) -> bool:
+        """A Google feed in XML (its TSV form is written per item)."""
+        return super().takes(channel) and channel.config.format == "xml"
 
     def fields(self) -> dict[str, pl.Expr]:
         """The item's fields in ``feed.COLUMNS`` order, each as the feed writes it ("" for

@@ -5,17 +5,29 @@ each plain row's text in the feed as a column, and the mask of the rows plain fo
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
+from omnisync.channels.base import Channel
 from omnisync.engine import pl
 from omnisync.engine.products import Cells
 
 
 class Items(ABC):
-    """A channel's items over a batch of the products file. ``rows``: the feed rows (lines,
-    elements) each item writes."""
+    """A channel's items over a batch of the products file. ``kind``: the channel class it
+    maps; ``used``: the catalogue columns it reads (each must be clean, ``products.clean``,
+    for a plain row); ``rows``: the feed rows (lines, elements) each item writes."""
 
+    kind: ClassVar[type[Channel]]
+    used: ClassVar[tuple[str, ...]]
     rows = 1
+
+    @classmethod
+    def takes(cls, channel: Any) -> bool:
+        """Whether the engine maps ``channel``: one of ``kind``, with no rules (rules still
+        take the per-item path)."""
+        if not isinstance(channel, cls.kind):
+            return False
+        return not channel.config.rules.model_dump(exclude_defaults=True)
 
     def __init__(self, channel: Any, cells: Cells) -> None:
         self.channel, self.cells = channel, cells

@@ -20,13 +20,9 @@ USED = ("sku", "title", "brand", "price", "sale_price", "currency", "quantity")
 DEPTH = 2  # kaspi_catalog > offers > offer
 
 
-def eligible(channel: object) -> bool:
-    """A Kaspi price list with no rules."""
-    return isinstance(channel, Kaspi) and not channel.config.rules.model_dump(exclude_defaults=True)
-
-
 class KaspiItems(Items):
     channel: Kaspi
+    kind, used = Kaspi, USED
 
     def __init__(self, channel: Kaspi, cells: Cells) -> None:
         super().__init__(channel, cells)

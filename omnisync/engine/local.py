@@ -12,20 +12,13 @@ from omnisync.engine import delimited, google, pl
 from omnisync.engine.items import Items
 from omnisync.engine.products import Cells, currency, in_stock, money, on_sale
 
-USED = google.USED  # the primary feed's checks read all of them
-
-
-def eligible(channel: object) -> bool:
-    """A local inventory feed with no rules."""
-    return isinstance(channel, GoogleLocalInventory) and not channel.config.rules.model_dump(
-        exclude_defaults=True
-    )
-
 
 class LocalItems(Items):
     """The channel's lines and plain mask over a batch of the products file."""
 
     channel: GoogleLocalInventory
+    kind = GoogleLocalInventory
+    used = google.USED  # the primary feed's checks read all of them
 
     def __init__(self, channel: GoogleLocalInventory, cells: Cells) -> None:
         super().__init__(channel, cells)

@@ -29,17 +29,11 @@ USED = (
 )  # fmt: skip
 
 
-def eligible(channel: object) -> bool:
-    """Whether the engine writes this channel's rows: a Meta catalog with no rules."""
-    return isinstance(channel, MetaCatalog) and not channel.config.rules.model_dump(
-        exclude_defaults=True
-    )
-
-
 class MetaItems(Items):
     """The channel's CSV row and plain mask over a batch of the products file."""
 
     channel: MetaCatalog
+    kind, used = MetaCatalog, USED
 
     def fields(self) -> dict[str, pl.Expr]:
         c = self.cells

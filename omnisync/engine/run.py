@@ -25,22 +25,14 @@ from omnisync.report import RunReport
 from omnisync.sources.csvengine import EngineFrame
 from omnisync.sources.csvfile import CsvSource
 
-Mapped = tuple[Callable[..., Items], tuple[str, ...]]  # a mapping and the columns it reads
-# (whether the engine maps a channel, its mapping, the catalogue columns that mapping reads)
-MAPPINGS: tuple[tuple[Callable[[object], bool], Callable[..., Items], tuple[str, ...]], ...] = (
-    (google.eligible, google.GoogleItems, google.USED),
-    (meta.eligible, meta.MetaItems, meta.USED),
-    (local.eligible, local.LocalItems, local.USED),
-    (satu.eligible, satu.SatuItems, satu.USED),
-    (kaspi.eligible, kaspi.KaspiItems, kaspi.USED),
-)
+# The channels the engine maps, each by its mapping.
+MAPPINGS: tuple[type[Items], ...] = (
+    google.GoogleItems, meta.MetaItems, local.LocalItems, satu.SatuItems, kaspi.KaspiItems
+)  # fmt: skip
 
 
-def _mapping(channel: object) -> Mapped | None:
-    for eligible, mapping, used in MAPPINGS:
-        if eligible(channel):
-            return mapping, used
-    return None
+def _mapping(channel: object) -> type[Items] | None:
+    return next((mapping for mapping in MAPPINGS if mapping.takes(channel)), None)
 
 
 class RunLike(Protocol):
@@ -59,7 +51,7 @@ class RunLike(Protocol):
 class Plan:
     frame: EngineFrame
     header: list[str]
-    mappings: list[Mapped]  # each lane's, in order
+    mappings: list[type[Items]]  # each lane's, in order
     sides: Sides
 
 
@@ -93,8 +85,8 @@ def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]])
     sides = found.sides
     cells = Cells(found.header, sides.stock, [side.name for side in sides.joined])
     pairs = zip(found.mappings, run.lanes, strict=True)
-    items = [mapping(lane.channel, cells) for (mapping, _), lane in pairs]
-    used = sorted({name for _, names in found.mappings for name in names})
+    items = [mapping(lane.channel, cells) for mapping, lane in pairs]
+    used = sorted({name for mapping in found.mappings for name in mapping.used})
     suspects = _suspects(found.frame).implode()
     base = source_plain(cells, used) & ~pl.col("record").is_in(suspects)
     # Reserved SKUs, and stock the engine did not sum: their rows go one by one.

@@ -38,17 +38,14 @@ PATH = "\x1f"  # between a path's parts: no plain cell holds it (engine.products
 CUT = "\x00"  # between an offer's head, its path and its tail
 
 
-def eligible(channel: object) -> bool:
-    """A Satu channel writing its YML file, with no rules."""
-    return (
-        isinstance(channel, Satu)
-        and channel.writes_files()
-        and not channel.config.rules.model_dump(exclude_defaults=True)
-    )
-
-
 class SatuItems(Items):
     channel: Satu
+    kind, used = Satu, USED
+
+    @classmethod
+    def takes(cls, channel: Any) -> bool:
+        """A Satu channel writing its YML file (one that only pushes has none)."""
+        return super().takes(channel) and channel.writes_files()
 
     def __init__(self, channel: Satu, cells: Cells) -> None:
         super().__init__(channel, cells)
