@@ -16,6 +16,8 @@ from omnisync.channels.google.rules import LENGTH_LIMITS
 from omnisync.engine import pl
 from omnisync.engine.items import Items
 from omnisync.engine.products import (
+    Cells,
+    category_parts,
     cents,
     currency,
     gtin_normalized,
@@ -73,7 +75,7 @@ class GoogleItems(Items):
             .otherwise(pl.lit("no")),
             "condition": c("condition").str.to_lowercase(),
             "google_product_category": c("google_category"),
-            "product_type": _product_type(c("category")),
+            "product_type": _product_type(c),
             "item_group_id": c("item_group_id"),
             "color": c("color"),
             "size": c("size"),
@@ -97,7 +99,7 @@ class GoogleItems(Items):
             c("description") != "",
             c("brand").str.len_chars() <= limits["brand"],
             c("mpn").str.len_chars() <= limits["mpn"],
-            _product_type(c("category")).str.len_chars() <= limits["product_type"],
+            _product_type(c).str.len_chars() <= limits["product_type"],
             (gtin != "") | (c("brand") != ""),
             (gtin == "") | _gtin_valid(gtin),
             c("condition").str.contains("^(?i:new|refurbished|used)?$"),
@@ -128,7 +130,6 @@ def _gtin_valid(gtin: pl.Expr) -> pl.Expr:
     )
 
 
-def _product_type(category: pl.Expr) -> pl.Expr:
-    """The category path as Google's product_type: its parts trimmed, joined with " > "."""
-    parts = category.str.split(">").list.eval(pl.element().str.strip_chars())
-    return parts.list.eval(pl.element().filter(pl.element() != "")).list.join(" > ")
+def _product_type(cells: Cells) -> pl.Expr:
+    """The category path as Google's product_type: its parts joined with " > "."""
+    return category_parts(cells).list.join(" > ")

@@ -13,8 +13,8 @@ from omnisync.channels.kaspi import CURRENCY, Kaspi
 from omnisync.channels.writers import escape_attr
 from omnisync.engine import pl
 from omnisync.engine.items import Items
-from omnisync.engine.products import Cells, on_hand, on_sale
-from omnisync.engine.xml import escaped
+from omnisync.engine.products import Cells, on_hand, selling
+from omnisync.engine.xml import leaf
 
 USED = ("sku", "title", "brand", "price", "sale_price", "currency", "quantity")
 DEPTH = 2  # kaspi_catalog > offers > offer
@@ -30,19 +30,13 @@ class KaspiItems(Items):
 
     def item(self) -> pl.Expr:
         c, at = self.cells, self.indent
-        brand = c("brand")
         return pl.concat_str(
             [
                 pl.lit(f'{at[DEPTH]}<offer sku="'),
                 c("sku"),
-                pl.lit(f'">{at[DEPTH + 1]}<model>'),
-                escaped(c("title")),
-                pl.lit("</model>"),
-                pl.when(brand != "").then(
-                    pl.concat_str(
-                        pl.lit(f"{at[DEPTH + 1]}<brand>"), escaped(brand), pl.lit("</brand>")
-                    )
-                ),
+                pl.lit('">'),
+                leaf("model", c("title"), DEPTH + 1),
+                leaf("brand", c("brand"), DEPTH + 1),
                 pl.lit(f"{at[DEPTH + 1]}<availabilities>"),
                 *(
                     self._store(location, store)
@@ -58,10 +52,7 @@ class KaspiItems(Items):
     def _prices(self) -> pl.Expr:
         """One ``<price>``, or the ``<cityprices>`` of a product with city prices."""
         c, at = self.cells, self.indent
-        selling = pl.when(on_sale(c)).then(c("sale_price")).otherwise(c("price"))
-        price = pl.concat_str(
-            pl.lit(f"{at[DEPTH + 1]}<price>"), _whole(selling), pl.lit("</price>")
-        )
+        price = leaf("price", _whole(selling(c)), DEPTH + 1)
         if "city" not in c.sides:
             return price
         city = pl.element().struct.field("city")
@@ -106,8 +97,7 @@ class KaspiItems(Items):
 
     def plain(self) -> pl.Expr:
         c = self.cells
-        selling = pl.when(on_sale(c)).then(c("sale_price")).otherwise(c("price"))
-        whole = selling.str.contains(r"^[0-9]+(?:\.0{1,2})?$")  # nothing rounded
+        whole = selling(c).str.contains(r"^[0-9]+(?:\.0{1,2})?$")  # nothing rounded
         return pl.all_horizontal(
             c("sku").str.len_chars() <= limits.KASPI_SKU_SAFE_MAX,
             ~c("title").str.contains("[<&\t\r\n]"),  # markup, and what one_line changes

@@ -97,6 +97,17 @@ def on_sale(cells: Cells) -> pl.Expr:
     return (sale != "") & (cents(sale) < cents(cells("price")))
 
 
+def selling(cells: Cells) -> pl.Expr:
+    """``Product.selling_price``: the sale price when on sale, else the regular price."""
+    return pl.when(on_sale(cells)).then(cells("sale_price")).otherwise(cells("price"))
+
+
+def category_parts(cells: Cells) -> pl.Expr:
+    """The category path's parts, trimmed, the empty ones left out (``tabular._split``)."""
+    parts = cells("category").str.split(">").list.eval(pl.element().str.strip_chars())
+    return parts.list.eval(pl.element().filter(pl.element() != ""))
+
+
 def cents(price: pl.Expr) -> pl.Expr:
     """A plain price (``PRICE``) in cents, to compare two exactly."""
     whole = price.str.extract(r"^([0-9]+)").cast(pl.Int64, strict=False)  # null past 2^63

@@ -19,14 +19,16 @@ from omnisync.engine import pl
 from omnisync.engine.items import Items
 from omnisync.engine.products import (
     Cells,
+    category_parts,
     clean,
     currency,
     image_type,
     on_hand,
     on_sale,
+    selling,
     text_as_is,
 )
-from omnisync.engine.xml import escaped
+from omnisync.engine.xml import escaped, leaf
 from omnisync.sources.tabular import KNOWN
 from omnisync.text import xml_safe
 
@@ -36,6 +38,7 @@ USED = (
 )  # fmt: skip
 PATH = "\x1f"  # between a path's parts: no plain cell holds it (engine.products.CONTROL)
 CUT = "\x00"  # between an offer's head, its path and its tail
+OFFER_DEPTH = 3  # yml_catalog > shop > offers > offer
 
 
 class SatuItems(Items):
@@ -63,8 +66,6 @@ class SatuItems(Items):
         out_of_stock = pl.lit(escape_attr(limits.SATU_OUT_OF_STOCK_AVAILABLE))
         available = pl.when(units.is_null() | (units > 0)).then(pl.lit("true"))
         available_text = available.otherwise(out_of_stock)
-        sale = on_sale(c)
-        selling = pl.when(sale).then(c("sale_price")).otherwise(c("price"))
         return pl.concat_str(
             [
                 pl.lit('      <offer id="'),
@@ -73,17 +74,16 @@ class SatuItems(Items):
                 available_text,
                 pl.lit('">'),
                 _leaf("url", c("url")),
-                _leaf("price", _amount(selling)),
-                pl.when(sale).then(_leaf("oldprice", _amount(c("price")))),
+                _leaf("price", _amount(selling(c))),
+                pl.when(on_sale(c)).then(_leaf("oldprice", _amount(c("price")))),
                 _leaf("currencyId", currency(c, config.currency)),
             ],
             ignore_nulls=True,
         )
 
     def _path(self) -> pl.Expr:
-        """The category path's parts (``tabular._split``), as the tree keys it."""
-        parts = self.cells("category").str.split(">").list.eval(pl.element().str.strip_chars())
-        return parts.list.eval(pl.element().filter(pl.element() != "")).list.join(PATH)
+        """The category path's parts, as the tree keys it."""
+        return category_parts(self.cells).list.join(PATH)
 
     def _tail(self) -> pl.Expr:
         c = self.cells
@@ -160,8 +160,7 @@ class SatuItems(Items):
 
 def _leaf(tag: str, text: pl.Expr) -> pl.Expr:
     """``_Leaves``: a line ``<tag>text</tag>`` one level inside the offer, none for empty."""
-    line = pl.concat_str(pl.lit(f"\n        <{tag}>"), escaped(text), pl.lit(f"</{tag}>"))
-    return pl.when(text != "").then(line).otherwise(pl.lit(""))
+    return leaf(tag, text, OFFER_DEPTH + 1)
 
 
 def _amount(price: pl.Expr) -> pl.Expr:
