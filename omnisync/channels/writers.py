@@ -71,7 +71,6 @@ class CountingWriter(ABC):
     def close(self, failed: bool) -> None: ...
 
 
-# (tag, attributes, content): content is text, child nodes, or None (an empty element).
 class XmlFeedWriter(CountingWriter):
     """A writer of one ``XmlDocument`` (``doc``, made in ``open``), whose items the engine
     may serialise itself (``engine/google.py``, ``engine/kaspi.py``)."""
@@ -87,6 +86,7 @@ class XmlFeedWriter(CountingWriter):
         self.doc.finish(failed)
 
 
+# (tag, attributes, content): content is text, child nodes, or None (an empty element).
 Node = tuple[str, Mapping[str, str] | None, "str | list[Node] | None"]
 
 

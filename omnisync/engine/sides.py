@@ -8,9 +8,10 @@ by SKU.
   engine does not read as plain (a negative or decimal quantity, an unknown location, an empty
   cell) are read by the per-row code (``sidefiles.StockIndex``) with its problems, and their
   SKUs' products go row by row.
-* **city prices, reviews**: no channel the engine maps reads them, so they are read by their
-  per-row index (``sidefiles``) for its checks and problems, and joined only to learn which
-  SKUs have a product row. Rows the engine hands over one by one take their values.
+* **city prices, reviews**: read by their per-row index (``sidefiles``) for its checks and
+  problems; city prices joined with each SKU's prices (Kaspi writes them), reviews only to
+  learn which SKUs have a product row. Rows the engine hands over one by one take their values
+  from the index.
 
 Rows whose SKU has no product row are reported at the end, as the per-row reader reports them
 (``SideIndex.report_leftovers``), in the order the file first names them.
@@ -18,7 +19,7 @@ Rows whose SKU has no product row are reported at the end, as the per-row reader
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,8 @@ from omnisync.sources.sidefiles import CityPriceIndex, ReviewIndex, SideIndex, S
 from omnisync.text import amount
 
 # Locations the stock table holds as columns (8 bytes a SKU each): a catalogue with more goes
-# row by row until the table holds them otherwise (docs/architecture.md, "The stock join").
+# row by row until the table holds them otherwise (docs/architecture.md, "The side files in the
+# engine").
 LOCATIONS_MAX = 16
 
 
@@ -161,11 +163,14 @@ def read_sides(source: CsvSource, on_problem: ProblemSink) -> Sides | None:
         return None
     joined = [stock.side] if stock is not None else []
     indexes: dict[str, SideIndex[Any]] = {}
-    for key, make in (("city_prices", CityPriceIndex), ("reviews", ReviewIndex)):
-        table = source.sides[key]
-        if table is not None:
-            indexes[key] = make(table)
-            joined.append(read_indexed(table, indexes[key], on_problem))
+    city_prices, reviews = source.sides["city_prices"], source.sides["reviews"]
+    if city_prices is not None:
+        indexes["city_prices"] = CityPriceIndex(city_prices)
+        side = read_indexed("city", indexes["city_prices"], on_problem, _city_prices)
+        joined.append(side)
+    if reviews is not None:
+        indexes["reviews"] = ReviewIndex(reviews)
+        joined.append(read_indexed("reviews", indexes["reviews"], on_problem))
     return Sides(stock, indexes, joined)
 
 
@@ -280,22 +285,32 @@ def _stock_side(
     return Side("stock", file, StockIndex.leftover_code, table, whole["order"], whole["line"])
 
 
-def read_indexed(table: Any, index: SideIndex[Any], on_problem: ProblemSink) -> Side:
-    """A side file read by its per-row index (its checks and problems): city prices, joined
-    with each SKU's prices (``city_prices``: city id and amount as ``text.amount`` writes
-    it, by city id) for Kaspi; reviews, joined only to find SKUs without a product row."""
+def read_indexed(
+    name: str,
+    index: SideIndex[Any],
+    on_problem: ProblemSink,
+    values: Callable[[SideIndex[Any]], pl.Series] | None = None,
+) -> Side:
+    """A side file read by its per-row index (its checks and problems), joined as ``name``:
+    its SKUs, to find those without a product row, and ``values`` of the index, a column
+    with an entry per SKU."""
     index.load(on_problem)
     skus = list(index.values)
-    name = "city" if isinstance(index, CityPriceIndex) else "reviews"
-    columns: dict[str, Any] = {"key": skus}
-    schema: dict[str, Any] = {"key": pl.String}
-    if isinstance(index, CityPriceIndex):
-        columns["city_prices"] = [
-            [{"city": city, "amount": amount(price)} for city, price in sorted(prices.items())]
-            for prices in index.values.values()
-        ]
-        schema["city_prices"] = pl.List(pl.Struct({"city": pl.String, "amount": pl.String}))
-    frame = pl.DataFrame(columns, schema=schema).with_row_index(f"{name}_row")
+    frame = pl.DataFrame({"key": skus}, schema={"key": pl.String})
+    if values is not None:
+        frame = frame.with_columns(values(index))
+    frame = frame.with_row_index(f"{name}_row")
     order = pl.Series(range(len(skus)), dtype=pl.UInt32)
     line = pl.Series([index.line_of(sku) for sku in skus], dtype=pl.Int64)
-    return Side(name, table.name, index.leftover_code, frame, order, line)
+    return Side(name, index.table.name, index.leftover_code, frame, order, line)
+
+
+def _city_prices(index: SideIndex[Any]) -> pl.Series:
+    """Each SKU's city prices for Kaspi: city id and amount (as ``text.amount`` writes it),
+    by city id."""
+    rows = [
+        [{"city": city, "amount": amount(price)} for city, price in sorted(prices.items())]
+        for prices in index.values.values()
+    ]
+    kind = pl.List(pl.Struct({"city": pl.String, "amount": pl.String}))
+    return pl.Series("city_prices", rows, dtype=kind)
