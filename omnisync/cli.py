@@ -135,7 +135,8 @@ def push(
         bool,
         typer.Option(
             "--full",
-            help="Read every SKU, also those whose input rows did not change since the last push.",
+            hidden=True,
+            help="Accepted and ignored: every push reads every SKU (cron lines may still pass it).",
         ),
     ] = False,
     debug: DebugOpt = False,

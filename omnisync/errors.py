@@ -157,11 +157,3 @@ class Redo(Exception):
 
     def adjust(self, run: Any) -> None:
         raise NotImplementedError
-
-
-class ReadEverything(Redo):
-    """Skipping unchanged SKUs cannot give the right result this time (incremental.py): redo
-    the run reading every SKU."""
-
-    def adjust(self, run: Any) -> None:
-        run.incremental = False

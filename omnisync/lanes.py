@@ -3,18 +3,29 @@ the end publishes the channel's files all together or not at all (behind the pub
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from omnisync.channels.base import Channel, Record
 from omnisync.channels.capabilities import FeedWriter, FileFeed
+from omnisync.engine import pl
 from omnisync.errors import UsageError
 from omnisync.keyset import KeySet
 from omnisync.models import Problem, Product, Severity
 from omnisync.publish import AtomicFile, gate_refusal, items_in
 from omnisync.report import ChannelStats, RunReport
+
+
+class Planner(Protocol):
+    """Plans a pushed lane's items (``push.Planner``)."""
+
+    def consider(self, product: Product, record: Record, valid: bool) -> None: ...
+
+    def consider_frame(self, items: pl.DataFrame) -> None:
+        """Plain rows' items, as the engine's pass builds them (``engine.run.Planned``)."""
 
 
 @dataclass(slots=True)
@@ -26,9 +37,8 @@ class Lane:
     seen: KeySet = field(default_factory=KeySet)
     files: dict[str, AtomicFile] = field(default_factory=dict)
     writer: FeedWriter | None = None
-    # Called with every prepared product, its record and whether it is valid (pushes plan
-    # from it).
-    on_item: Callable[[Product, Record, bool], None] | None = None
+    # Where the lane's pushes are planned (push.py gives one to each pushed lane).
+    planner: Planner | None = None
 
     def open_files(self, stack: ExitStack, output_dir: Path) -> None:
         channel = self.channel
@@ -54,8 +64,8 @@ class Lane:
         valid = self._count(problems, report) == 0
         if valid and self.writer is not None:
             self.writer.write(record)
-        if self.on_item is not None:
-            self.on_item(shown, record, valid)
+        if self.planner is not None:
+            self.planner.consider(shown, record, valid)
 
     def _look_up(self, product: Product) -> None:
         """A channel that lists something else reads the product only to look it up (a pickup

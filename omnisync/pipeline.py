@@ -37,7 +37,7 @@ from omnisync.store.reservations import available_to_sell, load_reserved, overso
 Progress = Callable[[int], None]
 T = TypeVar("T")
 PROGRESS_EVERY = 1000
-REDOS = 2  # kinds of Redo: side files in another order; read everything (incremental.py)
+REDOS = 1  # kinds of Redo: side files in another order (the per-item path)
 
 
 def validate(
@@ -107,10 +107,9 @@ def _write(run: Run, force: bool) -> RunReport:
 
 def retried(make: Callable[[], Run], body: Callable[[Run], T], first: Run | None = None) -> T:
     """``body(run)``, redone on a fresh run when an attempt cannot finish as planned
-    (:class:`~omnisync.errors.Redo`): a side file in another order than the products
-    (sources/sidefiles.py: index it), an item id that changed SKU while SKUs were skipped
-    (incremental.py: read everything). Nothing of a failed attempt is kept: its files are
-    discarded, its plan is TEMP. Each kind of redo happens at most once."""
+    (:class:`~omnisync.errors.Redo`): a side file in another order than the products, on
+    the per-item path (sources/sidefiles.py: index it). Nothing of a failed attempt is kept:
+    its files are discarded, its plan is TEMP. Each kind of redo happens at most once."""
     run = first or make()
     adjustments: list[Callable[[Run], None]] = []
     while True:
@@ -164,9 +163,6 @@ class Run:
         )
         self.lanes = [Lane(c, ChannelStats(c.name)) for c in _channels(config, only, context)]
         self.report.channels = [lane.stats for lane in self.lanes]
-        self.incremental = True  # a push may skip SKUs whose inputs did not change
-        # Called with each product once every lane has taken it (incremental planning).
-        self.observe: Callable[[Product], None] | None = None
 
     def index_side_files(self, unordered: str) -> None:
         """Index the side files in memory: ``unordered`` is not in the products' order."""
@@ -211,8 +207,6 @@ class Run:
             stopping.check("while reading the catalogue; nothing was published or sent")
             for lane in self.lanes:
                 lane.accept(product, self.report)
-            if self.observe is not None:
-                self.observe(product)
             if self.progress and count % PROGRESS_EVERY == 0:
                 self.progress(count)
 

@@ -5,26 +5,26 @@ and compared with the ledger (``store.ledger``); what changed, what was acknowle
 ago than ``reassert_after``, and what left the catalogue or the channel's filter are planned
 (an item that is still there but invalid this run is held, not removed, as is a price Ozon
 is not sent this run); then each channel sends its plan through ``omnisync.sending``. Channels
-whose file is fetched (Kaspi) are built in the same pass: publishing is their push. SKUs whose
-input rows did not change since the last push are counted, not read (``omnisync.incremental``).
-A dry run plans and reports; it sends nothing and changes nothing: the state file is opened
-read-only, the plan lives in TEMP tables, and the copy of the rows it reads is a temporary
-folder beside the state.
+whose file is fetched (Kaspi) are built in the same pass: publishing is their push. The
+engine's pass plans its plain rows as tables (``engine.pushes``, ``store.ledger``): only the
+changed items cross into Python. A dry run plans and reports; it sends nothing and changes
+nothing: the state file is opened read-only and the plan lives in TEMP tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from omnisync import incremental, secrets
+from omnisync import secrets
 from omnisync.channels.base import Channel, Record
 from omnisync.channels.capabilities import FileFeed, Pushes, PushItem
 from omnisync.config import Config
+from omnisync.engine import pl
 from omnisync.errors import ChannelError, ExitCode, UsageError
 from omnisync.http import Budget
 from omnisync.lanes import Lane
@@ -49,7 +49,6 @@ class PushStats:
     sent: int = 0
     failed: int = 0
     deferred: int = 0
-    skipped: int = 0  # SKUs counted as unchanged without being read (incremental.py)
     changes: list[dict[str, Any]] = field(default_factory=list)  # dry run: every change
 
 
@@ -81,10 +80,7 @@ class PushReport:
         """Items were refused and none reached the channel whole: the catalogue or the
         channel's checks refused every one (nothing sent — a silent failure if it exited 0),
         or every one went without its price. Some of them left out, or without a price, is
-        what the report lists (exit 0, like a feed's excluded items: README, "Exit codes").
-        SKUs skipped as unchanged went whole before, so then it is not none."""
-        if push.skipped:
-            return False
+        what the report lists (exit 0, like a feed's excluded items: README, "Exit codes")."""
         if read.items_valid == 0:
             return read.errors > 0 or self.run.catalogue_errors > 0
         mine = [p for p in self.run.problems if p.channel == read.channel]
@@ -110,14 +106,13 @@ def push(
     every_file: bool = False,
     full: bool = False,
 ) -> PushReport:
-    """``every_file``: also build every file channel in the same pass (``sync``).
-    ``full``: read every SKU, even those whose input rows did not change since the last push
-    (incremental.py)."""
+    """``every_file``: also build every file channel in the same pass (``sync``). ``full`` is
+    accepted and changes nothing: every run reads every SKU (it once asked to read the SKUs
+    whose input rows had not changed, which runs skipped before issue 17)."""
     budget, now = budget or Budget(), now or datetime.now().astimezone()
 
     def planned(names: Iterable[str]) -> Run:
         run = Run(config, names, progress, now)
-        run.incremental = not full
         wanted = _writes_or_pushes if every_file else _pushes
         run.keep(wanted, None if every_file or not only else "has no API to push to")
         if not run.lanes:
@@ -181,7 +176,6 @@ def _push(
     every_file: bool,
 ) -> PushReport:
     plans: list[tuple[Channel, Ledger, PushStats]] = []
-    pairs: list[tuple[Lane, Ledger]] = []
     with ExitStack() as stack:
         for lane in run.lanes:
             channel = lane.channel
@@ -197,15 +191,9 @@ def _push(
                     channel.context.now,
                     channel.push_settings().reassert_after,
                 )
-                lane.on_item = _planner(channel, ledger)
+                lane.planner = Planner(channel, ledger)
                 plans.append((channel, ledger, PushStats(channel.name, channel.account)))
-                pairs.append((lane, ledger))
-        skipping = incremental.start(run, store, pairs, dry_run, stack)
         run.stream()
-        if skipping is not None:
-            skipping.account()
-            for _, _, stats in plans:
-                stats.skipped = len(skipping.scanned.skipped)
         _publish(run, budget, force)
     for channel, ledger, stats in plans:
         _plan_removals(channel, ledger, run.report, force)
@@ -216,24 +204,32 @@ def _push(
             send(channel, ledger, stats, run.report, budget)
         else:
             ledger.forget()
-    if skipping is not None and not dry_run:
-        skipping.settle(store)
     return PushReport(run.report, [stats for _, _, stats in plans], dry_run)
 
 
-def _planner(channel: Pushes, ledger: Ledger) -> Callable[[Product, Record, bool], None]:
-    # A channel may leave some items of a valid product as they are (Ozon withholds a price
-    # its account cannot take, and sends the stock): those are held like an invalid SKU's.
-    def plan(product: Product, record: Record, valid: bool) -> None:
-        if not valid:
-            ledger.hold(product.sku)
-            return
-        for item in channel.push_items(product, record):  # the record the lane just checked
-            ledger.consider(item)
-        for stream, key in channel.held_items(product, record):
-            ledger.hold_item(stream, key)
+@dataclass
+class Planner:
+    """Where a pushed lane's items are planned: its channel's push items of each product the
+    lane checked, into the channel account's ledger (the engine's pass plans its plain rows
+    as frames, ``engine.pushes``)."""
 
-    return plan
+    channel: Pushes
+    ledger: Ledger
+
+    def consider(self, product: Product, record: Record, valid: bool) -> None:
+        """A channel may leave some items of a valid product as they are (Ozon withholds a
+        price its account cannot take, and sends the stock): those are held like an invalid
+        SKU's."""
+        if not valid:
+            self.ledger.hold(product.sku)
+            return
+        for item in self.channel.push_items(product, record):  # the record the lane checked
+            self.ledger.consider(item)
+        for stream, key in self.channel.held_items(product, record):
+            self.ledger.hold_item(stream, key)
+
+    def consider_frame(self, items: pl.DataFrame) -> None:
+        self.ledger.consider_frame(items)
 
 
 def _publish(run: Run, budget: Budget, force: bool) -> None:
@@ -270,8 +266,9 @@ def _plan_removals(channel: Any, ledger: Ledger, report: RunReport, force: bool)
                     "check the catalogue, or re-run with --force",
         ))  # fmt: skip
         return
-    for stream, key, sku in gone:
-        ledger.plan_removal(channel.removal(stream, key, sku), stream, key)
+    ledger.plan_removals(
+        [(channel.removal(stream, key, sku), stream, key) for stream, key, sku in gone]
+    )
 
 
 def _change(item: PushItem, action: str) -> dict[str, Any]:

@@ -174,7 +174,7 @@ def push_data(result: Any) -> dict[str, Any]:
         "dry_run": result.dry_run,
         "channels": [
             {"channel": p.channel, "account": p.account, "planned": p.planned, "sent": p.sent,
-             "failed": p.failed, "deferred": p.deferred, "skipped": p.skipped}
+             "failed": p.failed, "deferred": p.deferred}
             for p in result.pushes
         ],
         "changes": [{"channel": p.channel, **change} for p in result.pushes

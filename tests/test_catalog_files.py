@@ -4,20 +4,21 @@ in Kazakhstan), a delimiter per file. Settings, source and CLI."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import yaml
 from conftest import Workspace, csv_text, good_row
 from test_commerceml import catalog as exchange_set
-from test_incremental import Row, catalogue, held, pushed
-from test_incremental import write as write_push
 from test_push_ledger import T0, WAREHOUSE
 from typer.testing import CliRunner
 
+from omnisync import push
 from omnisync.catalogs import CatalogConfig
 from omnisync.cli import app
 from omnisync.config import load_config
@@ -193,8 +194,49 @@ def test_encoding_setting_reaches_the_source(workspace: Workspace) -> None:
     assert CYRILLIC in (workspace.root / "out" / "google.xml").read_text(encoding="utf-8")
 
 
+@dataclass(frozen=True)
+class Row:
+    sku: str
+    price: int = 15990
+    quantity: int = 1
+    title: str = "Acme Electric Kettle 1.7 L"
+
+
+def catalogue(n: int = 12) -> list[Row]:
+    return [Row(f"S{i:02}", quantity=i % 4) for i in range(n)]
+
+
+def write_push(root: Path, sandbox: Sandbox, rows: list[Row]) -> Path:
+    """products.csv, stock.csv, locations and an Ozon config pushing to the sandbox."""
+    products = [good_row(sku=r.sku, price=str(r.price), title=r.title, quantity="") for r in rows]
+    (root / "products.csv").write_text(csv_text(products), encoding="utf-8")
+    stock = "".join(f"{r.sku},WH-1,{r.quantity}\n" for r in rows)
+    (root / "stock.csv").write_text("sku,location,quantity\n" + stock, encoding="utf-8")
+    (root / "locations.csv").write_text(
+        "code,name,type,city,address,pickup\nWH-1,Склад,warehouse,Алматы,,no\n", encoding="utf-8"
+    )
+    channel = {"type": "ozon", "base_url": sandbox.url, "client_id": "9",
+               "api_key": "env:OZON_API_KEY", "currency": "KZT", "requests_per_minute": 6000,
+               "warehouses": {"WH-1": WAREHOUSE}}  # fmt: skip
+    data = {"catalog": {"products": "products.csv", "stock": "stock.csv",
+                        "locations": "locations.csv"}, "state": "state.db",
+            "channels": {"ozon": channel}}  # fmt: skip
+    path = root / "omnisync.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def held(sandbox: Sandbox) -> dict[str, Any]:
+    state = httpx.get(f"{sandbox.url}/_sandbox/state").json()
+    return {name: state.get(name) for name in ("ozon_stocks", "ozon_prices")}
+
+
+def pushed(config: Path, **kw: Any) -> push.PushReport:
+    return push.push(load_config(config), now=kw.pop("now", T0), **kw)
+
+
 def windows_1251_push(root: Path, sandbox: Sandbox, rows: list[Row]) -> Path:
-    """test_incremental's Ozon catalogue with Cyrillic titles, saved in windows-1251."""
+    """The Ozon catalogue with Cyrillic titles, saved in windows-1251."""
     config = write_push(root, sandbox, [replace(r, title=CYRILLIC) for r in rows])
     for name in ("products.csv", "stock.csv", "locations.csv"):
         path = root / name
@@ -205,7 +247,7 @@ def windows_1251_push(root: Path, sandbox: Sandbox, rows: list[Row]) -> Path:
     return config
 
 
-def test_an_incremental_push_reads_what_changed_in_the_catalogue_encoding(
+def test_a_push_sends_what_changed_in_a_catalogue_in_another_encoding(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
     rows = catalogue()
@@ -216,6 +258,7 @@ def test_an_incremental_push_reads_what_changed_in_the_catalogue_encoding(
     second = pushed(config, now=T0 + timedelta(hours=1))
     assert second.run.problems == []
     assert second.run.products == 12
+    assert second.pushes[0].planned["update"] == 1  # the changed stock alone
     assert held(sandbox)["ozon_stocks"][f"S03@{WAREHOUSE}"] == 9
 
 
@@ -281,7 +324,6 @@ def test_excels_sep_line_sets_the_files_delimiter(tmp_path: Path) -> None:
     found, problems = read_all(source)
     assert [(p.sku, p.line, p.stock) for p in found] == [("A", 3, {"WH-1": 2})]
     assert [(p.code, p.file, p.line) for p in problems] == [("not_a_number", "products.csv", 4)]
-    assert not CsvSource(products).bytes_scannable  # the raw scan splits at catalog.delimiter
 
 
 def test_delimiters_setting_reaches_the_source(workspace: Workspace) -> None:
@@ -316,9 +358,7 @@ def test_bad_delimiters_are_config_errors(
     assert fragment in issues[0][1]
 
 
-def test_an_incremental_push_reads_files_with_their_own_delimiters(
-    tmp_path: Path, sandbox: Sandbox
-) -> None:
+def test_a_push_reads_files_with_their_own_delimiters(tmp_path: Path, sandbox: Sandbox) -> None:
     rows = catalogue()
     config = write_push(tmp_path, sandbox, rows)
     locations = tmp_path / "locations.csv"

@@ -202,7 +202,6 @@ def test_a_lone_cr_in_a_quoted_field_is_no_line_break(tmp_path: Path) -> None:
     assert [(p.code, p.line, p.sku) for p in problems] == [("not_a_number", 3, "B-1")]
     assert [(p.sku, p.line) for p in products] == [("A-1", 2), ("C-1", 4)]
     assert products[0].description == "one\rtwo"
-    assert not source.bytes_scannable  # the raw scan counts the CR as a line: read it whole
 
 
 def test_a_lone_cr_outside_quotes_refuses_the_row_whole(tmp_path: Path) -> None:
@@ -222,11 +221,6 @@ def test_a_file_of_cr_lines_still_reads(tmp_path: Path) -> None:
     products, problems = read_all(CsvSource(write(tmp_path / "products.csv", text)))
     assert [(p.code, p.line) for p in problems] == [("not_a_number", 3)]
     assert [(p.sku, p.line) for p in products] == [("A-1", 2)]
-
-
-def test_crlf_files_stay_scannable(tmp_path: Path) -> None:
-    text = csv_text([good_row(sku="A-1"), good_row(sku="B-1")]).replace("\n", "\r\n")
-    assert CsvSource(write(tmp_path / "products.csv", text)).bytes_scannable
 
 
 def test_csv_syntax_error_is_reported_and_reading_goes_on(tmp_path: Path) -> None:

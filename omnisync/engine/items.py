@@ -1,6 +1,7 @@
 """What the engine's pass asks of a channel's mapping (``engine.google``, ``engine.meta``, …):
-each plain row's text in the feed as a column, and the mask of the rows plain for the channel
-(no problem, no warning, nothing the per-item mapping would change)."""
+each plain row's text in the feed, or its push items (``engine.ozon``), as columns, and the
+mask of the rows plain for the channel (no problem, no warning, nothing the per-item mapping
+would change)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,13 @@ from omnisync.engine import pl
 from omnisync.engine.products import Cells
 
 
-class Items(ABC):
-    """A channel's items over a batch of the products file. ``kind``: the channel class it
+class Mapping(ABC):
+    """A channel's mapping over a batch of the products file. ``kind``: the channel class it
     maps; ``used``: the catalogue columns it reads (each must be clean, ``products.clean``,
-    for a plain row); ``rows``: the feed rows (lines, elements) each item writes."""
+    for a plain row)."""
 
     kind: ClassVar[type[Channel]]
     used: ClassVar[tuple[str, ...]]
-    rows = 1
 
     @classmethod
     def takes(cls, channel: Any) -> bool:
@@ -33,13 +33,30 @@ class Items(ABC):
         self.channel, self.cells = channel, cells
 
     @abstractmethod
-    def item(self) -> pl.Expr:
-        """Each row's item, as the feed's writer writes it."""
-
-    @abstractmethod
     def plain(self) -> pl.Expr:
         """Rows the channel's per-item mapping takes with nothing to say or change."""
+
+
+class Items(Mapping):
+    """A channel's feed items; ``rows``: the feed rows (lines, elements) each item writes."""
+
+    rows = 1
+
+    @abstractmethod
+    def item(self) -> pl.Expr:
+        """Each row's item, as the feed's writer writes it."""
 
     def text(self, items: pl.Series, writer: Any) -> bytes:
         """A stretch of rows' items as the UTF-8 text ``writer.write_items`` takes."""
         return items.str.join("").cast(pl.Binary).item()  # type: ignore[no-any-return]
+
+
+class PushRows(Mapping):
+    """A pushed channel's items (``Pushes.push_items``) for the plain rows: per item a row
+    gives, its stream, and its key and payload as columns, the payload in the canonical JSON
+    the ledger hashes (``store.payloads.canonical``)."""
+
+    @abstractmethod
+    def items(self) -> list[tuple[str, pl.Expr, pl.Expr]]:
+        """(stream, key, payload) of each item every plain row gives, in ``push_items``'
+        order."""

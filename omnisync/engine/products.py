@@ -115,11 +115,16 @@ def cents(price: pl.Expr) -> pl.Expr:
     return whole * 100 + fraction.cast(pl.Int64, strict=False)
 
 
-def money(price: pl.Expr, currency: pl.Expr) -> pl.Expr:
-    """``15990`` → ``15990.00 KZT`` (``text.money`` for a plain price)."""
+def amount(price: pl.Expr) -> pl.Expr:
+    """``15990`` → ``15990.00``: a plain price with two decimals."""
     whole = price.str.extract(r"^([0-9]+)")
     fraction = (price.str.extract(r"\.([0-9]+)$").fill_null("") + "00").str.slice(0, 2)
-    return pl.concat_str(whole, pl.lit("."), fraction, pl.lit(" "), currency)
+    return pl.concat_str(whole, pl.lit("."), fraction)
+
+
+def money(price: pl.Expr, currency: pl.Expr) -> pl.Expr:
+    """``15990`` → ``15990.00 KZT`` (``text.money`` for a plain price)."""
+    return pl.concat_str(amount(price), pl.lit(" "), currency)
 
 
 def url_plain(url: pl.Expr) -> pl.Expr:

@@ -10,13 +10,14 @@ channels the engine maps (``MAPPINGS``). Otherwise the run reads product by prod
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping as Map
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from omnisync import stopping
-from omnisync.engine import google, kaspi, local, meta, pl, satu
-from omnisync.engine.items import Items
+from omnisync.engine import google, kaspi, local, meta, ozon, pl, satu
+from omnisync.engine.items import Items, Mapping, PushRows
 from omnisync.engine.products import Cells, source_plain
 from omnisync.engine.sides import Sides, read_sides
 from omnisync.lanes import Lane
@@ -25,14 +26,20 @@ from omnisync.report import RunReport
 from omnisync.sources.csvengine import EngineFrame
 from omnisync.sources.csvfile import CsvSource
 
-# The channels the engine maps, each by its mapping.
+# The channels the engine maps, each by its mapping: their feed items, and their push items.
 MAPPINGS: tuple[type[Items], ...] = (
     google.GoogleItems, meta.MetaItems, local.LocalItems, satu.SatuItems, kaspi.KaspiItems
 )  # fmt: skip
+PUSH_MAPPINGS: tuple[type[PushRows], ...] = (ozon.OzonPushRows,)
 
 
-def _mapping(channel: object) -> type[Items] | None:
-    return next((mapping for mapping in MAPPINGS if mapping.takes(channel)), None)
+def _mapping(lane: Lane) -> type[Mapping] | None:
+    """The lane's mapping: of its feed when it writes one, of its pushes when it plans them
+    (one or the other; a lane doing both, or neither, goes per item)."""
+    if not lane.channel.lists_products or (lane.writer is None) == (lane.planner is None):
+        return None
+    found: tuple[type[Mapping], ...] = MAPPINGS if lane.writer is not None else PUSH_MAPPINGS
+    return next((mapping for mapping in found if mapping.takes(lane.channel)), None)
 
 
 class RunLike(Protocol):
@@ -42,16 +49,15 @@ class RunLike(Protocol):
     lanes: list[Lane]
     report: RunReport
     progress: Callable[[int], None] | None
-    observe: Callable[[Product], None] | None
 
-    def reserve(self, product: Product, reserved: Mapping[str, int]) -> Product: ...
+    def reserve(self, product: Product, reserved: Map[str, int]) -> Product: ...
 
 
 @dataclass
 class Plan:
     frame: EngineFrame
     header: list[str]
-    mappings: list[type[Items]]  # each lane's, in order
+    mappings: list[type[Mapping]]  # each lane's, in order
     sides: Sides
 
 
@@ -61,14 +67,12 @@ def plan(run: RunLike) -> Plan | None:
     source = run.source
     if not isinstance(source, CsvSource):
         return None
-    if run.observe is not None or not run.lanes:
+    if not run.lanes:
         return None
     mappings = []
     for lane in run.lanes:
-        mapped = _mapping(lane.channel)
-        if mapped is None or lane.on_item is not None:
-            return None
-        if not lane.channel.lists_products or lane.writer is None:
+        mapped = _mapping(lane)
+        if mapped is None:
             return None
         mappings.append(mapped)
     frame = source.table.engine_frame()
@@ -80,7 +84,7 @@ def plan(run: RunLike) -> Plan | None:
     return Plan(frame, list(source.table.header), mappings, sides)
 
 
-def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]]) -> None:
+def stream(run: RunLike, found: Plan, reserved: Map[str, Map[str, int]]) -> None:
     """The catalogue into every lane, in file order."""
     sides = found.sides
     cells = Cells(found.header, sides.stock, [side.name for side in sides.joined])
@@ -96,10 +100,12 @@ def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]])
     # A mask that met a null (a cast that failed) is false: such a row goes one by one.
     columns = [base.fill_null(False).alias("base")]
     for n, mapped in enumerate(items):
-        plain = (base & mapped.plain()).fill_null(False)
-        columns += [plain.alias(f"plain{n}"), mapped.item().alias(f"item{n}")]
+        columns.append((base & mapped.plain()).fill_null(False).alias(f"plain{n}"))
+    outs = [
+        _out(n, mapped, lane, columns)
+        for n, (mapped, lane) in enumerate(zip(items, run.lanes, strict=True))
+    ]
     build = run.source.builder(found.header, run.report.add)
-    outs = [Out(lane, f"item{n}", items[n]) for n, lane in enumerate(run.lanes)]
     rare = Rare(build, sides, reserved, outs)
     stages = [cells.stripped(), columns]
     for batch in found.frame.batches(run.report.add, stages, sides.tables()):
@@ -109,6 +115,19 @@ def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]])
         if run.progress:
             run.progress(run.report.products)
     sides.report_leftovers(run.report.add)
+
+
+def _out(n: int, mapped: Mapping, lane: Lane, columns: list[pl.Expr]) -> Out | Planned:
+    """Where lane ``n``'s engine items go; their columns are added to ``columns``."""
+    if isinstance(mapped, Items):
+        columns.append(mapped.item().alias(f"item{n}"))
+        return Out(lane, f"item{n}", mapped)
+    assert isinstance(mapped, PushRows)
+    streams = []
+    for i, (stream, key, payload) in enumerate(mapped.items()):
+        columns += [key.alias(f"key{n}_{i}"), payload.alias(f"payload{n}_{i}")]
+        streams.append((stream, f"key{n}_{i}", f"payload{n}_{i}"))
+    return Planned(lane, streams, mapped.cells("sku"))
 
 
 @dataclass
@@ -130,6 +149,33 @@ class Out:
 
 
 @dataclass
+class Planned:
+    """Where a pushed lane's engine items go: its planner, a frame of items (stream, key,
+    SKU, payload) a stretch of rows at a time (``store.ledger``: hashed, looked up, and only
+    the changed ones kept). ``streams``: each item's stream and its key and payload columns."""
+
+    lane: Lane
+    streams: list[tuple[str, str, str]]
+    sku: pl.Expr
+
+    def write(self, batch: pl.DataFrame, start: int, stop: int) -> None:
+        rows = batch.slice(start, stop - start)
+        frames = [
+            rows.select(
+                pl.lit(stream).alias("stream"),
+                pl.col(key).alias("key"),
+                self.sku.alias("sku"),
+                pl.col(payload).alias("payload"),
+            )
+            for stream, key, payload in self.streams
+        ]
+        assert self.lane.planner is not None
+        self.lane.planner.consider_frame(pl.concat(frames))
+        self.lane.stats.items_total += rows.height
+        self.lane.stats.items_valid += rows.height
+
+
+@dataclass
 class Rare:
     """How a row some channel cannot take as plain is built: by the per-row code, with the
     side files' fields for its SKU and available-to-sell for a reserved one; ``outs``: each
@@ -137,8 +183,8 @@ class Rare:
 
     build: Callable[[tuple[int, list[str]], Callable[[str], dict[str, Any]]], Product | None]
     sides: Sides
-    reserved: Mapping[str, Mapping[str, int]]
-    outs: list[Out]
+    reserved: Map[str, Map[str, int]]
+    outs: list[Out | Planned]
 
 
 def _batch(run: RunLike, names: list[str], batch: pl.DataFrame, rare: Rare) -> None:

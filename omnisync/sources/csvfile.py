@@ -17,7 +17,7 @@ FILE_KEYS: tuple[CsvFileKey, ...] = get_args(CsvFileKey)
 
 
 class CsvSource(TableSource):
-    """The files, by path: incremental planning scans their raw bytes (``rawscan``)."""
+    """The files, by path (the engine reads a plain one itself: ``sources/csvengine.py``)."""
 
     def __init__(
         self,
@@ -52,18 +52,6 @@ class CsvSource(TableSource):
             **tables,
         )
         self.table: CsvTable = self.table
-
-    @property
-    def bytes_scannable(self) -> bool:
-        """Whether incremental planning may scan these files' bytes (``rawscan``): it reads
-        SKUs as UTF-8 bytes split at one delimiter, so a catalogue in another encoding or with
-        a file delimited otherwise (or naming its own in a ``sep=`` line) is read whole every
-        run."""
-        one_delimiter = len(set(self.delimiters.values())) == 1
-        if not (one_delimiter and self.table.codec.startswith("utf-8")):
-            return False
-        tables = [self.table, *(t for t in self.sides.values() if isinstance(t, CsvTable))]
-        return all(table.bytes_plain() for table in tables)
 
     def skus(self, on_problem: ProblemSink) -> Iterator[str]:
         """The SKU column alone, read by the engine when the file is plain (``orders pull``

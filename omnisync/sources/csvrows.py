@@ -147,21 +147,6 @@ class CsvTable:
             raise
         return f, reader, newline
 
-    def bytes_plain(self) -> bool:
-        """Whether the raw scan of incremental planning (``rawscan``) may split this file's
-        bytes as it does: not when a ``sep=`` line names the delimiter, nor when a lone CR
-        is in it (the scan counts one as a line break, as the reader no longer does)."""
-        try:
-            with self.path.open("rb") as f:
-                first = f.readline(64)
-                f.seek(0)
-                lone = _lone_cr(f)
-        except OSError:
-            return True  # the reader reports it
-        return not lone and not _SEP_LINE.fullmatch(
-            first.decode("latin-1").removeprefix("\xef\xbb\xbf")
-        )
-
     def _reader(self, f: TextIO) -> Any:
         """A csv reader of ``f``, by its own ``sep=`` line if it starts with one: Excel writes
         that line to name the delimiter and reads a file by it, so it says what this very file
@@ -339,15 +324,3 @@ def _syntax(exc: csv.Error) -> str:
             "refused whole: remove the line break or quote the cell"
         )
     return f"cannot parse the row: {exc}"
-
-
-def _lone_cr(f: BinaryIO, size: int = 1 << 22) -> bool:
-    """Whether the file has a CR that is not followed by a LF (a pass at memchr speed)."""
-    pending = False  # the last chunk ended in a CR: its LF would start this one
-    while chunk := f.read(size):
-        if pending and chunk[:1] != b"\n":
-            return True
-        pending = chunk.endswith(b"\r")
-        if chunk.count(b"\r") - chunk.count(b"\r\n") - pending:
-            return True
-    return pending

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from omnisync.errors import ConfigError, StateUnusable
-from omnisync.fingerprint import sku_fp
+from omnisync.store.payloads import rehash
 from omnisync.store.schema import MIGRATIONS
 
 # SQLite's primary result codes (https://www.sqlite.org/rescode.html) that say the file itself
@@ -30,7 +30,9 @@ _ACCESS = "give the user running omnisync read and write access to it and its fo
 APPLICATION_ID = 0x4F4D4E53
 # Stores written before omnisync set its application_id were at most at this schema version:
 # one of them (no mark, omnisync's tables) is adopted and marked; any later version is marked.
-_UNMARKED_UP_TO = 10
+UNMARKED_UP_TO = 10
+# What a migration needs done in Python, in its transaction, after its script.
+AFTER = {11: rehash}
 _FOREIGN = "point state: in the config at omnisync's own state file, or at a new path to start one"
 
 
@@ -39,8 +41,8 @@ class Store:
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.db, self.path = connection, path
-        # migration 8 and the ledger key items by their SKU's stable fingerprint
-        connection.create_function("omnisync_sku_fp", 1, _sku_fp, deterministic=True)
+        # migration 8 filled a column of SKU fingerprints, which migration 11 drops
+        connection.create_function("omnisync_sku_fp", 1, lambda sku: None, deterministic=True)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -63,10 +65,6 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
-
-
-def _sku_fp(sku: str | None) -> int | None:
-    return None if sku is None else sku_fp(sku)
 
 
 def open_store(path: Path, readonly: bool = False) -> Store:
@@ -189,6 +187,8 @@ def _migrate(store: Store) -> None:
         with store.transaction() as db:
             for statement in _statements(script):
                 db.execute(statement)
+            if number in AFTER:
+                AFTER[number](db)
             db.execute(f"PRAGMA user_version = {number}")
 
 
@@ -209,14 +209,15 @@ def _check_owner(store: Store) -> None:
     names = {str(name) for (name,) in rows}
     if not names:
         return
-    if 0 < version <= _UNMARKED_UP_TO and _tables_of(version) <= names:
+    if 0 < version <= UNMARKED_UP_TO and _tables_of(version) <= names:
         return  # an omnisync store from before the mark: _migrate marks it
     problem = "is another program's SQLite database: it holds tables omnisync did not make"
     raise StateUnusable(str(store.path), problem, _FOREIGN)
 
 
 def _tables_of(version: int) -> set[str]:
-    """The tables the migrations up to ``version`` create (none drops one)."""
+    """The tables the migrations up to ``version`` create (none up to ``UNMARKED_UP_TO``
+    drops one)."""
     scripts = "\n".join(MIGRATIONS[:version])
     return set(re.findall(r"CREATE TABLE (\w+)", scripts))
 

@@ -1,9 +1,13 @@
 """The push ledger: what each channel account last acknowledged, and this run's plan.
 
 Per (channel, account, stream, key): the desired payload and its hash, the acknowledged hash,
-the last push time (UTC), a status and the last error. Planning compares each item's hash with
-the ledger and writes the changes to TEMP tables, so a dry run changes nothing durable and a
-real run streams its batches from there.
+the last push time (UTC), a status and the last error. Planning is a table operation: a run's
+items come as frames of (stream, key, sku, payload) — the engine's plain rows a batch at a
+time (``engine.pushes``), the per-item path's gathered ``BATCH`` at a time — each payload
+hashed in the engine (``hashes``) and looked up in the account's acknowledged state, loaded
+once and sorted; only the changed items cross into Python, to the TEMP plan table, so a dry
+run changes nothing durable and a real run streams its batches from there. Items the channel
+holds that no frame named and no held SKU keeps have left (``gone``).
 
 Crash safety: before a batch is sent its rows are marked ``sending`` with no acknowledged hash.
 If the outcome never arrives (a crash, a lost answer), the next run finds no acknowledgement and
@@ -13,50 +17,52 @@ sends the item again — absolute values, so the replay converges. An item is on
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from omnisync.channels.capabilities import ItemResult, PushItem
-from omnisync.errors import ReadEverything
-from omnisync.fingerprint import sku_fp
+from omnisync.engine import pl
 from omnisync.secrets import redact
 from omnisync.store.db import Store
+from omnisync.store.payloads import canonical, hashes, payload_hashes
 
 ACTIONS = ("create", "update", "reassert", "delete", "unchanged")
 # Ledger statuses besides acked and deleted: the item waits for a verdict or a retry.
 UNSETTLED = ("sending", "failed", "deferred", "pending")
+BATCH = 5_000  # per-item items hashed and looked up together
 _UPSERT = (
-    "INSERT INTO push_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, "
+    "INSERT INTO push_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, "
     "account, stream, sku) DO UPDATE SET desired_hash = excluded.desired_hash, acked_hash = "
     "excluded.acked_hash, desired = excluded.desired, last_pushed_at = coalesce("
     "excluded.last_pushed_at, push_ledger.last_pushed_at), status = excluded.status, "
-    "error = excluded.error, sku_fp = excluded.sku_fp"
+    "error = excluded.error"
 )
-_OWNED = "channel = ? AND account = ? AND status != 'deleted'"
+_PLAN = "INSERT OR REPLACE INTO {} VALUES (?, ?, ?, ?, ?, ?, 0)"
 _PAIRS = "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
+# What the ledger knows of each item the account holds, for ``_actions``: its acknowledged
+# hash and how old that is. ``k``: stream and key in one sortable text (streams have no "/").
+_ACKED = (
+    "SELECT stream || '/' || sku, acked_hash, CASE WHEN acked_hash IS NULL THEN "
+    "(last_pushed_at IS NOT NULL) WHEN coalesce(last_pushed_at, '') < ? THEN 2 ELSE 3 END "
+    "FROM push_ledger WHERE channel = ? AND account = ? AND status != 'deleted'"
+)
+NEVER, SENT, STALE, FRESH = 0, 1, 2, 3  # _ACKED's state: never acknowledged, sent without a
+# verdict (failed, deferred, in flight), acknowledged before the reassert cutoff, or since
+_ACKED_SCHEMA = {"k": pl.String, "acked": pl.String, "state": pl.Int8}
+ITEMS_SCHEMA = {"stream": pl.String, "key": pl.String, "sku": pl.String, "payload": pl.String}
 
 
-def payload_hash(payload: Mapping[str, Any]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
-
-
-class OwnerChanged(ReadEverything):
-    """An item id another SKU holds turned up while SKUs were skipped: the other may be among
-    them, unchecked, so the run is redone reading everything (incremental.py)."""
+def items_frame(items: Iterable[PushItem]) -> pl.DataFrame:
+    rows = [(i.stream, i.key, i.sku, canonical(i.payload)) for i in items]
+    return pl.DataFrame(rows, schema=ITEMS_SCHEMA, orient="row")
 
 
 class Ledger:
-    """One channel account's slice of the ledger, and its plan for this run.
+    """One channel account's slice of the ledger, and its plan for this run."""
 
-    Incremental runs (``incremental.py``) set ``candidates``: the SKU fingerprints whose items
-    alone can have left (the rest were skipped as unchanged, or read and so seen), and
-    ``skipped``, the SKUs skipped; ``guard`` makes an id held by another SKU redo the run."""
-
-    _count = 0  # numbers each ledger's TEMP tables: several channels plan on one connection
+    _count = 0  # numbers each ledger's TEMP table: several channels plan on one connection
 
     def __init__(
         self, store: Store, channel: str, account: str, now: datetime, reassert_after: timedelta
@@ -65,100 +71,96 @@ class Ledger:
         utc = now.astimezone(UTC)  # stored times compare as text: keep one zone
         self.now, self.cutoff = utc.isoformat(), (utc - reassert_after).isoformat()
         self.unchanged = self.considered = 0
-        self.guard = False
-        self.candidates: Iterable[int] | None = None
-        self.skipped: Iterable[int] = ()
-        self.gone_skus: list[int] = []  # fingerprints of the SKUs gone() found
+        self._acked: pl.DataFrame | None = None
+        self._named: list[pl.Series] = []  # rows of ``acked()`` this run's items named
+        self._kept: list[str] = []  # ``k`` of items held as the channel has them
+        self._pending: list[PushItem] = []
+        self._held: set[str] = set()  # SKUs still listed but not valid this run
         Ledger._count += 1
-        n = Ledger._count
-        self.plan, self.seen, self.held = f"temp.plan_{n}", f"temp.seen_{n}", f"temp.held_{n}"
+        self.plan = f"temp.plan_{Ledger._count}"
         self.db.execute(
             f"CREATE TABLE {self.plan} (stream TEXT, key TEXT, sku TEXT, action TEXT,"
             " hash TEXT, payload TEXT, done INTEGER NOT NULL DEFAULT 0,"
             " PRIMARY KEY (stream, key))"
         )
-        self.db.execute(
-            f"CREATE TABLE {self.seen} (stream TEXT, key TEXT, PRIMARY KEY (stream, key))"
-        )
-        self.db.execute(f"CREATE TABLE {self.held} (sku TEXT PRIMARY KEY)")
 
-    def _row(self, stream: str, key: str) -> tuple[Any, ...] | None:
-        found: tuple[Any, ...] | None = self.db.execute(
-            "SELECT acked_hash, last_pushed_at, status, sku_fp FROM push_ledger WHERE channel = ? "
-            "AND account = ? AND stream = ? AND sku = ?", (self.channel, self.account, stream, key),
-        ).fetchone()  # fmt: skip
-        return found
+    def acked(self) -> pl.DataFrame:
+        """The account's items (``_ACKED``), sorted by ``k``; read once, on first use."""
+        if self._acked is None:
+            cursor = self.db.execute(_ACKED, (self.cutoff, self.channel, self.account))
+            parts = [pl.DataFrame(rows, schema=_ACKED_SCHEMA, orient="row")
+                     for rows in iter(lambda: cursor.fetchmany(100_000), [])]  # fmt: skip
+            whole = pl.concat(parts) if parts else pl.DataFrame(schema=_ACKED_SCHEMA)
+            self._acked = whole.sort("k")
+        return self._acked
 
     def consider(self, item: PushItem) -> None:
-        """Plan ``item`` (``unchanged`` items are only remembered as seen)."""
-        digest = payload_hash(item.payload)
-        self.considered += 1
-        self.db.execute(f"INSERT OR IGNORE INTO {self.seen} VALUES (?, ?)", (item.stream, item.key))
-        row = self._row(item.stream, item.key)
-        if self.guard and row and row[2] != "deleted" and row[3] != sku_fp(item.sku):
-            raise OwnerChanged(f"{item.stream}/{item.key} changes SKU")
-        action = _action(row, digest, self.cutoff)
-        if action == "unchanged":
-            self.unchanged += 1
-        else:
-            self._plan(item, action, digest)
+        """Plan ``item`` with the next ``BATCH`` (``settle`` plans what is left)."""
+        self._pending.append(item)
+        if len(self._pending) >= BATCH:
+            self.settle()
+
+    def settle(self) -> None:
+        if self._pending:
+            items, self._pending = self._pending, []
+            self.consider_frame(items_frame(items))
+
+    def consider_frame(self, items: pl.DataFrame) -> None:
+        """Plan a frame of items (``ITEMS_SCHEMA``): each payload's hash compared with what
+        the account acknowledged (a binary search of the sorted keys); the changed items go
+        to the plan table, the rest are counted."""
+        acked = self.acked()
+        key = pl.concat_str([pl.col("stream"), pl.lit("/"), pl.col("key")])
+        found = items.with_columns(key.alias("k"), hashes(pl.col("payload")).alias("hash"))
+        at = acked["k"].search_sorted(found["k"]).clip(upper_bound=max(acked.height - 1, 0))
+        known = acked.select(pl.all().gather(at)) if acked.height else acked.clear(found.height)
+        hit = (known["k"] == found["k"]).fill_null(False)
+        self._named.append(at.filter(hit))
+        state, acked_hash = pl.col("state"), pl.col("acked")
+        action = (
+            pl.when(state.is_null() | (state == NEVER)).then(pl.lit("create"))
+            .when((state == SENT) | (acked_hash != pl.col("hash"))).then(pl.lit("update"))
+            .when(state == STALE).then(pl.lit("reassert"))
+            .otherwise(pl.lit("unchanged"))
+        )  # fmt: skip
+        planned = found.with_columns(
+            pl.when(hit).then(known["state"]).alias("state"),
+            pl.when(hit).then(known["acked"]).alias("acked"),
+        ).select("stream", "key", "sku", action.alias("action"), "hash", "payload")
+        changed = planned.filter(pl.col("action") != "unchanged")
+        self.considered += found.height
+        self.unchanged += found.height - changed.height
+        self.db.executemany(_PLAN.format(self.plan), changed.iter_rows())
 
     def hold(self, sku: str) -> None:
         """The SKU is still in the catalogue but not valid this run: keep what the channel has
         (a typo must not delete a product) rather than treat it as gone."""
-        self.db.execute(f"INSERT OR IGNORE INTO {self.held} VALUES (?)", (sku,))
+        self._held.add(sku)
 
     def hold_item(self, stream: str, key: str) -> None:
         """One item of a valid SKU stays as the channel has it, the SKU's other items planned
-        as usual (Ozon withholds a price its account cannot take and sends the stock): seen,
+        as usual (Ozon withholds a price its account cannot take and sends the stock): named,
         so not gone, and nothing planned — it keeps its acknowledgement and still counts as
         held by the channel."""
-        self.db.execute(f"INSERT OR IGNORE INTO {self.seen} VALUES (?, ?)", (stream, key))
-
-    def _plan(self, item: PushItem, action: str, digest: str) -> None:
-        payload = json.dumps(item.payload, sort_keys=True, ensure_ascii=False)
-        self.db.execute(
-            f"INSERT OR REPLACE INTO {self.plan} VALUES (?, ?, ?, ?, ?, ?, 0)",
-            (item.stream, item.key, item.sku, action, digest, payload),
-        )
+        self._kept.append(f"{stream}/{key}")
 
     def gone(self) -> list[tuple[str, str, str]]:
-        """(stream, key, sku) of items the channel holds that this run neither saw nor held."""
-        among, index = "", ""
-        if self.candidates is not None:
-            among = f" AND sku_fp IN (SELECT fp FROM {self.plan}_among)"
-            index = " INDEXED BY push_ledger_sku"  # SQLite would walk the whole account
-            self.db.execute(f"CREATE TABLE {self.plan}_among (fp INTEGER PRIMARY KEY)")
-            self.db.executemany(
-                f"INSERT OR IGNORE INTO {self.plan}_among VALUES (?)", zip(self.candidates)
-            )
+        """(stream, key, sku) of items the channel holds that this run neither named nor
+        held, in stream and key order."""
+        self.settle()
+        acked = self.acked().with_row_index("at")
+        named = pl.concat([pl.Series("at", [], pl.UInt32), *self._named])
+        left = acked.filter(~pl.col("at").is_in(named.implode()) & ~pl.col("k").is_in(self._kept))
+        pairs = [k.split("/", 1) for k in left["k"].to_list()]
+        if not pairs:
+            return []
         rows = self.db.execute(
-            f"SELECT stream, sku, desired, sku_fp FROM push_ledger l{index} WHERE {_OWNED}{among}"
-            f" AND NOT EXISTS (SELECT 1 FROM {self.seen} s WHERE s.stream = l.stream AND "
-            "s.key = l.sku) ORDER BY stream, sku", (self.channel, self.account),
-        ).fetchall()  # fmt: skip
-        held = {sku for (sku,) in self.db.execute(f"SELECT sku FROM {self.held}")}
-        skipped = {fp for *_, fp in rows}.intersection(self.skipped)  # present, just not read
-        found = [
-            (s, key, json.loads(desired).get("__sku", key), fp)
-            for s, key, desired, fp in rows
-            if fp not in skipped
-        ]
-        self.gone_skus = [fp for *_, fp in found]
-        return [(s, key, sku) for s, key, sku, _ in found if sku not in held]
-
-    def must_read(self) -> set[int]:
-        """SKUs to read whatever their inputs: an item not acknowledged as last planned
-        (failed, deferred, in flight), or due for reassertion."""
-        unsettled = ", ".join(f"'{status}'" for status in UNSETTLED)
-        rows = self.db.execute(
-            f"SELECT sku_fp FROM push_ledger INDEXED BY push_ledger_status WHERE channel = ? AND "
-            f"account = ? AND status IN ({unsettled}) UNION ALL SELECT sku_fp FROM push_ledger "
-            "INDEXED BY push_ledger_status WHERE channel = ? AND account = ? AND status = 'acked' "
-            "AND last_pushed_at < ?",
-            (self.channel, self.account, self.channel, self.account, self.cutoff),
-        )  # the index, named: without statistics SQLite would walk the whole account instead
-        return {fp for (fp,) in rows}
+            "SELECT stream, sku, desired FROM push_ledger WHERE channel = ? AND account = ? AND "
+            f"(stream, sku) IN ({_PAIRS}) ORDER BY stream, sku",
+            (self.channel, self.account, json.dumps(pairs, ensure_ascii=False)),
+        ).fetchall()
+        found = [(s, key, json.loads(desired).get("__sku", key)) for s, key, desired in rows]
+        return [(s, key, sku) for s, key, sku in found if sku not in self._held]
 
     def live(self) -> int:
         """Items the channel holds (for the removal gate)."""
@@ -167,13 +169,20 @@ class Ledger:
             "'deleted'", (self.channel, self.account)).fetchone()[0]  # fmt: skip
         return count
 
-    def plan_removal(self, item: PushItem | None, stream: str, key: str) -> None:
-        if item is None:  # nothing to send: forget it once this run is recorded
-            self._plan(PushItem(stream, key, key, {}), "forget", "")
-        else:
-            self._plan(item, "delete", payload_hash(item.payload))
+    def plan_removals(self, removals: list[tuple[PushItem | None, str, str]]) -> None:
+        """(item, stream, key) of items that left: ``item`` is what removes it (zero stock, a
+        delete), or None when nothing needs sending (forgotten once this run is recorded)."""
+        sent = [item for item, _, _ in removals if item is not None]
+        digests = iter(payload_hashes(item.payload for item in sent))
+        rows = [
+            (stream, key, key, "forget", "", "{}") if item is None
+            else (stream, key, item.sku, "delete", next(digests), canonical(item.payload))
+            for item, stream, key in removals
+        ]  # fmt: skip
+        self.db.executemany(_PLAN.format(self.plan), rows)
 
     def counts(self) -> dict[str, int]:
+        self.settle()
         found = dict.fromkeys(ACTIONS, 0)
         for action, count in self.db.execute(
             f"SELECT action, count(*) FROM {self.plan} WHERE action != 'forget' GROUP BY action"
@@ -185,6 +194,7 @@ class Ledger:
     def planned(self, done: bool | None = None) -> list[tuple[PushItem, str]]:
         """Planned items and their actions in stream and key order; ``done=False``: only those
         no request has carried yet."""
+        self.settle()
         where = "action != 'forget'" + ("" if done is None else f" AND done = {int(done)}")
         rows = self.db.execute(
             f"SELECT stream, key, sku, action, payload FROM {self.plan} "
@@ -262,7 +272,7 @@ class Ledger:
         error = redact(error) if error else None  # an answer's body may echo a token
         return (
             self.channel, self.account, item.stream, item.key, digest, acked, desired,
-            self.now if acked else None, status, error, sku_fp(item.sku),
+            self.now if acked else None, status, error,
         )  # fmt: skip
 
     def forget(self) -> None:

@@ -199,4 +199,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE orders ADD COLUMN stock_unchecked INTEGER NOT NULL DEFAULT 0;
     """,
+    # 11: push planning in the engine (issue 17): payloads hashed by XXH64 (ledger.hashes; the
+    # hashes of acknowledged items are recomputed in Python after this script,
+    # db.REHASH_AFTER), and the incremental planning's SKU fingerprints and memories dropped.
+    """
+    DROP INDEX push_ledger_sku;
+    DROP INDEX push_ledger_status;
+    ALTER TABLE push_ledger DROP COLUMN sku_fp;
+    DROP TABLE push_inputs;
+    """,
 )
