@@ -187,6 +187,7 @@ class Run:
         self.report.channels = [lane.stats for lane in self.lanes]
 
     def stream(self) -> None:
+        self.source.sides_read = frozenset().union(*(lane.channel.reads for lane in self.lanes))
         with ExitStack() as stack:
             stack.enter_context(_lean_gc())
             for lane in self.lanes:

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import csv_text, good_row
+from conftest import Workspace, csv_text, good_row
 
 from omnisync.models import Problem, Product
 from omnisync.rules import PriceRule, Rules, RuleSet, render
@@ -121,3 +121,33 @@ def test_templates_keep_line_breaks_and_drop_empty_gaps() -> None:
     )
     assert render("{brand} {title}", product) == "Kettle"
     assert render("{title}: {description}", product) == "Kettle: Line one\\nLine two"
+
+
+@pytest.mark.parametrize("engine", [True, False])
+def test_a_run_reads_the_side_files_its_channels_read(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, engine: bool
+) -> None:
+    """city_prices.csv is Kaspi's: a Google build does not read it (its broken rows are the
+    Kaspi runs' to report), a Kaspi build does — on the engine's path and the per-item one."""
+    from omnisync import pipeline
+    from omnisync.config import load_config
+    from omnisync.engine import run as engine_run
+
+    if not engine:
+        monkeypatch.setattr(engine_run, "plan", lambda run: None)
+    workspace.write_products([good_row(sku="K-1")])
+    (workspace.root / "city_prices.csv").write_text("sku,city_id,price\nK-1,x,abc\n", "utf-8")
+    (workspace.root / "locations.csv").write_text(
+        "code,name,type,city\nS1,Store 1,store,750000000\n", encoding="utf-8"
+    )
+    kaspi = {"type": "kaspi", "company": "Shop", "merchant_id": "1", "stores": {"S1": "PP1"}}
+    google = {"type": "google_merchant", "format": "xml", "currency": "KZT"}
+    catalog = {"city_prices": "city_prices.csv", "locations": "locations.csv"}
+    config = load_config(workspace.write_config({"google": google, "kaspi": kaspi}, **catalog))
+
+    def problems(channel: str) -> list[tuple[str | None, int | None]]:
+        report = pipeline.build(config, [channel])
+        return [(p.file, p.line) for p in report.problems if p.file == "city_prices.csv"]
+
+    assert problems("google") == []
+    assert problems("kaspi") == [("city_prices.csv", 2)]

@@ -116,6 +116,9 @@ class Channel(ABC):
     # reads the products only to look things up (names for its lines): they reach its writer
     # unchecked and uncounted, and its items are what its files list (FileFeed.listed).
     lists_products: ClassVar[bool] = True
+    # The side data it reads besides products and stock ("city_prices", "reviews"): a run
+    # reads only what its channels read (``Source.sides_read``).
+    reads: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self, name: str, config: ChannelConfig, context: ChannelContext | None = None

@@ -100,6 +100,7 @@ class Kaspi(Channel, PullsOrders, SingleFileFeed):
     config: KaspiConfig
     publish_is_push = True  # Kaspi fetches the published file (channels.md §2.1)
     label = "Kaspi"
+    reads = frozenset({"city_prices"})  # a price per city (channels.md §2)
     suffix = "xml"
 
     def to_record(self, product: Product) -> Record:

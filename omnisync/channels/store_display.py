@@ -155,6 +155,7 @@ class PerStoreFiles(Channel, FileFeed):
 class StoreDisplay(PerStoreFiles):
     config_model = StoreDisplayConfig
     config: StoreDisplayConfig
+    reads = frozenset({"reviews"})  # the rating a shelf shows
 
     def to_record(self, product: Product) -> Record:
         record = self.new_record(product)

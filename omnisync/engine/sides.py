@@ -158,12 +158,12 @@ class Sides:
 def read_sides(source: CsvSource, on_problem: ProblemSink) -> Sides | None:
     """The side files of ``source`` for the engine; None when it cannot join the stock file
     (then the run reads row by row)."""
-    stock = read_stock(source, on_problem) if source.sides["stock"] is not None else None
-    if source.sides["stock"] is not None and stock is None:
+    stock = read_stock(source, on_problem) if source.side("stock") is not None else None
+    if source.side("stock") is not None and stock is None:
         return None
     joined = [stock.side] if stock is not None else []
     indexes: dict[str, SideIndex[Any]] = {}
-    city_prices, reviews = source.sides["city_prices"], source.sides["reviews"]
+    city_prices, reviews = source.side("city_prices"), source.side("reviews")
     if city_prices is not None:
         indexes["city_prices"] = CityPriceIndex(city_prices)
         side = read_indexed("city", indexes["city_prices"], on_problem, _city_prices)
@@ -177,7 +177,7 @@ def read_sides(source: CsvSource, on_problem: ProblemSink) -> Sides | None:
 def read_stock(source: CsvSource, on_problem: ProblemSink) -> Stock | None:
     """The stock file summed per SKU and location; None when the engine cannot read it
     (``engine_frame``), or it names more locations than the table holds."""
-    table = source.sides["stock"]
+    table = source.side("stock")
     if not isinstance(table, CsvTable):
         return None
     index = StockIndex(table, source.location_codes)  # sets the columns the file must have

@@ -34,6 +34,13 @@ class Source(ABC):
     # Read side files alongside the products (bounded memory) where the source has them; it
     # raises SideFilesUnordered when they are in another order. The pipeline turns it on.
     merge_sides = False
+    # The side data the run's channels read besides products and stock (``Channel.reads``:
+    # "city_prices", "reviews"); the others are not read, so their problems are reported by
+    # the runs whose channels read them. None: every one (catalog import, a source alone).
+    sides_read: frozenset[str] | None = None
+
+    def reads(self, side: str) -> bool:
+        return self.sides_read is None or side in self.sides_read
 
     @abstractmethod
     def locations(self, on_problem: ProblemSink) -> list[Location]:

@@ -206,7 +206,7 @@ class CommerceMLSource(Source):
         return package
 
     def _reviews(self, on_problem: ProblemSink) -> ReviewIndex | None:
-        path = self.settings.reviews
+        path = self.settings.reviews if self.reads("reviews") else None
         if path is None:
             return None
         return ReviewIndex(self._csv(path, "reviews")).load(on_problem)

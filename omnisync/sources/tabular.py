@@ -113,6 +113,10 @@ class TableSource(Source):
         self.merge_sides = merge_sides
         self._location_codes: frozenset[str] | None = None
 
+    def side(self, name: str) -> Table | None:
+        """The side table ``name``, when the catalogue has it and the run reads it."""
+        return self.sides[name] if name == "stock" or self.reads(name) else None
+
     def locations(self, on_problem: ProblemSink) -> list[Location]:
         if self.location_table is None:
             return []
@@ -201,7 +205,7 @@ class TableSource(Source):
         """The side tables to take from; ``wanted``: the stock of those SKUs alone."""
         if self.location_table is not None and self._location_codes is None:
             self.locations(lambda _: None)  # the contract calls locations() first; this guards
-        stock, cities, reviews = (self.sides[k] for k in ("stock", "city_prices", "reviews"))
+        stock, cities, reviews = (self.side(k) for k in ("stock", "city_prices", "reviews"))
         if wanted is not None:
             cities = reviews = None
 
