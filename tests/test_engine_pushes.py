@@ -14,6 +14,7 @@ from conftest import Workspace, good_row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_engine_feeds import LOCATIONS, catalogues, catalogues_with_sides, comparable, write_sides
+from test_engine_rules import RULES
 
 from omnisync import push
 from omnisync.channels.capabilities import ItemResult, PushItem
@@ -158,7 +159,10 @@ EARLIER = st.lists(
     max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    rows=catalogues(), earlier=EARLIER, warehouses=st.sampled_from([{"W": 1}, {"W": 1, "S1": 2}])
+    rows=catalogues(),
+    earlier=EARLIER,
+    warehouses=st.sampled_from([{"W": 1}, {"W": 1, "S1": 2}]),
+    rules=RULES,
 )
 def test_any_catalogue_and_ledger_plan_as_the_per_item_path_plans(
     tmp_path_factory: pytest.TempPathFactory,
@@ -166,14 +170,15 @@ def test_any_catalogue_and_ledger_plan_as_the_per_item_path_plans(
     rows: Any,
     earlier: Any,
     warehouses: dict[str, int],
+    rules: dict[str, Any],
 ) -> None:
     """No stock file: Ozon takes the quantity column for one warehouse, and refuses it for
-    two (an error, so the SKU is held)."""
+    two (an error, so the SKU is held). Its rules filter, price and hold stock back."""
     space = Workspace(tmp_path_factory.mktemp("ozon"))
     space.write_products(rows, list(rows[0]))
     (space.root / "locations.csv").write_text(LOCATIONS, encoding="utf-8")
     config = space.write_config(
-        {"ozon": {**OZON, "warehouses": warehouses}}, locations="locations.csv"
+        {"ozon": {**OZON, "warehouses": warehouses, "rules": rules}}, locations="locations.csv"
     )
     acknowledge(config, _items(earlier))
     both(config, monkeypatch)

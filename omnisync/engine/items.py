@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from omnisync.channels.base import Channel
 from omnisync.engine import pl
+from omnisync.engine import rules as ruled
 from omnisync.engine.products import Cells
 
 
@@ -23,14 +24,27 @@ class Mapping(ABC):
 
     @classmethod
     def takes(cls, channel: Any) -> bool:
-        """Whether the engine maps ``channel``: one of ``kind``, with no rules (rules still
-        take the per-item path)."""
-        if not isinstance(channel, cls.kind):
-            return False
-        return not channel.config.rules.model_dump(exclude_defaults=True)
+        """Whether the engine maps ``channel``: one of ``kind``, with rules the engine applies
+        (``engine.rules.takes``)."""
+        return isinstance(channel, cls.kind) and ruled.takes(channel.config.rules)
 
     def __init__(self, channel: Any, cells: Cells) -> None:
-        self.channel, self.cells = channel, cells
+        """``cells``: the catalogue's; ``self.cells``: as the channel shows them (its price
+        and stock rules applied), what the mapping reads."""
+        self.channel, self.source = channel, cells
+        self.cells = ruled.shown(cells, channel.config.rules)
+
+    def admitted(self) -> pl.Expr | None:
+        """Rows the channel's filters let in; None without filters."""
+        rules = self.channel.config.rules
+        if rules.include is None and rules.exclude is None:
+            return None
+        return ruled.admitted(self.source, self.cells, rules, self.channel.locations)
+
+    def shown_plain(self) -> pl.Expr:
+        """The channel's mask on top of its rules: their prices stay above 0."""
+        found = self.plain()
+        return found & self.cells.plain() if isinstance(self.cells, ruled.Shown) else found
 
     @abstractmethod
     def plain(self) -> pl.Expr:

@@ -24,6 +24,11 @@ class KaspiItems(Items):
     channel: Kaspi
     kind, used = Kaspi, USED
 
+    @classmethod
+    def takes(cls, channel: object) -> bool:
+        """A price rule changes the city prices too, which come joined as text: per item."""
+        return super().takes(channel) and channel.config.rules.price is None  # type: ignore[attr-defined]
+
     def __init__(self, channel: Kaspi, cells: Cells) -> None:
         super().__init__(channel, cells)
         self.indent = ["\n" + "  " * depth for depth in range(DEPTH + 3)]
@@ -76,7 +81,7 @@ class KaspiItems(Items):
         (``Kaspi._availability``)."""
         c = self.cells
         if c.stock is not None:
-            units = c.stock.at(location)
+            units = c.units_at(location)
             count = pl.concat_str(pl.lit(' stockCount="'), units.cast(pl.String), pl.lit('"'))
             return units > 0, count
         total = on_hand(c, self.channel.locations)

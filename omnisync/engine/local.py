@@ -36,7 +36,7 @@ class LocalItems(Items):
         c, config = self.cells, self.channel.config
         priced_in = currency(c, config.currency)
         if c.stock is not None:
-            units = c.stock.at(location)
+            units = c.units_at(location)
             quantity, available = units.cast(pl.String), units > 0
         else:
             quantity, available = pl.lit(""), in_stock(c, self.channel.locations)
@@ -56,4 +56,4 @@ class LocalItems(Items):
         return delimited.line(cells, "\t")
 
     def plain(self) -> pl.Expr:
-        return google.GoogleItems(self.channel.primary, self.cells).plain()
+        return google.GoogleItems(self.channel.primary, self.source).shown_plain()

@@ -32,7 +32,7 @@ class OzonPushRows(PushRows):
         c, sku = self.cells, self.cells("sku")
         found = []
         for location, warehouse in self.channel.config.warehouses.items():
-            units = c.stock.at(location) if c.stock is not None else on_hand(c, None)
+            units = c.units_at(location) if c.stock is not None else on_hand(c, None)
             key = pl.concat_str([sku, pl.lit(f"@{warehouse}")])
             payload = _json(
                 '{"offer_id":"', sku, '","stock":', units, f',"warehouse_id":{warehouse}}}'

@@ -68,6 +68,18 @@ class Cells:
         at = self.at.get(name)
         return pl.col(f"s{at}") if at is not None else pl.lit("")
 
+    def units(self, counted: frozenset[str] | None) -> pl.Expr:
+        """Units on hand over a channel's ``counted`` locations (``Product.on_hand``): the
+        stock file's, else the quantity column's; null when stock is not tracked."""
+        if self.stock is not None:
+            return self.stock.units(counted)
+        return self("quantity").cast(pl.Int64, strict=False)
+
+    def units_at(self, code: str) -> pl.Expr:
+        """Units at one location (``Product.stock.get(code, 0)``); needs the stock file."""
+        assert self.stock is not None
+        return self.stock.at(code)
+
 
 def currency(cells: Cells, default: str | None) -> pl.Expr:
     """The price's currency: the row's, else the channel's setting ("" when neither)."""
@@ -76,11 +88,9 @@ def currency(cells: Cells, default: str | None) -> pl.Expr:
 
 
 def on_hand(cells: Cells, counted: frozenset[str] | None) -> pl.Expr:
-    """Units on hand over the channel's ``counted`` locations (``Product.on_hand``): the
-    stock file's, else the quantity column's; null when stock is not tracked (no quantity)."""
-    if cells.stock is not None:
-        return cells.stock.units(counted)
-    return cells("quantity").cast(pl.Int64, strict=False)
+    """Units the channel shows over its ``counted`` locations (``Channel.units``): on hand,
+    after the channel's stock rule when ``cells`` is its view (``engine.rules.Shown``)."""
+    return cells.units(counted)
 
 
 def in_stock(cells: Cells, counted: frozenset[str] | None) -> pl.Expr:

@@ -100,7 +100,7 @@ def stream(run: RunLike, found: Plan, reserved: Map[str, Map[str, int]]) -> None
     # A mask that met a null (a cast that failed) is false: such a row goes one by one.
     columns = [base.fill_null(False).alias("base")]
     for n, mapped in enumerate(items):
-        columns.append((base & mapped.plain()).fill_null(False).alias(f"plain{n}"))
+        columns += _masks(n, base, mapped)
     outs = [
         _out(n, mapped, lane, columns)
         for n, (mapped, lane) in enumerate(zip(items, run.lanes, strict=True))
@@ -117,49 +117,79 @@ def stream(run: RunLike, found: Plan, reserved: Map[str, Map[str, int]]) -> None
     sides.report_leftovers(run.report.add)
 
 
+def _masks(n: int, base: pl.Expr, mapped: Mapping) -> list[pl.Expr]:
+    """Lane ``n``'s rows plain for it (``plain{n}``: those its filters leave out, and those
+    it maps with nothing to say), and those its filters let in (``in{n}``). A row the engine
+    cannot filter as Python would goes per item."""
+    admitted = mapped.admitted()
+    if admitted is None:
+        return [(base & mapped.shown_plain()).fill_null(False).alias(f"plain{n}")]
+    lets_in = admitted.fill_null(False)
+    plain = base & admitted.is_not_null() & (~lets_in | mapped.shown_plain())
+    return [plain.fill_null(False).alias(f"plain{n}"), lets_in.alias(f"in{n}")]
+
+
 def _out(n: int, mapped: Mapping, lane: Lane, columns: list[pl.Expr]) -> Out | Planned:
     """Where lane ``n``'s engine items go; their columns are added to ``columns``."""
+    admitted = f"in{n}" if mapped.admitted() is not None else None
     if isinstance(mapped, Items):
         columns.append(mapped.item().alias(f"item{n}"))
-        return Out(lane, f"item{n}", mapped)
+        return Out(lane, admitted, f"item{n}", mapped)
     assert isinstance(mapped, PushRows)
     streams = []
     for i, (stream, key, payload) in enumerate(mapped.items()):
         columns += [key.alias(f"key{n}_{i}"), payload.alias(f"payload{n}_{i}")]
         streams.append((stream, f"key{n}_{i}", f"payload{n}_{i}"))
-    return Planned(lane, streams, mapped.cells("sku"))
+    return Planned(lane, admitted, streams, mapped.cells("sku"))
 
 
 @dataclass
-class Out:
-    """Where a lane's engine items go: its writer, the batch column holding them, and its
-    mapping (which makes their text)."""
+class Sink:
+    """Where a lane's engine items go; ``admitted``: the batch column of the rows its filters
+    let in (None: no filters)."""
 
     lane: Lane
+    admitted: str | None
+
+    def rows(self, batch: pl.DataFrame, start: int, stop: int) -> pl.DataFrame:
+        """Rows ``start`` to ``stop`` the channel takes; the others count as filtered."""
+        rows = batch.slice(start, stop - start)
+        if self.admitted is not None:
+            kept = rows.filter(pl.col(self.admitted))
+            self.lane.stats.filtered += rows.height - kept.height
+            rows = kept
+        self.lane.stats.items_total += rows.height
+        self.lane.stats.items_valid += rows.height
+        return rows
+
+
+@dataclass
+class Out(Sink):
+    """A feed lane's: its writer, the batch column holding its items, and its mapping (which
+    makes their text)."""
+
     column: str
     items: Items
 
     def write(self, batch: pl.DataFrame, start: int, stop: int) -> None:
         """The items of rows ``start`` to ``stop`` as one UTF-8 text: never re-encoded."""
-        count, writer = stop - start, self.lane.writer
-        markup = self.items.text(batch[self.column].slice(start, count), writer)
-        writer.write_items(markup, count * self.items.rows)  # type: ignore[union-attr]
-        self.lane.stats.items_total += count
-        self.lane.stats.items_valid += count
+        rows, writer = self.rows(batch, start, stop), self.lane.writer
+        if rows.height:
+            markup = self.items.text(rows[self.column], writer)
+            writer.write_items(markup, rows.height * self.items.rows)  # type: ignore[union-attr]
 
 
 @dataclass
-class Planned:
-    """Where a pushed lane's engine items go: its planner, a frame of items (stream, key,
-    SKU, payload) a stretch of rows at a time (``store.ledger``: hashed, looked up, and only
-    the changed ones kept). ``streams``: each item's stream and its key and payload columns."""
+class Planned(Sink):
+    """A pushed lane's: its planner, a frame of items (stream, key, SKU, payload) a stretch of
+    rows at a time (``store.ledger``: hashed, looked up, and only the changed ones kept).
+    ``streams``: each item's stream and its key and payload columns."""
 
-    lane: Lane
     streams: list[tuple[str, str, str]]
     sku: pl.Expr
 
     def write(self, batch: pl.DataFrame, start: int, stop: int) -> None:
-        rows = batch.slice(start, stop - start)
+        rows = self.rows(batch, start, stop)
         frames = [
             rows.select(
                 pl.lit(stream).alias("stream"),
@@ -170,9 +200,8 @@ class Planned:
             for stream, key, payload in self.streams
         ]
         assert self.lane.planner is not None
-        self.lane.planner.consider_frame(pl.concat(frames))
-        self.lane.stats.items_total += rows.height
-        self.lane.stats.items_valid += rows.height
+        if rows.height:
+            self.lane.planner.consider_frame(pl.concat(frames))
 
 
 @dataclass
