@@ -137,7 +137,7 @@ class RuleSet:
         self._exclude = _Criteria(rules.exclude) if rules.exclude else None
         # Normalised paths, longest first, so "A > B" wins over "A".
         mapping = {_path(key.split(">")): value for key, value in rules.categories.items()}
-        self._categories = sorted(mapping.items(), key=lambda kv: -len(kv[0]))
+        self.categories = sorted(mapping.items(), key=lambda kv: -len(kv[0]))
 
     def admits(self, product: Product, units: int | None) -> bool:
         """Whether the product goes to this channel; ``units`` is its stock for the channel.
@@ -167,7 +167,7 @@ class RuleSet:
     def category(self, product: Product) -> str | None:
         """The channel category mapped from the product's category path, if any."""
         path = _path(product.category)
-        for prefix, target in self._categories:
+        for prefix, target in self.categories:
             if _under(path, prefix):
                 return target
         return None

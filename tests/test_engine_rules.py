@@ -47,8 +47,34 @@ STOCK = st.fixed_dictionaries(
         "floor": st.integers(0, 2),
     },
 )
+TEMPLATES = st.fixed_dictionaries(
+    {},
+    optional={
+        "title": st.sampled_from(
+            ["{brand} {title}", "{title} {material}", "{missing}", "  {color}  {size} ",
+             "{{x}} {title}", "{price} {title}", "{title}\n{mpn}"]
+        ),
+        "url": st.sampled_from(["{url}?utm=1", "http://u:p@x/{sku}", "{material}"]),
+        "item_group_id": st.sampled_from(["{brand}", "G-{sku}", "{color}"]),
+        "description": st.sampled_from(["{description} {material}", "<b>{title}</b>"]),
+        "brand": st.sampled_from(["{brand}", "{material}"]),
+    },
+)  # fmt: skip
+CATEGORIES = st.dictionaries(
+    st.sampled_from(["A", "A > B", "A>B", "Бытовая техника", "Бытовая техника > Кухня"]),
+    st.sampled_from(["1", "505771", "x&y", ""]),
+    max_size=3,
+)
 RULES = st.fixed_dictionaries(
-    {}, optional={"include": FILTERS, "exclude": FILTERS, "price": PRICES, "stock": STOCK}
+    {},
+    optional={
+        "include": FILTERS,
+        "exclude": FILTERS,
+        "price": PRICES,
+        "stock": STOCK,
+        "fields": TEMPLATES,
+        "categories": CATEGORIES,
+    },
 )
 
 

@@ -74,7 +74,7 @@ class GoogleItems(Items):
             .then(pl.lit(""))
             .otherwise(pl.lit("no")),
             "condition": c("condition").str.to_lowercase(),
-            "google_product_category": c("google_category"),
+            "google_product_category": _category(c),
             "product_type": _product_type(c),
             "item_group_id": c("item_group_id"),
             "color": c("color"),
@@ -133,3 +133,13 @@ def _gtin_valid(gtin: pl.Expr) -> pl.Expr:
 def _product_type(cells: Cells) -> pl.Expr:
     """The category path as Google's product_type: its parts joined with " > "."""
     return category_parts(cells).list.join(" > ")
+
+
+def _category(cells: Cells) -> pl.Expr:
+    """The category the channel's rules map the path to, else the row's own."""
+    mapped = cells.category_target()
+    return (
+        pl.when(mapped.is_not_null() & (mapped != ""))
+        .then(mapped)
+        .otherwise(cells("google_category"))
+    )

@@ -75,6 +75,11 @@ class Cells:
             return self.stock.units(counted)
         return self("quantity").cast(pl.Int64, strict=False)
 
+    def category_target(self) -> pl.Expr:
+        """The channel's category its rules map the row's path to (``RuleSet.category``):
+        none without rules."""
+        return pl.lit(None, pl.String)
+
     def units_at(self, code: str) -> pl.Expr:
         """Units at one location (``Product.stock.get(code, 0)``); needs the stock file."""
         assert self.stock is not None

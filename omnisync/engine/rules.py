@@ -2,19 +2,32 @@
 and stock rules in a view of the catalogue's columns (``Shown``) its mapping reads instead of
 the cells, so the mapping needs no rule of its own.
 
-The engine takes filters (but SKU patterns with ``[``), price and stock rules. Templates and
-the category map change text a mapping checks cell by cell, so a channel with them goes per
-item. Money is exact: prices in cents, the rule's numbers scaled to integers (Int128), each
+The engine takes every rule but SKU patterns with ``[`` (``fnmatch``'s classes) and a category
+target holding a character a feed cleans away. Templates are rendered as ``rules.render``
+renders them, and the rows whose rendered text a reader would have refused (an empty title, a
+URL with user info, a control character) go per item, where the channel says so. Money is
+exact: prices in cents, the rule's numbers scaled to integers (Int128), each
 rounding as ``Decimal`` rounds it (half up, ceiling, floor; cents half to even).
 """
 
 from __future__ import annotations
 
+import re
+import string
 from decimal import ROUND_CEILING, Decimal
 
 from omnisync.engine import pl
-from omnisync.engine.products import Cells, category_parts, cents, selling
-from omnisync.rules import Filter, PriceRule, Rules, StockRule, _path
+from omnisync.engine.products import (
+    CONTROL,
+    Cells,
+    category_parts,
+    cents,
+    clean,
+    selling,
+    url_plain,
+)
+from omnisync.rules import TEXT_FIELDS, Filter, PriceRule, Rules, RuleSet, StockRule, _path
+from omnisync.sources.tabular import KNOWN
 
 I128 = pl.Int128
 DECIMALS_MAX = 6  # a rule's numbers with more go per item (Int128 stays far from overflow)
@@ -22,7 +35,7 @@ DECIMALS_MAX = 6  # a rule's numbers with more go per item (Int128 stays far fro
 
 def takes(rules: Rules) -> bool:
     """Whether the engine applies ``rules`` itself."""
-    if rules.fields or rules.categories:
+    if any(re.search(CONTROL, target) for target in rules.categories.values()):
         return False
     if any("[" in pattern for f in (rules.include, rules.exclude) if f for pattern in f.sku):
         return False
@@ -50,6 +63,8 @@ class Shown(Cells):
         return self.base.joined(side)
 
     def __call__(self, name: str) -> pl.Expr:
+        if name in self.rules.fields:
+            return _rendered(self.base, self.rules.fields[name])
         rule = self.rules.price
         if rule is None or name not in ("price", "sale_price"):
             return self.base(name)
@@ -63,16 +78,54 @@ class Shown(Cells):
     def units_at(self, code: str) -> pl.Expr:
         return _units(self.base.units_at(code), self.rules.stock)
 
+    def category_target(self) -> pl.Expr:
+        found = pl.lit(None, pl.String)
+        for prefix, target in reversed(RuleSet(self.rules).categories):  # the longest wins
+            path = category_parts(self.base).list.join(" > ")
+            under = (path == prefix) | path.str.starts_with(prefix + " > ")
+            found = pl.when(under).then(pl.lit(target)).otherwise(found)
+        return found
+
     def plain(self) -> pl.Expr:
-        """The shown prices are above 0 (a rule can take one to 0: the channel refuses it)."""
-        if self.rules.price is None:
-            return pl.lit(True)
-        sale = self("sale_price")
-        return (cents(self("price")) > 0) & ((sale == "") | (cents(sale) > 0))
+        """The shown prices are above 0 (a rule can take one to 0: the channel refuses it),
+        and each rendered field is what the reader would have taken in its cell."""
+        checks = [pl.lit(True)]
+        for target in self.rules.fields:
+            checks += _readable(target, self(target))
+        if self.rules.price is not None:
+            sale = self("sale_price")
+            checks += [cents(self("price")) > 0, (sale == "") | (cents(sale) > 0)]
+        return pl.all_horizontal(checks)
 
 
 def shown(cells: Cells, rules: Rules) -> Cells:
-    return Shown(cells, rules) if rules.price or rules.stock else cells
+    changes = rules.price or rules.stock or rules.fields or rules.categories
+    return Shown(cells, rules) if changes else cells
+
+
+def _rendered(cells: Cells, template: str) -> pl.Expr:
+    """``rules.render``: the text fields and the catalogue's own columns in their places; an
+    empty value leaves no double or leading space behind."""
+    parts: list[pl.Expr] = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        parts.append(pl.lit(literal))
+        if name:
+            own = name not in KNOWN  # a column of the shop's own: a custom attribute
+            parts.append(cells(name) if name in TEXT_FIELDS or own else pl.lit(""))
+    joined = pl.concat_str(parts).str.replace_all(" {2,}", " ")
+    return joined.str.strip_chars(" ")
+
+
+def _readable(target: str, value: pl.Expr) -> list[pl.Expr]:
+    """What ``products.source_plain`` asks of the cell a template fills."""
+    found = [clean(value)]
+    if target == "title":
+        found.append(value != "")
+    elif target in ("url", "image_url"):
+        found.append(url_plain(value))
+    elif target == "item_group_id":
+        found.append(value.str.contains(r"^[A-Za-z0-9_-]{0,50}$"))
+    return found
 
 
 def admitted(cells: Cells, shown: Cells, rules: Rules, counted: frozenset[str] | None) -> pl.Expr:

@@ -93,6 +93,7 @@ class SatuItems(Items):
         params += [(name, c(name)) for name in self.extra]
         return pl.concat_str(
             [
+                _leaf("portal_category_id", c.category_target().fill_null("")),
                 _leaf("picture", c("image_url")),
                 _leaf("name", c("title")),
                 _leaf("vendor", c("brand")),
