@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Workspace, good_row
+from conftest import Workspace, good_row, sandbox_state
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_engine_feeds import LOCATIONS, catalogues, catalogues_with_sides, comparable, write_sides
@@ -20,6 +20,7 @@ from omnisync import push
 from omnisync.channels.capabilities import ItemResult, PushItem
 from omnisync.config import load_config
 from omnisync.engine import run as engine_run
+from omnisync.sandbox.server import Sandbox
 from omnisync.store.db import open_store
 from omnisync.store.ledger import Ledger
 
@@ -68,12 +69,25 @@ def both(config: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     return engine
 
 
-def acknowledge(config: Path, items: list[PushItem], at: datetime = NOW) -> None:
+SATU = {
+    "type": "satu",
+    "currency": "KZT",
+    "base_url": "http://127.0.0.1:9",
+    "token": "env:TEST_SATU_TOKEN",
+}
+
+
+def acknowledge(
+    config: Path,
+    items: list[PushItem],
+    at: datetime = NOW,
+    account: tuple[str, str] = ("ozon", "1"),
+) -> None:
     """The ledger as a run that sent ``items`` and had each accepted left it."""
     loaded = load_config(config)
     store = open_store(loaded.state)
     try:
-        ledger = Ledger(store, "ozon", "1", at, timedelta(hours=24))
+        ledger = Ledger(store, *account, at, timedelta(hours=24))
         ledger.plan_removals([])
         for item in items:
             ledger.consider(item)
@@ -105,6 +119,7 @@ def one_warehouse(workspace: Workspace) -> Path:
 @pytest.fixture(autouse=True)
 def _key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_OZON_KEY", "secret")
+    monkeypatch.setenv("TEST_SATU_TOKEN", "secret")
 
 
 def test_plain_rows_are_planned_by_the_engine_and_only_changes_kept(
@@ -184,6 +199,54 @@ def test_any_catalogue_and_ledger_plan_as_the_per_item_path_plans(
     both(config, monkeypatch)
 
 
+# Satu's items an earlier run may have acknowledged.
+SATU_EARLIER = st.lists(
+    st.tuples(
+        st.sampled_from(["S-0", "S-1", "S-2", "GONE-1"]),
+        st.sampled_from([15990, 15990.5, 100]),
+        st.sampled_from([None, 0, 5]),
+    ),
+    max_size=5,
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=catalogues(), earlier=SATU_EARLIER, rules=RULES)
+def test_satus_api_plans_as_the_per_item_path_plans(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: Any,
+    earlier: Any,
+    rules: dict[str, Any],
+) -> None:
+    space = Workspace(tmp_path_factory.mktemp("satu"))
+    space.write_products(rows, list(rows[0]))
+    config = space.write_config({"satu": {**SATU, "rules": rules}})
+    items = {}
+    for sku, amount, units in earlier:
+        payload: dict[str, Any] = {"id": sku, "price": amount, "presence": "available"}
+        if units is not None:
+            payload["quantity_in_stock"] = units
+        items[sku] = PushItem("product", sku, sku, payload)
+    acknowledge(config, list(items.values()), account=("satu", "127.0.0.1:9"))
+    both(config, monkeypatch)
+
+
+def test_satus_plain_rows_are_planned_by_the_engine(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [good_row(sku=f"K-{n}", price="15990.5", quantity=str(n)) for n in range(3)]
+    workspace.write_products(rows)
+    result = both(workspace.write_config({"satu": SATU}), monkeypatch)
+    assert result["engine"]
+    assert result["changes"][0] == (
+        "product", "K-0", "create",
+        {"id": "K-0", "presence": "not_available", "price": 15990.5, "quantity_in_stock": 0},
+    )  # fmt: skip
+
+
 def test_any_catalogue_with_stock_files_plans_as_the_per_item_path_plans(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -216,3 +279,39 @@ def _items(earlier: list[tuple[str, int, int, str]]) -> list[PushItem]:
         for item in (stock(sku, warehouse, units), price(sku, amount)):
             found[item.stream, item.key] = item
     return list(found.values())
+
+
+def test_a_sync_writes_and_plans_satu_in_one_engine_pass(
+    tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sync`` builds Satu's file and plans its API in one lane: the engine writes the one and
+    plans the other from the same plain rows, as the per-item path does (a row with a problem
+    goes per item for both)."""
+    rows = [good_row(sku=f"K-{n}", quantity=str(n)) for n in range(3)]
+    rows.append(good_row(sku="K-X", image_url="https://c.kz/i.pdf"))  # the feed refuses it
+    shop = {"name": "Shop", "company": "Shop LLP", "url": "https://shop.example.kz"}
+    satu = {**SATU, "base_url": sandbox.url, "token": "env:SATU_TOKEN", "shop": shop}
+    seen, plan = [], engine_run.plan
+    for engine in (True, False):
+        space = Workspace(tmp_path / str(engine))
+        space.root.mkdir()
+        space.write_products(rows)
+        config = space.write_config({"satu": satu})
+        used: list[bool] = []
+
+        def spied(run: Any, engine: bool = engine, used: list[bool] = used) -> Any:
+            found = plan(run) if engine else None
+            used.append(found is not None)
+            return found
+
+        with monkeypatch.context() as m:
+            m.setattr(engine_run, "plan", spied)
+            result = push.push(load_config(config), now=NOW, every_file=True)
+        (stats,) = result.pushes
+        feed = (space.root / "out" / "satu.xml").read_bytes()
+        held = sandbox_state(sandbox)["satu_products"]
+        counts = [(s.items_total, s.items_valid, s.errors) for s in result.run.channels]
+        seen.append((feed, stats.planned, stats.sent, held, counts, used == [True] or None))
+    assert seen[0][:5] == seen[1][:5]
+    assert seen[0][5]  # the engine served the first
+    assert seen[0][2] == 3 and "K-X" not in seen[0][3]

@@ -30,16 +30,21 @@ from omnisync.sources.csvfile import CsvSource
 MAPPINGS: tuple[type[Items], ...] = (
     google.GoogleItems, meta.MetaItems, local.LocalItems, satu.SatuItems, kaspi.KaspiItems
 )  # fmt: skip
-PUSH_MAPPINGS: tuple[type[PushRows], ...] = (ozon.OzonPushRows,)
+PUSH_MAPPINGS: tuple[type[PushRows], ...] = (ozon.OzonPushRows, satu.SatuPushRows)
 
 
-def _mapping(lane: Lane) -> type[Mapping] | None:
-    """The lane's mapping: of its feed when it writes one, of its pushes when it plans them
-    (one or the other; a lane doing both, or neither, goes per item)."""
-    if not lane.channel.lists_products or (lane.writer is None) == (lane.planner is None):
+def _mappings(lane: Lane) -> list[type[Mapping]] | None:
+    """The lane's mappings: of its feed when it writes one, of its pushes when it plans them
+    (``sync``: both); None when the engine lacks one (or the lane does neither)."""
+    if not lane.channel.lists_products:
         return None
-    found: tuple[type[Mapping], ...] = MAPPINGS if lane.writer is not None else PUSH_MAPPINGS
-    return next((mapping for mapping in found if mapping.takes(lane.channel)), None)
+    found: list[type[Mapping] | None] = []
+    if lane.writer is not None:
+        found.append(next((m for m in MAPPINGS if m.takes(lane.channel)), None))
+    if lane.planner is not None:
+        found.append(next((m for m in PUSH_MAPPINGS if m.takes(lane.channel)), None))
+    mapped = [m for m in found if m is not None]
+    return mapped if mapped and len(mapped) == len(found) else None
 
 
 class RunLike(Protocol):
@@ -57,7 +62,7 @@ class RunLike(Protocol):
 class Plan:
     frame: EngineFrame
     header: list[str]
-    mappings: list[type[Mapping]]  # each lane's, in order
+    mappings: list[list[type[Mapping]]]  # each lane's, in order
     sides: Sides
 
 
@@ -71,7 +76,7 @@ def plan(run: RunLike) -> Plan | None:
         return None
     mappings = []
     for lane in run.lanes:
-        mapped = _mapping(lane)
+        mapped = _mappings(lane)
         if mapped is None:
             return None
         mappings.append(mapped)
@@ -89,8 +94,8 @@ def stream(run: RunLike, found: Plan, reserved: Map[str, Map[str, int]]) -> None
     sides = found.sides
     cells = Cells(found.header, sides.stock, [side.name for side in sides.joined])
     pairs = zip(found.mappings, run.lanes, strict=True)
-    items = [mapping(lane.channel, cells) for mapping, lane in pairs]
-    used = sorted({name for mapping in found.mappings for name in mapping.used})
+    items = [[mapping(lane.channel, cells) for mapping in mappings] for mappings, lane in pairs]
+    used = sorted({name for mappings in found.mappings for m in mappings for name in m.used})
     suspects = _suspects(found.frame).implode()
     base = source_plain(cells, used) & ~pl.col("record").is_in(suspects)
     # Reserved SKUs, and stock the engine did not sum: their rows go one by one.
@@ -99,11 +104,11 @@ def stream(run: RunLike, found: Plan, reserved: Map[str, Map[str, int]]) -> None
         base = base & ~cells("sku").is_in(skus)
     # A mask that met a null (a cast that failed) is false: such a row goes one by one.
     columns = [base.fill_null(False).alias("base")]
-    for n, mapped in enumerate(items):
-        columns += _masks(n, base, mapped)
+    for n, mappings in enumerate(items):
+        columns += _masks(n, base, mappings)
     outs = [
-        _out(n, mapped, lane, columns)
-        for n, (mapped, lane) in enumerate(zip(items, run.lanes, strict=True))
+        Outs(lane, [_out(n, i, mapped, lane, columns) for i, mapped in enumerate(mappings)])
+        for n, (mappings, lane) in enumerate(zip(items, run.lanes, strict=True))
     ]
     build = run.source.builder(found.header, run.report.add)
     rare = Rare(build, sides, reserved, outs)
@@ -117,30 +122,33 @@ def stream(run: RunLike, found: Plan, reserved: Map[str, Map[str, int]]) -> None
     sides.report_leftovers(run.report.add)
 
 
-def _masks(n: int, base: pl.Expr, mapped: Mapping) -> list[pl.Expr]:
+def _masks(n: int, base: pl.Expr, mappings: list[Mapping]) -> list[pl.Expr]:
     """Lane ``n``'s rows plain for it (``plain{n}``: those its filters leave out, and those
-    it maps with nothing to say), and those its filters let in (``in{n}``). A row the engine
-    cannot filter as Python would goes per item."""
-    admitted = mapped.admitted()
+    each of its mappings maps with nothing to say), and those its filters let in (``in{n}``:
+    one channel, one set of rules). A row the engine cannot filter as Python would goes per
+    item."""
+    plain = pl.all_horizontal([mapped.shown_plain() for mapped in mappings])
+    admitted = mappings[0].admitted()
     if admitted is None:
-        return [(base & mapped.shown_plain()).fill_null(False).alias(f"plain{n}")]
+        return [(base & plain).fill_null(False).alias(f"plain{n}")]
     lets_in = admitted.fill_null(False)
-    plain = base & admitted.is_not_null() & (~lets_in | mapped.shown_plain())
-    return [plain.fill_null(False).alias(f"plain{n}"), lets_in.alias(f"in{n}")]
+    found = base & admitted.is_not_null() & (~lets_in | plain)
+    return [found.fill_null(False).alias(f"plain{n}"), lets_in.alias(f"in{n}")]
 
 
-def _out(n: int, mapped: Mapping, lane: Lane, columns: list[pl.Expr]) -> Out | Planned:
-    """Where lane ``n``'s engine items go; their columns are added to ``columns``."""
+def _out(n: int, i: int, mapped: Mapping, lane: Lane, columns: list[pl.Expr]) -> Out | Planned:
+    """Where lane ``n``'s items of its ``i``-th mapping go (the first counts them); their
+    columns are added to ``columns``."""
     admitted = f"in{n}" if mapped.admitted() is not None else None
     if isinstance(mapped, Items):
         columns.append(mapped.item().alias(f"item{n}"))
-        return Out(lane, admitted, f"item{n}", mapped)
+        return Out(lane, admitted, i == 0, f"item{n}", mapped)
     assert isinstance(mapped, PushRows)
     streams = []
-    for i, (stream, key, payload) in enumerate(mapped.items()):
-        columns += [key.alias(f"key{n}_{i}"), payload.alias(f"payload{n}_{i}")]
-        streams.append((stream, f"key{n}_{i}", f"payload{n}_{i}"))
-    return Planned(lane, admitted, streams, mapped.cells("sku"))
+    for j, (stream, key, payload) in enumerate(mapped.items()):
+        columns += [key.alias(f"key{n}_{j}"), payload.alias(f"payload{n}_{j}")]
+        streams.append((stream, f"key{n}_{j}", f"payload{n}_{j}"))
+    return Planned(lane, admitted, i == 0, streams, mapped.cells("sku"))
 
 
 @dataclass
@@ -150,17 +158,30 @@ class Sink:
 
     lane: Lane
     admitted: str | None
+    counts: bool  # the lane's first sink counts its items (a sync's Satu writes and pushes)
 
     def rows(self, batch: pl.DataFrame, start: int, stop: int) -> pl.DataFrame:
         """Rows ``start`` to ``stop`` the channel takes; the others count as filtered."""
-        rows = batch.slice(start, stop - start)
+        rows, stats = batch.slice(start, stop - start), self.lane.stats
         if self.admitted is not None:
             kept = rows.filter(pl.col(self.admitted))
-            self.lane.stats.filtered += rows.height - kept.height
+            stats.filtered += (rows.height - kept.height) * self.counts
             rows = kept
-        self.lane.stats.items_total += rows.height
-        self.lane.stats.items_valid += rows.height
+        stats.items_total += rows.height * self.counts
+        stats.items_valid += rows.height * self.counts
         return rows
+
+
+@dataclass
+class Outs:
+    """A lane's sinks: its feed's, its pushes', or both."""
+
+    lane: Lane
+    sinks: list[Out | Planned]
+
+    def write(self, batch: pl.DataFrame, start: int, stop: int) -> None:
+        for sink in self.sinks:
+            sink.write(batch, start, stop)
 
 
 @dataclass
@@ -213,7 +234,7 @@ class Rare:
     build: Callable[[tuple[int, list[str]], Callable[[str], dict[str, Any]]], Product | None]
     sides: Sides
     reserved: Map[str, Map[str, int]]
-    outs: list[Out | Planned]
+    outs: list[Outs]
 
 
 def _batch(run: RunLike, names: list[str], batch: pl.DataFrame, rare: Rare) -> None:

@@ -16,10 +16,11 @@ from omnisync.channels import limits
 from omnisync.channels.satu import LOOSE_ID, STRICT_ID, Satu
 from omnisync.channels.writers import escape_attr
 from omnisync.engine import pl
-from omnisync.engine.items import Items
+from omnisync.engine.items import Items, PushRows
 from omnisync.engine.products import (
     Cells,
     category_parts,
+    cents,
     clean,
     currency,
     image_type,
@@ -171,3 +172,38 @@ def _amount(price: pl.Expr) -> pl.Expr:
     return (
         pl.when(fraction == "").then(whole).otherwise(pl.concat_str(whole, pl.lit("."), fraction))
     )
+
+
+class SatuPushRows(PushRows):
+    """Satu's API items (``SatuPushes.push_items``): one ``product`` item a row, its price as
+    a JSON number and its presence and units. A row is plain when the feed's checks pass (the
+    lane checks the product as the feed does; an invalid one is held) and its price has at
+    most 15 significant digits, which a float's repr writes as the decimal it is."""
+
+    channel: Satu
+    kind, used = Satu, USED
+
+    def plain(self) -> pl.Expr:
+        feed = SatuItems(self.channel, self.source).shown_plain()
+        return feed & (cents(selling(self.cells)) < 10**15)
+
+    def items(self) -> list[tuple[str, pl.Expr, pl.Expr]]:
+        c, sku = self.cells, self.cells("sku")
+        units = on_hand(c, self.channel.locations)
+        presence = pl.when(units.is_null() | (units > 0)).then(pl.lit("available"))
+        payload = pl.concat_str(
+            [
+                pl.lit('{"id":"'),
+                sku,
+                pl.lit('","presence":"'),
+                presence.otherwise(pl.lit("not_available")),
+                pl.lit('","price":'),
+                _amount(selling(c)),
+                pl.when(units.is_not_null()).then(
+                    pl.concat_str(pl.lit(',"quantity_in_stock":'), units.cast(pl.String))
+                ),
+                pl.lit("}"),
+            ],
+            ignore_nulls=True,
+        )
+        return [("product", sku, payload)]
