@@ -390,3 +390,31 @@ def test_a_1c_exchange_sets_csv_files_take_their_delimiters_and_encoding(tmp_pat
     kettle = next(p for p in source.read(problems.append) if p.sku == "KETTLE-1700")
     assert (kettle.rating, kettle.review_count) == (Decimal("4.5"), 7)
     assert [p for p in problems if p.file in ("locations.csv", "reviews.csv")] == []
+
+
+@pytest.mark.parametrize("stray", [False, True])
+def test_a_windows_1251_catalogue_is_read_by_the_engine_as_per_row(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, stray: bool
+) -> None:
+    """The engine reads a UTF-8 copy of a file in another encoding, line for line: the same
+    feed and problems as the csv module's reading (the stock file's too). A byte the encoding
+    lacks (0x98 in windows-1251) leaves the file to the csv module, which reports its row."""
+    from test_engine_feeds import both
+
+    rows = [good_row(sku=f"K-{n}", title=f"{CYRILLIC} {n}", brand="Бренд") for n in range(4)]
+    rows[2]["price"] = "x"
+    workspace.write_products(rows)
+    data = workspace.products.read_text(encoding="utf-8").encode("cp1251")
+    if stray:
+        data = data.replace("Бренд".encode("cp1251"), b"\x98", 1)
+    workspace.products.write_bytes(data)
+    stock = "sku,location,quantity\nK-0,Склад,2\nK-1,Склад,0\n".encode("cp1251")
+    (workspace.root / "stock.csv").write_bytes(stock)
+    config = workspace.write_config(encoding="windows-1251", stock="stock.csv")
+    result = both(config, monkeypatch)
+    assert result["engine"] is not stray
+    codes = sorted(p["code"] for p in result["problems"])
+    # The row with the stray byte is refused, so its stock row names an unknown SKU.
+    refused = ["invalid_encoding", "not_a_number", "stock_unknown_sku"]
+    assert codes == (refused if stray else ["not_a_number"])
+    assert CYRILLIC in result["feeds"]["google.xml"].decode()

@@ -7,6 +7,7 @@ its encoding) and reads every other file row by row with the csv module.
 from __future__ import annotations
 
 from collections.abc import Collection, Generator, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omnisync.engine import pl
@@ -21,15 +22,16 @@ if TYPE_CHECKING:
 BATCH = 5000  # rows the engine's reader hands over at a time
 
 
-def frame(table: CsvTable, delimiter: str, skip: int) -> EngineFrame | None:
-    """``table`` past its header (``skip`` lines) for the engine, when its shape lets Polars
-    read it exactly as the csv module does; None otherwise."""
+def frame(table: CsvTable, delimiter: str, skip: int, path: Path) -> EngineFrame | None:
+    """``table`` past its header (``skip`` lines) for the engine, read from ``path`` (the
+    file, or its UTF-8 copy), when its shape lets Polars read it exactly as the csv module
+    does; None otherwise."""
     widths = frozenset({len(table.header), table.raw_width})
-    shape = csvshape.scan(table.path, delimiter, skip, widths)
+    shape = csvshape.scan(path, delimiter, skip, widths)
     if not shape.plain:
         return None
     lazy = pl.scan_csv(
-        table.path,
+        path,
         has_header=False,
         separator=delimiter,
         skip_lines=skip,

@@ -11,7 +11,10 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+import os
 import re
+import tempfile
+import weakref
 from collections.abc import Collection, Generator
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -106,11 +109,9 @@ class CsvTable:
         return self._body(f, reader, on_problem, clean)
 
     def engine_frame(self) -> EngineFrame | None:
-        """The file for the engine (``csvengine``); None when it is in another encoding than
-        UTF-8, of CR-only lines, or has a row the csv module reports. A UTF-8 file's header is
-        read now either way."""
-        if not self.codec.startswith("utf-8"):
-            return None
+        """The file for the engine (``csvengine``); None when it is of CR-only lines, has a
+        row the csv module reports, or bytes its encoding lacks. Its header is read now
+        either way."""
         f, reader, newline = self._opened()
         with f:
             return self._engine(reader, newline)
@@ -118,7 +119,7 @@ class CsvTable:
     def _engine(self, reader: Any, newline: str) -> EngineFrame | None:
         """The engine's reading of the file, scanned once while the file stays as it was (a
         run reads a file more than once: ``orders pull`` its SKUs, then a few SKUs' rows)."""
-        if not self.codec.startswith("utf-8") or newline != "\n":
+        if newline != "\n":
             return None
         stat = self.path.stat()
         key = (
@@ -129,8 +130,31 @@ class CsvTable:
             stat.st_mtime_ns,
         )
         if self._scanned is None or self._scanned[0] != key:
-            self._scanned = key, csvengine.frame(self, reader.dialect.delimiter, reader.line_num)
+            path = self.path if self.codec.startswith("utf-8") else self._in_utf8()
+            found = None
+            if path is not None:
+                found = csvengine.frame(self, reader.dialect.delimiter, reader.line_num, path)
+            self._scanned = key, found
         return self._scanned[1]
+
+    def _in_utf8(self) -> Path | None:
+        """A UTF-8 copy of a file in another encoding (1C and Excel in Kazakhstan write
+        windows-1251), line for line, for the engine, which reads UTF-8 alone; removed with
+        the table, or at exit. None when a byte is not in the encoding: the csv module then
+        reads the file and reports each such row."""
+        decoder = codecs.getincrementaldecoder(self.codec)(errors="strict")
+        fd, name = tempfile.mkstemp(prefix="omnisync-", suffix=".utf8.csv")
+        copy = Path(name)
+        weakref.finalize(self, copy.unlink, missing_ok=True)
+        try:
+            with self.path.open("rb") as f, os.fdopen(fd, "wb") as out:
+                for chunk in iter(lambda: f.read(1 << 22), b""):
+                    out.write(decoder.decode(chunk).encode("utf-8"))
+                out.write(decoder.decode(b"", final=True).encode("utf-8"))
+        except UnicodeDecodeError:
+            copy.unlink(missing_ok=True)
+            return None
+        return copy
 
     def _opened(self) -> tuple[TextIO, Any, str]:
         """The file open past its header (read), its csv reader and its line ends."""
