@@ -20,9 +20,9 @@ from typing import Any
 from omnisync import faults, secrets, stopping
 from omnisync.channels.capabilities import PullsOrders
 from omnisync.config import Config
+from omnisync.engine.keys import SortedKeys
 from omnisync.errors import ChannelError, ExitCode, SourceUnavailable, UsageError
 from omnisync.http import Budget
-from omnisync.keyset import KeySet
 from omnisync.models import Problem, Severity
 from omnisync.orders import acknowledge, exports, stockcheck
 from omnisync.orders.model import OPEN_SQL, Order, Unreadable
@@ -124,10 +124,8 @@ def _known_skus(run: Run) -> Container[str]:
     while the central system (a database, an API) is down — an order not stored reserves no
     stock, and the next push would sell it again — so then every line's SKU is taken as it
     is, with a warning."""
-    known = KeySet()  # 8 bytes a SKU (a set held ~130 MB at a million)
     try:
-        for sku in run.source.skus(lambda _: None):  # row problems are validate's to report
-            known.add(sku)
+        known = run.source.sku_set(lambda _: None)  # row problems are validate's to report
     except SourceUnavailable as exc:
         message = f"{exc}; orders are stored, their lines not checked against the catalogue"
         run.report.add(Problem(code="catalogue_unavailable", severity=Severity.WARNING,
@@ -189,6 +187,7 @@ def _pull(
                 result.unreadable += len(listed) - len(page)
                 moved = cursor if last and not result.unreadable else None
                 kinds = run.config.exports.kinds()
+                resolve.page(page)
                 ingest(store, page, resolve, moved, result.stats, kinds)
         finally:
             api.close()
@@ -281,18 +280,33 @@ def _with_last(pages: Iterator[list[Order]]) -> Iterator[tuple[list[Order], bool
     yield (previous or []), True
 
 
-def _resolver(store: Store, channel: str, configured: dict[str, str], known: Container[str]) -> Any:
+def _resolver(
+    store: Store, channel: str, configured: dict[str, str], known: Container[str]
+) -> _Resolver:
+    rows = store.db.execute("SELECT channel_sku, sku FROM sku_map WHERE channel = ?", (channel,))
+    return _Resolver({**dict(rows.fetchall()), **configured}, known)
+
+
+class _Resolver:
     """Channel SKU → central SKU: the channel's ``sku_map`` setting, then the store's
     ``sku_map`` table, else the same code; None when the catalogue has no such SKU (the order
-    needs attention)."""
-    rows = store.db.execute("SELECT channel_sku, sku FROM sku_map WHERE channel = ?", (channel,))
-    mapping = {**dict(rows.fetchall()), **configured}
+    needs attention). ``page``: a page's lines looked up at once in a catalogue the engine
+    holds (``SortedKeys.among``)."""
 
-    def resolve(code: str) -> str | None:
-        sku = mapping.get(code, code)
-        return sku if sku in known else None
+    def __init__(self, mapping: dict[str, str], known: Container[str]) -> None:
+        self.mapping, self.known = mapping, known
+        self.found: set[str] | None = None
 
-    return resolve
+    def page(self, orders: list[Any]) -> None:
+        if isinstance(self.known, SortedKeys):
+            codes = (line.channel_sku for order in orders for line in order.lines)
+            self.found = self.known.among(self.mapping.get(code, code) for code in codes)
+
+    def __call__(self, code: str) -> str | None:
+        sku = self.mapping.get(code, code)
+        if self.found is not None and sku in self.found:
+            return sku
+        return sku if sku in self.known else None  # not on the page looked up: ask the whole
 
 
 def _report(store: Store, report: PullReport) -> None:

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Container, Iterator
 from datetime import UTC, datetime
 
+from omnisync.keyset import KeySet
 from omnisync.models import Location, Problem, Product
 
 ProblemSink = Callable[[Problem], None]
@@ -54,6 +55,14 @@ class Source(ABC):
         """Every SKU the catalogue has (what order lines are matched against). Sources override
         this with something cheaper than building every product."""
         return (product.sku for product in self.read(on_problem))
+
+    def sku_set(self, on_problem: ProblemSink) -> Container[str]:
+        """Every SKU, to look order lines up in: 8 bytes a SKU (a set held ~130 MB at a
+        million)."""
+        found = KeySet()
+        for sku in self.skus(on_problem):
+            found.add(sku)
+        return found
 
     def stock_of(self, skus: Container[str], on_problem: ProblemSink) -> Iterator[Product]:
         """The products among ``skus`` (a few: the orders the order pull checks against the
