@@ -6,6 +6,8 @@ the engine took the plain ones."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,10 @@ from omnisync.engine import run as engine_run
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
-def build(config: Path, engine: bool, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """The feed's bytes, the report and whether the engine served the run."""
+@contextmanager
+def served(monkeypatch: pytest.MonkeyPatch, engine: bool) -> Iterator[list[bool]]:
+    """Runs inside on the engine's path when ``engine`` (and it can serve them), else per
+    item; the list says, run by run, whether the engine served it."""
     used: list[bool] = []
     plan = engine_run.plan
 
@@ -35,6 +39,12 @@ def build(config: Path, engine: bool, monkeypatch: pytest.MonkeyPatch) -> dict[s
 
     with monkeypatch.context() as m:
         m.setattr(engine_run, "plan", spied)
+        yield used
+
+
+def build(config: Path, engine: bool, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The feed's bytes, the report and whether the engine served the run."""
+    with served(monkeypatch, engine) as used:
         report = pipeline.build(load_config(config), now=NOW)
     out = config.parent / "out"
     feeds = {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}

@@ -13,13 +13,19 @@ import pytest
 from conftest import Workspace, good_row, sandbox_state
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_engine_feeds import LOCATIONS, catalogues, catalogues_with_sides, comparable, write_sides
+from test_engine_feeds import (
+    LOCATIONS,
+    catalogues,
+    catalogues_with_sides,
+    comparable,
+    served,
+    write_sides,
+)
 from test_engine_rules import RULES
 
 from omnisync import push
 from omnisync.channels.capabilities import ItemResult, PushItem
 from omnisync.config import load_config
-from omnisync.engine import run as engine_run
 from omnisync.sandbox.server import Sandbox
 from omnisync.store.db import open_store
 from omnisync.store.ledger import Ledger
@@ -36,16 +42,7 @@ OZON = {
 
 def planned(config: Path, engine: bool, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """A dry run's plan, report and whether the engine served it."""
-    used: list[bool] = []
-    plan = engine_run.plan
-
-    def spied(run: Any) -> Any:
-        found = plan(run) if engine else None
-        used.append(found is not None)
-        return found
-
-    with monkeypatch.context() as m:
-        m.setattr(engine_run, "plan", spied)
+    with served(monkeypatch, engine) as used:
         result = push.push(load_config(config), dry_run=True, now=NOW)
     (stats,) = result.pushes
     return {
@@ -291,21 +288,13 @@ def test_a_sync_writes_and_plans_satu_in_one_engine_pass(
     rows.append(good_row(sku="K-X", image_url="https://c.kz/i.pdf"))  # the feed refuses it
     shop = {"name": "Shop", "company": "Shop LLP", "url": "https://shop.example.kz"}
     satu = {**SATU, "base_url": sandbox.url, "token": "env:SATU_TOKEN", "shop": shop}
-    seen, plan = [], engine_run.plan
+    seen = []
     for engine in (True, False):
         space = Workspace(tmp_path / str(engine))
         space.root.mkdir()
         space.write_products(rows)
         config = space.write_config({"satu": satu})
-        used: list[bool] = []
-
-        def spied(run: Any, engine: bool = engine, used: list[bool] = used) -> Any:
-            found = plan(run) if engine else None
-            used.append(found is not None)
-            return found
-
-        with monkeypatch.context() as m:
-            m.setattr(engine_run, "plan", spied)
+        with served(monkeypatch, engine) as used:
             result = push.push(load_config(config), now=NOW, every_file=True)
         (stats,) = result.pushes
         feed = (space.root / "out" / "satu.xml").read_bytes()
