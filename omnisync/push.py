@@ -6,7 +6,7 @@ ago than ``reassert_after``, and what left the catalogue or the channel's filter
 (an item that is still there but invalid this run is held, not removed, as is a price Ozon
 is not sent this run); then each channel sends its plan through ``omnisync.sending``. Channels
 whose file is fetched (Kaspi) are built in the same pass: publishing is their push. The
-engine's pass plans its plain rows as tables (``engine.pushes``, ``store.ledger``): only the
+engine's pass plans its plain rows as tables (``engine.run.Planned``, ``store.ledger``): only the
 changed items cross into Python. A dry run plans and reports; it sends nothing and changes
 nothing: the state file is opened read-only and the plan lives in TEMP tables.
 """
@@ -211,7 +211,7 @@ def _push(
 class Planner:
     """Where a pushed lane's items are planned: its channel's push items of each product the
     lane checked, into the channel account's ledger (the engine's pass plans its plain rows
-    as frames, ``engine.pushes``)."""
+    as frames, ``engine.run.Planned``)."""
 
     channel: Pushes
     ledger: Ledger

@@ -14,7 +14,7 @@ from omnisync.engine import rules as ruled
 from omnisync.engine.products import Cells
 
 
-class Mapping(ABC):
+class ChannelMapping(ABC):
     """A channel's mapping over a batch of the products file. ``kind``: the channel class it
     maps; ``used``: the catalogue columns it reads (each must be clean, ``products.clean``,
     for a plain row)."""
@@ -51,7 +51,7 @@ class Mapping(ABC):
         """Rows the channel's per-item mapping takes with nothing to say or change."""
 
 
-class Items(Mapping):
+class Items(ChannelMapping):
     """A channel's feed items; ``rows``: the feed rows (lines, elements) each item writes."""
 
     rows = 1
@@ -65,7 +65,7 @@ class Items(Mapping):
         return items.str.join("").cast(pl.Binary).item()  # type: ignore[no-any-return]
 
 
-class PushRows(Mapping):
+class PushRows(ChannelMapping):
     """A pushed channel's items (``Pushes.push_items``) for the plain rows: per item a row
     gives, its stream, and its key and payload as columns, the payload in the canonical JSON
     the ledger hashes (``store.payloads.canonical``)."""

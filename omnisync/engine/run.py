@@ -10,14 +10,13 @@ channels the engine maps (``MAPPINGS``). Otherwise the run reads product by prod
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from collections.abc import Mapping as Map
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from omnisync import stopping
 from omnisync.engine import google, kaspi, local, meta, ozon, pl, satu
-from omnisync.engine.items import Items, Mapping, PushRows
+from omnisync.engine.items import ChannelMapping, Items, PushRows
 from omnisync.engine.products import Cells, source_plain
 from omnisync.engine.sides import Sides, read_sides
 from omnisync.lanes import Lane
@@ -33,12 +32,12 @@ MAPPINGS: tuple[type[Items], ...] = (
 PUSH_MAPPINGS: tuple[type[PushRows], ...] = (ozon.OzonPushRows, satu.SatuPushRows)
 
 
-def _mappings(lane: Lane) -> list[type[Mapping]] | None:
+def _mappings(lane: Lane) -> list[type[ChannelMapping]] | None:
     """The lane's mappings: of its feed when it writes one, of its pushes when it plans them
     (``sync``: both); None when the engine lacks one (or the lane does neither)."""
     if not lane.channel.lists_products:
         return None
-    found: list[type[Mapping] | None] = []
+    found: list[type[ChannelMapping] | None] = []
     if lane.writer is not None:
         found.append(next((m for m in MAPPINGS if m.takes(lane.channel)), None))
     if lane.planner is not None:
@@ -55,14 +54,14 @@ class RunLike(Protocol):
     report: RunReport
     progress: Callable[[int], None] | None
 
-    def reserve(self, product: Product, reserved: Map[str, int]) -> Product: ...
+    def reserve(self, product: Product, reserved: Mapping[str, int]) -> Product: ...
 
 
 @dataclass
 class Plan:
     frame: EngineFrame
     header: list[str]
-    mappings: list[list[type[Mapping]]]  # each lane's, in order
+    mappings: list[list[type[ChannelMapping]]]  # each lane's, in order
     sides: Sides
 
 
@@ -89,7 +88,7 @@ def plan(run: RunLike) -> Plan | None:
     return Plan(frame, list(source.table.header), mappings, sides)
 
 
-def stream(run: RunLike, found: Plan, reserved: Map[str, Map[str, int]]) -> None:
+def stream(run: RunLike, found: Plan, reserved: Mapping[str, Mapping[str, int]]) -> None:
     """The catalogue into every lane, in file order."""
     sides = found.sides
     cells = Cells(found.header, sides.stock, [side.name for side in sides.joined])
@@ -122,7 +121,7 @@ def stream(run: RunLike, found: Plan, reserved: Map[str, Map[str, int]]) -> None
     sides.report_leftovers(run.report.add)
 
 
-def _masks(n: int, base: pl.Expr, mappings: list[Mapping]) -> list[pl.Expr]:
+def _masks(n: int, base: pl.Expr, mappings: list[ChannelMapping]) -> list[pl.Expr]:
     """Lane ``n``'s rows plain for it (``plain{n}``: those its filters leave out, and those
     each of its mappings maps with nothing to say), and those its filters let in (``in{n}``:
     one channel, one set of rules). A row the engine cannot filter as Python would goes per
@@ -136,7 +135,9 @@ def _masks(n: int, base: pl.Expr, mappings: list[Mapping]) -> list[pl.Expr]:
     return [found.fill_null(False).alias(f"plain{n}"), lets_in.alias(f"in{n}")]
 
 
-def _out(n: int, i: int, mapped: Mapping, lane: Lane, columns: list[pl.Expr]) -> Out | Planned:
+def _out(
+    n: int, i: int, mapped: ChannelMapping, lane: Lane, columns: list[pl.Expr]
+) -> Out | Planned:
     """Where lane ``n``'s items of its ``i``-th mapping go (the first counts them); their
     columns are added to ``columns``."""
     admitted = f"in{n}" if mapped.admitted() is not None else None
@@ -233,7 +234,7 @@ class Rare:
 
     build: Callable[[tuple[int, list[str]], Callable[[str], dict[str, Any]]], Product | None]
     sides: Sides
-    reserved: Map[str, Map[str, int]]
+    reserved: Mapping[str, Mapping[str, int]]
     outs: list[Outs]
 
 

@@ -2,8 +2,8 @@
 
 Per (channel, account, stream, key): the desired payload and its hash, the acknowledged hash,
 the last push time (UTC), a status and the last error. Planning is a table operation: a run's
-items come as frames of (stream, key, sku, payload) — the engine's plain rows a batch at a
-time (``engine.pushes``), the per-item path's gathered ``BATCH`` at a time — each payload
+items come as frames of (stream, key, sku, payload) — the engine's plain rows a stretch at a
+time (``engine.run.Planned``), the per-item path's gathered ``BATCH`` at a time — each payload
 hashed in the engine (``hashes``) and looked up in the account's acknowledged state, loaded
 once and sorted; only the changed items cross into Python, to the TEMP plan table, so a dry
 run changes nothing durable and a real run streams its batches from there. Items the channel
@@ -41,15 +41,17 @@ _UPSERT = (
 )
 _PLAN = "INSERT OR REPLACE INTO {} VALUES (?, ?, ?, ?, ?, ?, 0)"
 _PAIRS = "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
-# What the ledger knows of each item the account holds, for ``_actions``: its acknowledged
-# hash and how old that is. ``k``: stream and key in one sortable text (streams have no "/").
+# What the ledger knows of each item the account holds, for ``consider_frame``'s action: its
+# acknowledged hash and how old that is. ``k``: stream and key in one sortable text (streams
+# have no "/").
 _ACKED = (
     "SELECT stream || '/' || sku, acked_hash, CASE WHEN acked_hash IS NULL THEN "
     "(last_pushed_at IS NOT NULL) WHEN coalesce(last_pushed_at, '') < ? THEN 2 ELSE 3 END "
     "FROM push_ledger WHERE channel = ? AND account = ? AND status != 'deleted'"
 )
-NEVER, SENT, STALE, FRESH = 0, 1, 2, 3  # _ACKED's state: never acknowledged, sent without a
-# verdict (failed, deferred, in flight), acknowledged before the reassert cutoff, or since
+# _ACKED's state: never acknowledged; sent without a verdict (failed, deferred, in flight);
+# acknowledged before the reassert cutoff; or since (3: unchanged when the hash is the same).
+NEVER, SENT, STALE = 0, 1, 2
 _ACKED_SCHEMA = {"k": pl.String, "acked": pl.String, "state": pl.Int8}
 ITEMS_SCHEMA = {"stream": pl.String, "key": pl.String, "sku": pl.String, "payload": pl.String}
 
@@ -283,16 +285,3 @@ class Ledger:
                 f"(stream, sku) IN (SELECT stream, key FROM {self.plan} WHERE action = 'forget')",
                 (self.channel, self.account),
             )
-
-
-def _action(row: tuple[Any, ...] | None, digest: str, cutoff: str) -> str:
-    """create: never acknowledged (or deleted); update: acknowledged something else;
-    reassert: acknowledged this, but before ``cutoff``; else unchanged."""
-    if row is None or row[2] == "deleted":
-        return "create"
-    acked, pushed_at = row[0], row[1]
-    if acked is None:
-        return "create" if pushed_at is None else "update"
-    if acked != digest:
-        return "update"
-    return "reassert" if (pushed_at or "") < cutoff else "unchanged"

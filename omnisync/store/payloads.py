@@ -1,6 +1,6 @@
 """Push payloads as the ledger keeps them: canonical JSON text and its XXH64 hash, the same
-whether the engine built the payload as a column (``engine.pushes``) or a channel built it per
-item (``Pushes.push_items``)."""
+whether the engine built the payload as a column (``engine.ozon``, ``engine.satu``) or a
+channel built it per item (``Pushes.push_items``)."""
 
 from __future__ import annotations
 
