@@ -304,3 +304,64 @@ def test_a_sync_writes_and_plans_satu_in_one_engine_pass(
     assert seen[0][:5] == seen[1][:5]
     assert seen[0][5]  # the engine served the first
     assert seen[0][2] == 3 and "K-X" not in seen[0][3]
+
+
+LOCAL_API = {
+    "type": "google_local_inventory",
+    "currency": "KZT",
+    "stores": {"S1": "s-1", "W": "w"},  # S1 offers pickup (LOCATIONS)
+    "api": {
+        "base_url": "http://127.0.0.1:9",
+        "token_url": "http://127.0.0.1:9/token",
+        "account_id": "123",
+        "data_source": "456",
+        "access_token": "env:TEST_GOOGLE_TOKEN",
+    },
+}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=catalogues(), rules=RULES, stock=st.booleans())
+def test_local_inventory_api_plans_as_the_per_item_path_plans(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: Any,
+    rules: dict[str, Any],
+    stock: bool,
+) -> None:
+    monkeypatch.setenv("TEST_GOOGLE_TOKEN", "secret")
+    space = Workspace(tmp_path_factory.mktemp("local"))
+    space.write_products(rows, list(rows[0]))
+    (space.root / "locations.csv").write_text(LOCATIONS, encoding="utf-8")
+    catalog = {"locations": "locations.csv"}
+    if stock:
+        text = "sku,location,quantity\nS-0,S1,3\nS-0,W,0\nS-1,W,2\n"
+        (space.root / "stock.csv").write_text(text, encoding="utf-8")
+        catalog["stock"] = "stock.csv"
+    config = space.write_config({"local": {**LOCAL_API, "rules": rules}}, **catalog)
+    acknowledge(config, [], account=("local", "123"))
+    both(config, monkeypatch)
+
+
+def test_local_inventory_plain_rows_are_planned_by_the_engine(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_GOOGLE_TOKEN", "secret")
+    workspace.write_products([good_row(sku="K-1", price="15990.5", quantity="2")])
+    (workspace.root / "locations.csv").write_text(LOCATIONS, encoding="utf-8")
+    result = both(
+        workspace.write_config({"local": LOCAL_API}, locations="locations.csv"), monkeypatch
+    )
+    assert result["engine"]
+    assert next((key, payload) for _, key, _, payload in result["changes"]) == (
+        "K-1@s-1",
+        {
+            "storeCode": "s-1",
+            "localInventoryAttributes": {
+                "availability": "IN_STOCK", "pickupMethod": "BUY", "pickupSla": "SAME_DAY",
+                "price": {"amountMicros": "15990500000", "currencyCode": "KZT"},
+            },
+        },
+    )  # fmt: skip

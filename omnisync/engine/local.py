@@ -7,10 +7,12 @@ feed's.
 
 from __future__ import annotations
 
+import json
+
 from omnisync.channels.local_inventory import GoogleLocalInventory
 from omnisync.engine import delimited, google, pl
-from omnisync.engine.items import Items
-from omnisync.engine.products import Cells, currency, in_stock, money, on_sale
+from omnisync.engine.items import Items, PushRows
+from omnisync.engine.products import Cells, cents, currency, in_stock, money, on_sale, selling
 
 
 class LocalItems(Items):
@@ -57,3 +59,66 @@ class LocalItems(Items):
 
     def plain(self) -> pl.Expr:
         return google.GoogleItems(self.channel.primary, self.source).shown_plain()
+
+
+class LocalPushRows(PushRows):
+    """The Merchant API's local inventory items (``LocalInventoryPushes.push_items``): one
+    ``local`` item per mapped store, each payload the canonical JSON of its attributes. A row
+    is plain when the feed's checks pass (the lane checks the product as the feed does) and
+    its currency is a three-letter code (written into the JSON as it is)."""
+
+    channel: GoogleLocalInventory
+    kind = GoogleLocalInventory
+    used = google.USED
+
+    def plain(self) -> pl.Expr:
+        c = self.cells
+        priced_in = currency(c, self.channel.config.currency)
+        feed = LocalItems(self.channel, self.source).shown_plain()
+        return feed & priced_in.str.contains("^[A-Z]{3}$") & (cents(c("price")) < 10**15)
+
+    def items(self) -> list[tuple[str, pl.Expr, pl.Expr]]:
+        sku = self.cells("sku")
+        return [
+            ("local", pl.concat_str([sku, pl.lit(f"@{store}")]), self._payload(location, store))
+            for location, store in self.channel.config.stores.items()
+        ]
+
+    def _payload(self, location: str, store: str) -> pl.Expr:
+        c, channel = self.cells, self.channel
+        priced_in = currency(c, channel.config.currency)
+        if c.stock is not None:
+            units = c.units_at(location)
+            available, quantity = (
+                units > 0,
+                pl.concat_str(pl.lit(',"quantity":"'), units.cast(pl.String), pl.lit('"')),
+            )
+        else:
+            available, quantity = in_stock(c, channel.locations), pl.lit("")
+        pickup = "".join(
+            f",{json.dumps(k)}:{json.dumps(v, ensure_ascii=False)}"
+            for k, v in sorted(channel.pickup_attributes(location).items())
+        )
+        sale = pl.when(on_sale(c)).then(
+            pl.concat_str(pl.lit(',"salePrice":'), _money(selling(c), priced_in))
+        )
+        return pl.concat_str(
+            [
+                pl.lit('{"localInventoryAttributes":{"availability":"'),
+                pl.when(available).then(pl.lit("IN_STOCK")).otherwise(pl.lit("OUT_OF_STOCK")),
+                pl.lit(f'"{pickup},"price":'),
+                _money(c("price"), priced_in),
+                quantity,
+                sale,
+                pl.lit(f'}},"storeCode":{json.dumps(store, ensure_ascii=False)}}}'),
+            ],
+            ignore_nulls=True,
+        )
+
+
+def _money(price: pl.Expr, currency: pl.Expr) -> pl.Expr:
+    """``api.money`` of a plain price: its micros as text, and the currency."""
+    micros = (cents(price).cast(pl.Int128) * 10_000).cast(pl.String)
+    return pl.concat_str(
+        pl.lit('{"amountMicros":"'), micros, pl.lit('","currencyCode":"'), currency, pl.lit('"}')
+    )

@@ -29,7 +29,9 @@ from omnisync.sources.csvfile import CsvSource
 MAPPINGS: tuple[type[Items], ...] = (
     google.GoogleItems, meta.MetaItems, local.LocalItems, satu.SatuItems, kaspi.KaspiItems
 )  # fmt: skip
-PUSH_MAPPINGS: tuple[type[PushRows], ...] = (ozon.OzonPushRows, satu.SatuPushRows)
+PUSH_MAPPINGS: tuple[type[PushRows], ...] = (
+    ozon.OzonPushRows, satu.SatuPushRows, local.LocalPushRows
+)  # fmt: skip
 
 
 def _mappings(lane: Lane) -> list[type[ChannelMapping]] | None:

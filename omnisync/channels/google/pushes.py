@@ -105,12 +105,12 @@ class LocalInventoryPushes(_MerchantApi):
                 attrs["quantity"] = str(units)
             if product.on_sale:
                 attrs["salePrice"] = api.money(product.selling_price, currency)
-            attrs.update(self._pickup(location))
+            attrs.update(self.pickup_attributes(location))
             body = {"storeCode": store, "localInventoryAttributes": attrs}
             items.append(PushItem("local", f"{product.sku}@{store}", product.sku, body))
         return items
 
-    def _pickup(self, location: str) -> dict[str, str]:
+    def pickup_attributes(self, location: str) -> dict[str, str]:
         """Pickup for stores that offer it, as the TSV feed writes it (v1 enum spellings)."""
         where = self.context.locations.get(location)
         if where is None or not where.pickup:
