@@ -365,3 +365,42 @@ def test_local_inventory_plain_rows_are_planned_by_the_engine(
             },
         },
     )  # fmt: skip
+
+
+GOOGLE_API = {"type": "google_merchant", "currency": "KZT", "api": LOCAL_API["api"]}
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=catalogues(), rules=RULES, tsv=st.booleans())
+def test_merchant_api_plans_as_the_per_item_path_plans(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: Any,
+    rules: dict[str, Any],
+    tsv: bool,
+) -> None:
+    """Text with quotes, markup, line breaks and Cyrillic is escaped as ``json.dumps`` does."""
+    monkeypatch.setenv("TEST_GOOGLE_TOKEN", "secret")
+    space = Workspace(tmp_path_factory.mktemp("merchant"))
+    space.write_products(rows, list(rows[0]))
+    google = {**GOOGLE_API, "rules": rules, **({"format": "tsv"} if tsv else {})}
+    config = space.write_config({"google": google})
+    acknowledge(config, [], account=("google", "123"))
+    both(config, monkeypatch)
+
+
+def test_merchant_api_plain_rows_are_planned_by_the_engine(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_GOOGLE_TOKEN", "secret")
+    title = 'Чайник "Acme" 1.7 L'
+    workspace.write_products([good_row(sku="K-1", title=title, sale_price="14990")])
+    result = both(workspace.write_config({"google": GOOGLE_API}), monkeypatch)
+    assert result["engine"]
+    ((stream, key, action, payload),) = result["changes"]
+    assert (stream, key, action, payload["offerId"]) == ("product", "K-1", "create", "K-1")
+    attributes = payload["productAttributes"]
+    assert attributes["title"] == title
+    assert attributes["salePrice"] == {"amountMicros": "14990000000", "currencyCode": "KZT"}

@@ -8,13 +8,14 @@ Attribute reference: channels.md §1.1 and https://support.google.com/merchants/
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from omnisync.channels.google import feed
 from omnisync.channels.google.channel import DESCRIPTION_MAX, TITLE_MAX, GoogleMerchant
 from omnisync.channels.google.rules import LENGTH_LIMITS
 from omnisync.engine import pl
-from omnisync.engine.items import Items
+from omnisync.engine.items import Items, PushRows
 from omnisync.engine.products import (
     Cells,
     category_parts,
@@ -142,4 +143,88 @@ def _category(cells: Cells) -> pl.Expr:
         pl.when(mapped.is_not_null() & (mapped != ""))
         .then(mapped)
         .otherwise(cells("google_category"))
+    )
+
+
+class GoogleApiRows(PushRows):
+    """The Merchant API's product inputs (``MerchantApiPushes.push_items``): one ``product``
+    item a row, ``productAttributes`` as ``api.attributes`` makes them of the feed's fields
+    (empty ones left out), in the canonical JSON; text escaped by the engine's JSON encoder,
+    which writes what ``json.dumps(ensure_ascii=False)`` writes. Its mask is the feed's (the
+    lane checks the product as the feed does), whatever the feed's format."""
+
+    channel: GoogleMerchant
+    kind, used = GoogleMerchant, USED
+
+    def plain(self) -> pl.Expr:
+        return GoogleItems(self.channel, self.source).shown_plain()
+
+    def items(self) -> list[tuple[str, pl.Expr, pl.Expr]]:
+        fields = GoogleItems(self.channel, self.source).fields()
+        c, settings = self.cells, self.channel.config.api
+        assert settings is not None  # a lane plans pushes only with the API set
+        priced_in = currency(c, self.channel.config.currency)
+        sale = c("sale_price")
+        texts = {
+            "availability": fields["availability"].str.to_uppercase(),
+            "brand": fields["brand"],
+            "color": fields["color"],
+            "condition": fields["condition"].str.to_uppercase(),
+            "description": fields["description"],
+            "googleProductCategory": fields["google_product_category"],
+        }
+        later = {
+            "imageLink": fields["image_link"],
+            "itemGroupId": fields["item_group_id"],
+            "link": fields["link"],
+            "mpn": fields["mpn"],
+        }
+        gtin, product_type = fields["gtin"], fields["product_type"]
+        attributes = [
+            *(_member(name, value) for name, value in texts.items()),
+            pl.when(gtin != "").then(pl.concat_str(pl.lit(',"gtins":['), _json(gtin), pl.lit("]"))),
+            pl.when(fields["identifier_exists"] == "no").then(pl.lit(',"identifierExists":false')),
+            *(_member(name, value) for name, value in later.items()),
+            pl.concat_str(pl.lit(',"price":'), api_money(c("price"), priced_in)),
+            pl.when(product_type != "").then(
+                pl.concat_str(pl.lit(',"productTypes":['), _json(product_type), pl.lit("]"))
+            ),
+            pl.when(sale != "").then(
+                pl.concat_str(pl.lit(',"salePrice":'), api_money(sale, priced_in))
+            ),
+            _member("size", fields["size"]),
+            _member("title", fields["title"]),
+        ]
+        head = (
+            f'{{"contentLanguage":{json.dumps(settings.content_language)},'
+            f'"feedLabel":{json.dumps(settings.feed_label)},"offerId":'
+        )
+        payload = pl.concat_str(
+            [
+                pl.lit(head),
+                _json(fields["id"]),
+                pl.lit(',"productAttributes":{'),
+                pl.concat_str(attributes, ignore_nulls=True).str.strip_prefix(","),
+                pl.lit("}}"),
+            ]
+        )
+        return [("product", fields["id"], payload)]
+
+
+def _json(text: pl.Expr) -> pl.Expr:
+    """A JSON string of ``text`` (the encoder's ``{"v":…}`` less its wrapping)."""
+    encoded = pl.struct(text.alias("v")).struct.json_encode()
+    return encoded.str.slice(5, encoded.str.len_chars() - 6)
+
+
+def _member(name: str, value: pl.Expr) -> pl.Expr:
+    """``,"name":"value"``, none for an empty value."""
+    return pl.when(value != "").then(pl.concat_str(pl.lit(f',"{name}":'), _json(value)))
+
+
+def api_money(price: pl.Expr, currency: pl.Expr) -> pl.Expr:
+    """``api.money`` of a plain price: its micros as text, and the currency."""
+    micros = (cents(price).cast(pl.Int128) * 10_000).cast(pl.String)
+    return pl.concat_str(
+        pl.lit('{"amountMicros":"'), micros, pl.lit('","currencyCode":"'), currency, pl.lit('"}')
     )

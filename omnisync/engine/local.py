@@ -100,25 +100,17 @@ class LocalPushRows(PushRows):
             for k, v in sorted(channel.pickup_attributes(location).items())
         )
         sale = pl.when(on_sale(c)).then(
-            pl.concat_str(pl.lit(',"salePrice":'), _money(selling(c), priced_in))
+            pl.concat_str(pl.lit(',"salePrice":'), google.api_money(selling(c), priced_in))
         )
         return pl.concat_str(
             [
                 pl.lit('{"localInventoryAttributes":{"availability":"'),
                 pl.when(available).then(pl.lit("IN_STOCK")).otherwise(pl.lit("OUT_OF_STOCK")),
                 pl.lit(f'"{pickup},"price":'),
-                _money(c("price"), priced_in),
+                google.api_money(c("price"), priced_in),
                 quantity,
                 sale,
                 pl.lit(f'}},"storeCode":{json.dumps(store, ensure_ascii=False)}}}'),
             ],
             ignore_nulls=True,
         )
-
-
-def _money(price: pl.Expr, currency: pl.Expr) -> pl.Expr:
-    """``api.money`` of a plain price: its micros as text, and the currency."""
-    micros = (cents(price).cast(pl.Int128) * 10_000).cast(pl.String)
-    return pl.concat_str(
-        pl.lit('{"amountMicros":"'), micros, pl.lit('","currencyCode":"'), currency, pl.lit('"}')
-    )

@@ -30,7 +30,7 @@ MAPPINGS: tuple[type[Items], ...] = (
     google.GoogleItems, meta.MetaItems, local.LocalItems, satu.SatuItems, kaspi.KaspiItems
 )  # fmt: skip
 PUSH_MAPPINGS: tuple[type[PushRows], ...] = (
-    ozon.OzonPushRows, satu.SatuPushRows, local.LocalPushRows
+    ozon.OzonPushRows, satu.SatuPushRows, local.LocalPushRows, google.GoogleApiRows
 )  # fmt: skip
 
 
