@@ -117,6 +117,7 @@ def one_warehouse(workspace: Workspace) -> Path:
 def _key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_OZON_KEY", "secret")
     monkeypatch.setenv("TEST_SATU_TOKEN", "secret")
+    monkeypatch.setenv("TEST_GOOGLE_TOKEN", "secret")
 
 
 def test_plain_rows_are_planned_by_the_engine_and_only_changes_kept(
@@ -331,7 +332,6 @@ def test_local_inventory_api_plans_as_the_per_item_path_plans(
     rules: dict[str, Any],
     stock: bool,
 ) -> None:
-    monkeypatch.setenv("TEST_GOOGLE_TOKEN", "secret")
     space = Workspace(tmp_path_factory.mktemp("local"))
     space.write_products(rows, list(rows[0]))
     (space.root / "locations.csv").write_text(LOCATIONS, encoding="utf-8")
@@ -341,14 +341,12 @@ def test_local_inventory_api_plans_as_the_per_item_path_plans(
         (space.root / "stock.csv").write_text(text, encoding="utf-8")
         catalog["stock"] = "stock.csv"
     config = space.write_config({"local": {**LOCAL_API, "rules": rules}}, **catalog)
-    acknowledge(config, [], account=("local", "123"))
     both(config, monkeypatch)
 
 
 def test_local_inventory_plain_rows_are_planned_by_the_engine(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TEST_GOOGLE_TOKEN", "secret")
     workspace.write_products([good_row(sku="K-1", price="15990.5", quantity="2")])
     (workspace.root / "locations.csv").write_text(LOCATIONS, encoding="utf-8")
     result = both(
@@ -382,19 +380,16 @@ def test_merchant_api_plans_as_the_per_item_path_plans(
     tsv: bool,
 ) -> None:
     """Text with quotes, markup, line breaks and Cyrillic is escaped as ``json.dumps`` does."""
-    monkeypatch.setenv("TEST_GOOGLE_TOKEN", "secret")
     space = Workspace(tmp_path_factory.mktemp("merchant"))
     space.write_products(rows, list(rows[0]))
     google = {**GOOGLE_API, "rules": rules, **({"format": "tsv"} if tsv else {})}
     config = space.write_config({"google": google})
-    acknowledge(config, [], account=("google", "123"))
     both(config, monkeypatch)
 
 
 def test_merchant_api_plain_rows_are_planned_by_the_engine(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TEST_GOOGLE_TOKEN", "secret")
     title = 'Чайник "Acme" 1.7 L'
     workspace.write_products([good_row(sku="K-1", title=title, sale_price="14990")])
     result = both(workspace.write_config({"google": GOOGLE_API}), monkeypatch)

@@ -18,7 +18,7 @@ from omnisync.engine import pl
 from omnisync.engine.items import Items, PushRows
 from omnisync.engine.products import (
     Cells,
-    category_parts,
+    category_path,
     cents,
     currency,
     gtin_normalized,
@@ -76,7 +76,7 @@ class GoogleItems(Items):
             .otherwise(pl.lit("no")),
             "condition": c("condition").str.to_lowercase(),
             "google_product_category": _category(c),
-            "product_type": _product_type(c),
+            "product_type": category_path(c),
             "item_group_id": c("item_group_id"),
             "color": c("color"),
             "size": c("size"),
@@ -100,7 +100,7 @@ class GoogleItems(Items):
             c("description") != "",
             c("brand").str.len_chars() <= limits["brand"],
             c("mpn").str.len_chars() <= limits["mpn"],
-            _product_type(c).str.len_chars() <= limits["product_type"],
+            category_path(c).str.len_chars() <= limits["product_type"],
             (gtin != "") | (c("brand") != ""),
             (gtin == "") | _gtin_valid(gtin),
             c("condition").str.contains("^(?i:new|refurbished|used)?$"),
@@ -129,11 +129,6 @@ def _gtin_valid(gtin: pl.Expr) -> pl.Expr:
         & gtin.str.len_bytes().is_in([8, 12, 13, 14])
         & ((10 - total % 10) % 10 == number % 10)
     )
-
-
-def _product_type(cells: Cells) -> pl.Expr:
-    """The category path as Google's product_type: its parts joined with " > "."""
-    return category_parts(cells).list.join(" > ")
 
 
 def _category(cells: Cells) -> pl.Expr:

@@ -123,6 +123,17 @@ def category_parts(cells: Cells) -> pl.Expr:
     return parts.list.eval(pl.element().filter(pl.element() != ""))
 
 
+def category_path(cells: Cells) -> pl.Expr:
+    """The category path as one text, its parts joined with " > " (``rules._path``; Google's
+    product_type)."""
+    return category_parts(cells).list.join(" > ")
+
+
+def under(path: pl.Expr, prefix: str) -> pl.Expr:
+    """``rules._under``: the path is ``prefix`` or lies below it."""
+    return (path == prefix) | path.str.starts_with(prefix + " > ")
+
+
 def cents(price: pl.Expr) -> pl.Expr:
     """A plain price (``PRICE``) in cents, to compare two exactly."""
     whole = price.str.extract(r"^([0-9]+)").cast(pl.Int64, strict=False)  # null past 2^63

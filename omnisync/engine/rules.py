@@ -1,6 +1,6 @@
-"""A channel's rules (``omnisync/rules.py``) as expressions: its filters as a mask, its price
-and stock rules in a view of the catalogue's columns (``Shown``) its mapping reads instead of
-the cells, so the mapping needs no rule of its own.
+"""A channel's rules (``omnisync/rules.py``) as expressions: its filters as a mask; its
+templates, category map, price and stock rules in a view of the catalogue's columns
+(``Shown``) its mapping reads instead of the cells, so the mapping needs no rule of its own.
 
 The engine takes every rule but SKU patterns with ``[`` (``fnmatch``'s classes) and a category
 target holding a character a feed cleans away. Templates are rendered as ``rules.render``
@@ -20,10 +20,11 @@ from omnisync.engine import pl
 from omnisync.engine.products import (
     CONTROL,
     Cells,
-    category_parts,
+    category_path,
     cents,
     clean,
     selling,
+    under,
     url_plain,
 )
 from omnisync.rules import TEXT_FIELDS, Filter, PriceRule, Rules, RuleSet, StockRule, _path
@@ -79,11 +80,9 @@ class Shown(Cells):
         return _units(self.base.units_at(code), self.rules.stock)
 
     def category_target(self) -> pl.Expr:
-        found = pl.lit(None, pl.String)
+        found, path = pl.lit(None, pl.String), category_path(self.base)
         for prefix, target in reversed(RuleSet(self.rules).categories):  # the longest wins
-            path = category_parts(self.base).list.join(" > ")
-            under = (path == prefix) | path.str.starts_with(prefix + " > ")
-            found = pl.when(under).then(pl.lit(target)).otherwise(found)
+            found = pl.when(under(path, prefix)).then(pl.lit(target)).otherwise(found)
         return found
 
     def plain(self) -> pl.Expr:
@@ -128,11 +127,11 @@ def _readable(target: str, value: pl.Expr) -> list[pl.Expr]:
     return found
 
 
-def admitted(cells: Cells, shown: Cells, rules: Rules, counted: frozenset[str] | None) -> pl.Expr:
+def admitted(cells: Cells, view: Cells, rules: Rules, counted: frozenset[str] | None) -> pl.Expr:
     """``RuleSet.admits``: whether a row goes to the channel (null where the engine cannot
     say as Python would: a brand beyond ASCII, which ``casefold`` may read otherwise). The
     criteria read the row as it is, the units as the channel shows them."""
-    units = shown.units(counted)
+    units = view.units(counted)
     found = pl.lit(True)
     included = _criteria(cells, units, rules.include) if rules.include else []
     excluded = _criteria(cells, units, rules.exclude) if rules.exclude else []
@@ -147,10 +146,9 @@ def _criteria(cells: Cells, units: pl.Expr, rule: Filter) -> list[pl.Expr]:
     """One mask per criterion the filter gives (``rules._Criteria.results``)."""
     found: list[pl.Expr] = []
     if rule.category:
-        path = category_parts(cells).list.join(" > ")
+        path = category_path(cells)
         prefixes = [_path(c.split(">")) for c in rule.category]
-        under = [(path == p) | path.str.starts_with(p + " > ") for p in prefixes]
-        found.append(pl.any_horizontal(under))
+        found.append(pl.any_horizontal([under(path, p) for p in prefixes]))
     if rule.brand:
         brand = cells("brand")
         known = brand.str.to_lowercase().is_in(sorted({b.casefold() for b in rule.brand}))

@@ -214,6 +214,8 @@ class Planned(Sink):
 
     def write(self, batch: pl.DataFrame, start: int, stop: int) -> None:
         rows = self.rows(batch, start, stop)
+        if not rows.height:
+            return
         frames = [
             rows.select(
                 pl.lit(stream).alias("stream"),
@@ -224,8 +226,7 @@ class Planned(Sink):
             for stream, key, payload in self.streams
         ]
         assert self.lane.planner is not None
-        if rows.height:
-            self.lane.planner.consider_frame(pl.concat(frames))
+        self.lane.planner.consider_frame(pl.concat(frames))
 
 
 @dataclass
